@@ -1,0 +1,144 @@
+"""Closed forms of the variance-conserving initialization (pure functions, no torch state).
+
+The network model is the paper's (Micheli et al., arXiv 2410.00580): layer ``l`` computes
+``u_l = W_l x_l`` with binary inputs ``x_l = H(u_{l-1} - theta)``. With zero-mean weights,
+``Var[u_l] = fan_in * Var[w] * E[x^2] = fan_in * Var[w] * P(u_{l-1} > theta)``, so keeping
+``Var[u] = sigma^2`` at every layer needs ``Var[w] = sigma^2 / (fan_in * P(u > theta))``.
+
+All quantities are in the neuron's own (floating-point, SLAYER) units.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize, special
+
+#: theta / sigma ratio used when ``sigma`` is not given; the fixed point is stable below
+#: :data:`CRITICAL_RATIO`, and 1.0 keeps about 16% of neurons above threshold per step.
+DEFAULT_RATIO = 1.0
+
+
+def _check_threshold(threshold: float, allow_zero: bool = True) -> None:
+    if not math.isfinite(threshold) or threshold < 0 or (threshold == 0 and not allow_zero):
+        raise ValueError(
+            f"threshold must be a finite number > 0 (got {threshold!r}); "
+            "use the neuron's firing threshold in SLAYER units, e.g. 1.25"
+        )
+
+
+def _check_sigma(sigma: float) -> None:
+    if not math.isfinite(sigma) or sigma <= 0:
+        raise ValueError(
+            f"sigma must be a finite number > 0 (got {sigma!r}); it is the target standard "
+            "deviation of the membrane potential, e.g. sigma=threshold"
+        )
+
+
+def _check_fan_in(fan_in: int) -> None:
+    if fan_in <= 0:
+        raise ValueError(
+            f"fan_in must be >= 1 (got {fan_in}); a layer with no inputs cannot be initialized"
+        )
+
+
+def firing_probability(threshold: float, sigma: float = 1.0) -> float:
+    """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``."""
+    _check_threshold(threshold)
+    _check_sigma(sigma)
+    return 0.5 * math.erfc(threshold / (sigma * math.sqrt(2.0)))
+
+
+def weight_variance(fan_in: int, threshold: float, sigma: float = 1.0) -> float:
+    """The paper's variance-conserving rule: ``Var[w] = sigma^2 / (fan_in * P(u > threshold))``."""
+    _check_fan_in(fan_in)
+    return sigma**2 / (fan_in * firing_probability(threshold, sigma))
+
+
+def kaiming_variance(fan_in: int) -> float:
+    """Kaiming/He variance for ReLU networks: ``Var[w] = 2 / fan_in``."""
+    _check_fan_in(fan_in)
+    return 2.0 / fan_in
+
+
+def xavier_variance(fan_in: int, fan_out: int) -> float:
+    """Xavier/Glorot variance: ``Var[w] = 2 / (fan_in + fan_out)``."""
+    _check_fan_in(fan_in)
+    _check_fan_in(fan_out)
+    return 2.0 / (fan_in + fan_out)
+
+
+def slayer_default_variance(fan_in: int) -> float:
+    """Variance of torch's default ``kaiming_uniform_(a=sqrt(5))``: U(+-1/sqrt(fan_in)), 1/(3 fan_in)."""
+    _check_fan_in(fan_in)
+    return 1.0 / (3.0 * fan_in)
+
+
+def variance_map(
+    fan_in: int,
+    weight_var: float | np.ndarray,
+    threshold: float,
+    depth: int,
+    input_variance: float = 1.0,
+) -> np.ndarray:
+    """Predicted ``Var[u_l]`` for layers ``l = 0..depth`` of a Heaviside network.
+
+    Recursion: ``Var[u_l] = fan_in * Var[w_l] * P(u_{l-1} > theta | Var[u_{l-1}])`` with
+    ``Var[u_0] = input_variance``. ``weight_var`` is one variance for every layer or an array
+    of ``depth`` values. Returns an array of ``depth + 1`` variances; a silent layer gives 0.
+    """
+    _check_threshold(threshold)
+    _check_fan_in(fan_in)
+    if depth < 0:
+        raise ValueError(f"depth must be >= 0 (got {depth})")
+    weight_vars = np.broadcast_to(np.asarray(weight_var, dtype=float), (depth,))
+    variances = np.empty(depth + 1)
+    variances[0] = input_variance
+    for layer in range(1, depth + 1):
+        previous = variances[layer - 1]
+        p = firing_probability(threshold, math.sqrt(previous)) if previous > 0 else 0.0
+        if previous > 0 and threshold == 0:
+            p = 0.5
+        variances[layer] = fan_in * weight_vars[layer - 1] * p
+    return variances
+
+
+def fixed_point_slope(threshold: float, sigma: float = 1.0) -> float:
+    """Slope of the variance map at its fixed point ``Var[u] = sigma^2`` (variance-conserving init).
+
+    ``r * phi(r) / (2 * P(u > theta))`` with ``r = theta / sigma``. Above 1 the fixed point is
+    unstable: finite-width noise drives the variance away (activity dies out or saturates).
+    """
+    p = firing_probability(threshold, sigma)
+    r = threshold / sigma
+    phi = math.exp(-0.5 * r * r) / math.sqrt(2.0 * math.pi)
+    return r * phi / (2.0 * p)
+
+
+def _critical_ratio() -> float:
+    return float(optimize.brentq(lambda r: fixed_point_slope(r, 1.0) - 1.0, 0.5, 3.0))
+
+
+#: theta / sigma above which the variance-conserving fixed point is unstable (~1.19).
+CRITICAL_RATIO = _critical_ratio()
+
+
+def is_stable(threshold: float, sigma: float) -> bool:
+    """True when the variance-conserving fixed point for ``(threshold, sigma)`` is stable."""
+    return fixed_point_slope(threshold, sigma) < 1.0
+
+
+def default_sigma(threshold: float) -> float:
+    """Membrane std chosen for a neuron with this threshold: ``threshold / DEFAULT_RATIO``.
+
+    Keeps ``theta / sigma`` at 1.0, inside the stable region (below ~1.19); a threshold of 0
+    keeps the paper's sigma = 1.
+    """
+    _check_threshold(threshold)
+    return threshold / DEFAULT_RATIO if threshold > 0 else 1.0
+
+
+def normal_cdf(x: np.ndarray | float) -> np.ndarray | float:
+    """Standard normal CDF (vectorised)."""
+    return 0.5 * special.erfc(-np.asarray(x) / math.sqrt(2.0))

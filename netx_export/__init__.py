@@ -1,0 +1,1 @@
+"""netx_export."""
