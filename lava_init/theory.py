@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 #: theta / sigma ratio used when ``sigma`` is not given; the fixed point is stable below
 #: :data:`CRITICAL_RATIO`, and 1.0 keeps about 16% of neurons above threshold per step.
@@ -70,7 +70,7 @@ def xavier_variance(fan_in: int, fan_out: int) -> float:
 
 
 def slayer_default_variance(fan_in: int) -> float:
-    """Variance of torch's default ``kaiming_uniform_(a=sqrt(5))``: U(+-1/sqrt(fan_in)), 1/(3 fan_in)."""
+    """Variance of torch's ``kaiming_uniform_(a=sqrt(5))``, U(+-1/sqrt(fan_in)): 1/(3 fan_in)."""
     _check_fan_in(fan_in)
     return 1.0 / (3.0 * fan_in)
 
@@ -137,8 +137,3 @@ def default_sigma(threshold: float) -> float:
     """
     _check_threshold(threshold)
     return threshold / DEFAULT_RATIO if threshold > 0 else 1.0
-
-
-def normal_cdf(x: np.ndarray | float) -> np.ndarray | float:
-    """Standard normal CDF (vectorised)."""
-    return 0.5 * special.erfc(-np.asarray(x) / math.sqrt(2.0))
