@@ -60,3 +60,20 @@ class SlayerMLP(torch.nn.Module):
         for block in self.blocks:
             spikes = block(spikes)
         return spikes
+
+
+def build_model(config: dict) -> torch.nn.Module:
+    """A network from its JSON-able config, as stored in checkpoints.
+
+    ``{"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 10, "width": 100,
+    "neuron": {...NeuronConfig fields...}}``.
+    """
+    config = dict(config)
+    arch = config.pop("arch", None)
+    neuron = NeuronConfig(**config.pop("neuron", {}))
+    if arch == "mlp":
+        return SlayerMLP(neuron=neuron, **config)
+    raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}")
+
+
+ARCHITECTURES = ("mlp",)
