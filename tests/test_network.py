@@ -1,0 +1,117 @@
+"""initialize() on real lava-dl SLAYER networks."""
+
+import itertools
+import math
+import warnings
+
+import pytest
+import torch
+from lava.lib.dl import slayer
+
+from lava_init import SLAYER_8BIT, initialize, theory
+from lava_init.models import NeuronConfig, SlayerMLP
+from lava_init.network import synapse_weight
+
+
+def dense(threshold, n_in, n_out, **kwargs):
+    params = NeuronConfig(threshold=threshold).params()
+    return slayer.block.cuba.Dense(params, n_in, n_out, **kwargs)
+
+
+def effective_weight(block):
+    """The weight SLAYER's forward pass uses: the block's own pre_hook_fx (8-bit quantizer)."""
+    return block.synapse.pre_hook_fx(synapse_weight(block.synapse)).detach()
+
+
+class MixedNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = slayer.block.cuba.Conv(NeuronConfig(threshold=0.5).params(), 2, 8, 3,
+                                           padding=1, stride=2)
+        self.flatten = slayer.block.cuba.Flatten()
+        self.hidden = dense(1.0, 8 * 4 * 4, 64)
+        self.out = dense(2.0, 64, 10)
+
+
+def test_every_block_uses_its_own_threshold_and_fan_in():
+    net = MixedNet()
+    report = initialize(net, generator=torch.Generator().manual_seed(0))
+    rows = {row.name: row for row in report.blocks}
+    assert list(rows) == ["conv", "hidden", "out"]
+    assert [rows[n].fan_in for n in rows] == [18, 128, 64]
+    assert [rows[n].threshold for n in rows] == [0.5, 1.0, 2.0]
+    for name, block in [("conv", net.conv), ("hidden", net.hidden), ("out", net.out)]:
+        row = rows[name]
+        assert row.sigma == row.threshold
+        target = theory.weight_variance(row.fan_in, row.threshold, row.sigma)
+        assert row.target_std == pytest.approx(math.sqrt(target))
+        measured = float(effective_weight(block).pow(2).mean())
+        assert measured == pytest.approx(target, rel=0.05)
+
+
+def test_threshold_as_slayer_stores_it():
+    block = dense(1.3, 100, 100)
+    report = initialize(block)
+    assert report.blocks[0].threshold == int(1.3 * 64) / 64
+
+
+@pytest.mark.parametrize("fan_in, threshold",
+                         itertools.product([16, 128, 1024, 8192], [0.1, 0.5, 1.25, 2.0]))
+def test_quantized_variance_within_5_percent(fan_in, threshold):
+    block = dense(threshold, fan_in, 64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tiny targets warn (tested below)
+        report = initialize(block, generator=torch.Generator().manual_seed(fan_in))
+    target = theory.weight_variance(fan_in, report.blocks[0].threshold, report.blocks[0].sigma)
+    assert float(effective_weight(block).pow(2).mean()) == pytest.approx(target, rel=0.05)
+    assert report.blocks[0].quantized_std ** 2 == pytest.approx(target, rel=0.05)
+
+
+def test_weight_norm_blocks_get_the_drawn_effective_weight():
+    block = dense(1.25, 256, 128, weight_norm=True, weight_scale=2)
+    report = initialize(block, generator=torch.Generator().manual_seed(3))
+    weight = synapse_weight(block.synapse).detach()
+    assert torch.isfinite(weight).all()
+    assert torch.allclose(weight, SLAYER_8BIT.apply(weight), atol=1e-6)  # already on the grid
+    assert float(effective_weight(block).pow(2).mean()) == pytest.approx(
+        report.blocks[0].target_std**2, rel=0.05)
+    spikes = block(torch.ones(1, 256, 4))
+    assert torch.isfinite(spikes).all()
+
+
+def test_baselines_are_drawn_as_users_get_them_and_default_quantizes_to_zero():
+    block = dense(1.25, 4096, 64)
+    report = initialize(block, "slayer_default", generator=torch.Generator().manual_seed(0))
+    assert report.blocks[0].fraction_zero == 1.0
+    ours = initialize(block, generator=torch.Generator().manual_seed(0))
+    assert ours.blocks[0].fraction_zero < 0.5
+
+
+def test_user_sigma_that_makes_the_fixed_point_unstable_warns_with_the_layer_name():
+    net = SlayerMLP(20, 5, depth=2, width=30)
+    with pytest.warns(UserWarning, match=r"block 'blocks\.1'.*unstable"):
+        report = initialize(net, sigma=1.0)
+    assert not report.blocks[1].stable
+    assert "unstable" in str(report)
+
+
+def test_tiny_target_std_warns_about_the_quantization_step():
+    with pytest.warns(UserWarning, match=r"block 'Dense'.*8-bit weight step.*Raise sigma"):
+        initialize(dense(0.1, 8192, 32))
+
+
+def test_report_prints_a_table():
+    text = str(initialize(SlayerMLP(10, 3, depth=2, width=8)))
+    assert "target_std" in text and "blocks.2" in text
+
+
+@pytest.mark.parametrize("net, kwargs, message", [
+    (torch.nn.Linear(3, 4), {}, "no lava-dl SLAYER block"),
+    (SlayerMLP(4, 2, depth=1, width=4), {"method": "lecun"}, "valid methods"),
+    (SlayerMLP(4, 2, depth=1, width=4), {"sigma": 0.0}, "sigma must be"),
+    (SlayerMLP(4, 2, depth=1, width=4), {"sigma": float("nan")}, "sigma must be"),
+    (dense(0.001, 4, 4), {}, "threshold > 0"),
+])
+def test_clear_errors(net, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        initialize(net, **kwargs)
