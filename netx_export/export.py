@@ -1,0 +1,231 @@
+"""Export SLAYER block networks to NetX HDF5, atomically and validated by loading them back."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from lava_init.network import block_synapses, is_slayer_block, synapse_weight
+
+#: Largest |current| Lava's 24-bit signed state holds, in SLAYER units (2**23 / 4096).
+CURRENT_LIMIT = 2.0**23 / 4096
+#: Block types NetX 0.6.0 cannot load (its create_* raise NotImplementedError).
+UNSUPPORTED_BLOCKS = ("Pool", "Average", "ConvT", "Unpool", "TimeDecimation", "KWTA")
+#: Block types exported as they are; everything else is refused before writing.
+SUPPORTED_BLOCKS = ("Input", "Flatten", "Dense", "Conv", "Recurrent")
+
+
+def find_blocks(net: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, block)`` in execution order: ``net.blocks`` if it is a ModuleList, else the
+    outermost SLAYER blocks in module order (``net`` itself when it is one block)."""
+    blocks = getattr(net, "blocks", None)
+    if isinstance(blocks, torch.nn.ModuleList):
+        return [(f"blocks.{i}", block) for i, block in enumerate(blocks)]
+    if is_slayer_block(net):
+        return [(type(net).__name__, net)]
+    found: list[tuple[str, torch.nn.Module]] = []
+    for name, module in net.named_modules():
+        inside_found = any(name.startswith(f"{outer}.") for outer, _ in found)
+        if is_slayer_block(module) and not inside_found:
+            found.append((name, module))
+    if not found:
+        raise ValueError(
+            f"{type(net).__name__} contains no lava-dl SLAYER block; build it from "
+            "lava.lib.dl.slayer.block (e.g. cuba.Dense, cuba.Conv) or give it a 'blocks' "
+            "ModuleList"
+        )
+    return found
+
+
+def block_kind(block: torch.nn.Module) -> str:
+    """``module.Class`` of a SLAYER block, e.g. ``cuba.Dense``."""
+    return f"{type(block).__module__.rsplit('.', 1)[-1]}.{type(block).__name__}"
+
+
+def _slayer_type(block: torch.nn.Module) -> str | None:
+    """The lava-dl block class name this block is or derives from (None if not SLAYER)."""
+    for cls in type(block).__mro__:
+        if cls.__module__.startswith("lava.lib.dl.slayer.block") and not cls.__name__.startswith(
+            "Abstract"
+        ):
+            return cls.__name__
+    return None
+
+
+def check_exportable(name: str, block: torch.nn.Module) -> None:
+    """Raise ValueError naming the block and the alternative when NetX cannot run it."""
+    kind = block_kind(block)
+    slayer_type = _slayer_type(block)
+    if slayer_type in UNSUPPORTED_BLOCKS:
+        raise ValueError(
+            f"block {name!r} ({kind}) cannot be loaded by NetX 0.6.0 ({slayer_type} is not "
+            "implemented there); replace it with a strided convolution, e.g. "
+            "cuba.Conv(neuron_params, c, c, kernel_size=2, stride=2)"
+        )
+    if slayer_type not in SUPPORTED_BLOCKS:
+        raise ValueError(
+            f"block {name!r} ({kind}) is not a block NetX 0.6.0 can load; use "
+            f"{', '.join(SUPPORTED_BLOCKS)} blocks from lava.lib.dl.slayer.block"
+        )
+    neuron = getattr(block, "neuron", None)
+    if neuron is not None and getattr(neuron, "shared_param", True) is False:
+        raise ValueError(
+            f"block {name!r} ({kind}) has shared_param=False (one decay per channel); NetX "
+            "0.6.0 fails on it with IndexError. Build the block with shared_param=True"
+        )
+    for synapse in block_synapses(block):
+        if synapse.pre_hook_fx is None:
+            raise ValueError(
+                f"block {name!r} ({kind}) was built with pre_hook_fx=None, so its weights are "
+                "not quantized to 8 bits and SLAYER cannot export them; build it without the "
+                "pre_hook_fx argument (the default is neuron.quantize_8bit)"
+            )
+
+
+def _weight_warnings(name: str, block: torch.nn.Module) -> list[str]:
+    """Warnings about weights clipped to 8 bits and currents that may wrap in 24 bits."""
+    messages = []
+    neuron = block.neuron
+    high, low = 254 / neuron.w_scale, -256 / neuron.w_scale
+    worst_input = 0.0
+    for synapse in block_synapses(block):
+        weight = synapse_weight(synapse).detach()
+        outside = float(((weight > high) | (weight < low)).float().mean())
+        if outside > 0:
+            messages.append(
+                f"block {name!r}: {outside:.1%} of weights lie outside the 8-bit range "
+                f"[{low:g}, {high:g}] and are clipped on export (Lava sees the clipped values)"
+            )
+        quantized = synapse.pre_hook_fx(weight).flatten(1).abs().sum(dim=1)
+        worst_input += float(quantized.max())
+    current_decay = float(neuron.current_decay.max()) / neuron.p_scale
+    worst_current = worst_input / current_decay if current_decay > 0 else math.inf
+    if worst_current >= CURRENT_LIMIT:
+        messages.append(
+            f"block {name!r}: the synaptic current can reach {worst_current:.4g} (all inputs "
+            f"spiking, current decay {current_decay:g}); Lava's 24-bit current wraps at "
+            f"+-{CURRENT_LIMIT:g}, SLAYER does not. Use smaller weights or a larger current decay"
+        )
+    return messages
+
+
+def _dummy_input(name: str, block: torch.nn.Module, input_shape: Sequence[int] | None):
+    if input_shape is not None:
+        return tuple(int(n) for n in input_shape)
+    synapses = block_synapses(block)
+    if _slayer_type(block) in ("Dense", "Recurrent") and synapses:
+        return (int(synapses[0].in_channels),)
+    neuron = getattr(block, "neuron", None)
+    if _slayer_type(block) == "Input" and neuron is not None and neuron.shape is not None:
+        return tuple(int(n) for n in neuron.shape)
+    raise ValueError(
+        f"cannot tell the input shape of the first block {name!r} ({block_kind(block)}); "
+        "pass input_shape=(channels, height, width) (one sample, no batch or time axis)"
+    )
+
+
+@torch.no_grad()
+def _run_once(blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int, ...]) -> None:
+    """One forward pass of zeros in eval mode: SLAYER learns its neuron shapes from it."""
+    spikes = torch.zeros(1, *input_shape, 2)
+    for name, block in blocks:
+        try:
+            spikes = block(spikes)
+        except (RuntimeError, AssertionError) as error:
+            raise ValueError(
+                f"block {name!r} ({block_kind(block)}) does not accept the output of the block "
+                f"before it (input shape {tuple(spikes.shape[1:-1])}): {error}. Export needs "
+                "the blocks to form a chain; check input_shape"
+            ) from None
+        if isinstance(spikes, tuple):  # count_log=True returns (spikes, rate)
+            spikes = spikes[0]
+
+
+def _training_modes(net: torch.nn.Module) -> dict[torch.nn.Module, bool]:
+    return {module: module.training for module in net.modules()}
+
+
+def _write_hdf5(
+    path: Path, blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int, ...]
+) -> None:
+    with h5py.File(path, "w") as handle:
+        offset = 0
+        if _slayer_type(blocks[0][1]) == "Conv":
+            # NetX needs the input size of a convolution; a shape-only input group gives it.
+            group = handle.create_group("layer/0")
+            group.create_dataset("type", (1,), "S10", [b"input"])
+            group.create_dataset("shape", data=np.array(input_shape))
+            offset = 1
+        for index, (_, block) in enumerate(blocks):
+            block.export_hdf5(handle.create_group(f"layer/{index + offset}"))
+
+
+def _validate(path: Path) -> None:
+    """Load ``path`` with NetX and close it again; ValueError with NetX's reason on failure."""
+    from lava.lib.dl.netx import hdf5
+
+    try:
+        network = hdf5.Network(net_config=str(path))
+    except Exception as error:
+        raise ValueError(
+            f"NetX could not load the exported network ({type(error).__name__}: {error}); "
+            "the file was not written"
+        ) from None
+    network.net_config.f.close()
+
+
+def export_netx(
+    net: torch.nn.Module,
+    path: str | Path,
+    input_shape: Sequence[int] | None = None,
+) -> Path:
+    """Write ``net`` as a NetX HDF5 file at ``path`` and return the path.
+
+    ``input_shape``: one sample's shape without batch and time, ``(features,)`` or
+    ``(channels, height, width)``; needed when the first block is a Conv. The net is run once
+    on zeros (eval mode, no gradients) so SLAYER knows its neuron shapes; its modes, weights
+    and weight normalization are left as they were (a copy is exported). The file is written
+    to a temp file in the same folder, loaded back with ``lava.lib.dl.netx.hdf5.Network`` and
+    only then renamed over ``path``, so an open NetX network on the old file keeps working and
+    a failed export leaves the old file intact. A Conv-first net gets a shape-only ``input``
+    group at ``layer/0``; otherwise ``layer/{i}`` is block ``i``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the .net file to write")
+    blocks = find_blocks(net)
+    for name, block in blocks:
+        check_exportable(name, block)
+    shape = _dummy_input(*blocks[0], input_shape)
+    modes = _training_modes(net)
+    try:
+        net.eval()
+        _run_once(blocks, shape)
+    finally:
+        for module, training in modes.items():
+            module.training = training
+    for name, block in blocks:
+        if block_synapses(block):
+            for message in _weight_warnings(name, block):
+                warnings.warn(message, stacklevel=2)
+    exported = [(name, copy.deepcopy(block)) for name, block in blocks]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        _write_hdf5(temp, exported, shape)
+        _validate(temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path

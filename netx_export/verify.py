@@ -1,0 +1,167 @@
+"""Compare a SLAYER network with its NetX export on Lava, spike for spike and layer by layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lava_init.report import format_table
+from netx_export.export import _slayer_type, block_kind, find_blocks
+from netx_export.lava_run import run_lava
+
+
+@dataclass
+class LayerComparison:
+    """One Lava layer against its SLAYER block; rates are spikes per neuron per time step."""
+
+    name: str
+    kind: str
+    neurons: int
+    slayer_rate: float
+    lava_rate: float
+    mismatches: int
+    first_mismatch_step: int | None
+    silent_fraction: float
+    steps_compared: int
+
+
+@dataclass
+class VerifyReport:
+    """SLAYER vs Lava per layer; ``str()`` prints the table and the verdict."""
+
+    backend: str
+    samples: int
+    time_steps: int
+    layers: list[LayerComparison] = field(default_factory=list)
+
+    @property
+    def total_mismatches(self) -> int:
+        return sum(layer.mismatches for layer in self.layers)
+
+    @property
+    def propagates(self) -> bool:
+        """True when every Lava layer, the last included, emits spikes."""
+        return bool(self.layers) and all(layer.lava_rate > 0 for layer in self.layers)
+
+    def __str__(self) -> str:
+        headers = ["layer", "kind", "neurons", "slayer_rate", "lava_rate", "mismatches",
+                   "first_mismatch", "silent"]
+        rows = [[layer.name, layer.kind, layer.neurons, layer.slayer_rate, layer.lava_rate,
+                 layer.mismatches, "-" if layer.first_mismatch_step is None
+                 else layer.first_mismatch_step, layer.silent_fraction]
+                for layer in self.layers]
+        last = self.layers[-1] if self.layers else None
+        reaches = last is not None and last.lava_rate > 0
+        lines = [
+            f"SLAYER vs Lava {self.backend}: {self.samples} sample(s) x {self.time_steps} steps",
+            format_table(headers, rows),
+            f"total mismatched spikes: {self.total_mismatches}"
+            + ("" if self.total_mismatches else " (spike-exact)"),
+            f"activity reaches the last layer: {'yes' if reaches else 'NO'}"
+            + ("" if self.propagates else
+               f"; silent layer(s): {', '.join(x.name for x in self.layers if x.lava_rate == 0)}"),
+        ]
+        return "\n".join(lines)
+
+
+def _lava_layers(blocks: list[tuple[str, torch.nn.Module]]) -> list[tuple[str, torch.nn.Module]]:
+    """The blocks NetX turns into Lava layers (not Flatten, not a neuron-less Input)."""
+    return [(name, block) for name, block in blocks
+            if _slayer_type(block) != "Flatten" and getattr(block, "neuron", None) is not None]
+
+
+@torch.no_grad()
+def _slayer_outputs(blocks: list[tuple[str, torch.nn.Module]], spikes: torch.Tensor,
+                    ) -> dict[str, np.ndarray]:
+    """Each block's output, (batch, neurons, T), computed in eval mode."""
+    outputs = {}
+    for name, block in blocks:
+        spikes = block(spikes)
+        if isinstance(spikes, tuple):
+            spikes = spikes[0]
+        outputs[name] = spikes.reshape(spikes.shape[0], -1, spikes.shape[-1]).cpu().numpy()
+    return outputs
+
+
+def _time_offsets(blocks: list[tuple[str, torch.nn.Module]]) -> dict[str, int]:
+    """SLAYER step matching Lava step 0, per Lava layer: the SLAYER blocks' delay_shift steps
+    so far minus Lava's one step per layer before it (SLAYER input padded by one zero step
+    when the net has no Input block)."""
+    offsets, shifts, index = {}, 0, 0
+    for name, block in blocks:
+        shifts += int(getattr(block, "delay_shift", False) is True)
+        if getattr(block, "neuron", None) is not None and _slayer_type(block) != "Flatten":
+            offsets[name] = shifts - index
+            index += 1
+    return offsets
+
+
+def _compare(name: str, block: torch.nn.Module, slayer: np.ndarray, lava: np.ndarray,
+             offset: int) -> LayerComparison:
+    lava_steps, slayer_steps = lava.shape[-1], slayer.shape[-1]
+    start = max(0, -offset)
+    stop = min(lava_steps, slayer_steps - offset)
+    lava_window = lava[..., start:stop].astype(np.int64)
+    slayer_window = slayer[..., start + offset:stop + offset].astype(np.int64)
+    differs = lava_window != slayer_window
+    steps_with_mismatch = np.flatnonzero(differs.any(axis=(0, 1)))
+    first = int(steps_with_mismatch[0]) + start if steps_with_mismatch.size else None
+    cells = max(1, lava_window.shape[0] * lava_window.shape[1] * lava_window.shape[2])
+    silent = float((lava_window.sum(axis=(0, 2)) == 0).mean()) if lava_window.size else 1.0
+    return LayerComparison(
+        name=name, kind=block_kind(block), neurons=int(lava.shape[1]),
+        slayer_rate=float(slayer_window.sum()) / cells, lava_rate=float(lava_window.sum()) / cells,
+        mismatches=int(differs.sum()), first_mismatch_step=first, silent_fraction=silent,
+        steps_compared=max(0, stop - start),
+    )
+
+
+def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed_pt",
+           ) -> VerifyReport:
+    """Run ``net`` (SLAYER, eval mode) and the NetX file ``path`` (Lava) on the same spikes.
+
+    ``spikes``: binary, SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``. Lava delays
+    each layer by one step and SLAYER each delay_shift block by one; a net without an Input
+    block gets one leading zero step on the SLAYER side so that the neuron biases line up.
+    Lava step ``t`` of a layer is compared with the SLAYER step that saw the same input; the
+    report counts the differing spikes per layer and the first Lava step with a difference.
+    """
+    blocks = find_blocks(net)
+    lava_layers = _lava_layers(blocks)
+    spikes_tensor = torch.as_tensor(np.asarray(spikes.detach().cpu() if hasattr(
+        spikes, "detach") else spikes), dtype=torch.float32)
+    lava_outputs = run_lava(path, spikes_tensor, backend=backend)
+    if len(lava_outputs) != len(lava_layers):
+        raise ValueError(
+            f"{path} has {len(lava_outputs)} Lava layers but the network has "
+            f"{len(lava_layers)} blocks with neurons; export this network with export_netx first"
+        )
+    batched = lava_outputs[0].ndim == 3
+    if not batched:
+        lava_outputs = [layer[None] for layer in lava_outputs]
+        spikes_tensor = spikes_tensor[None]
+    starts_with_input = _slayer_type(lava_layers[0][1]) == "Input"
+    if not starts_with_input:
+        spikes_tensor = torch.cat([torch.zeros_like(spikes_tensor[..., :1]), spikes_tensor], -1)
+    device = next((p.device for p in net.parameters()), torch.device("cpu"))
+    modes = {module: module.training for module in net.modules()}
+    try:
+        net.eval()
+        slayer_outputs = _slayer_outputs(blocks, spikes_tensor.to(device))
+    finally:
+        for module, training in modes.items():
+            module.training = training
+    offsets = _time_offsets(blocks)
+    report = VerifyReport(backend, samples=int(spikes_tensor.shape[0]),
+                          time_steps=int(lava_outputs[0].shape[-1]))
+    for (name, block), lava in zip(lava_layers, lava_outputs, strict=True):
+        if slayer_outputs[name].shape[1] != lava.shape[1]:
+            raise ValueError(
+                f"layer {name!r} has {slayer_outputs[name].shape[1]} neurons in SLAYER but "
+                f"{lava.shape[1]} in {path}; the file was exported from another network"
+            )
+        report.layers.append(_compare(name, block, slayer_outputs[name], lava, offsets[name]))
+    return report
