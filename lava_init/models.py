@@ -1,4 +1,11 @@
-"""SLAYER networks built from lava-dl CUBA blocks, exportable to NetX."""
+"""SLAYER networks built from lava-dl CUBA blocks, exportable to NetX.
+
+``delay_shift``: SLAYER's one-step delay per block, as each Lava synapse has. With it (the
+default) SLAYER and Lava agree step for step, but a network of L blocks needs more than L time
+steps before its output spikes. Without it every block sees the same T steps (the paper's
+T = 3 training); the spike trains are the same, each layer shifted by its depth, so on Lava the
+input is followed by L silent steps and the output read at steps L .. L + T - 1.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +50,7 @@ class SlayerMLP(torch.nn.Module):
         depth: int = 10,
         width: int = 100,
         neuron: NeuronConfig = NeuronConfig(),
+        delay_shift: bool = True,
     ):
         super().__init__()
         if depth < 1 or width < 1 or in_features < 1 or out_features < 1:
@@ -52,9 +60,65 @@ class SlayerMLP(torch.nn.Module):
             )
         sizes = [in_features] + [width] * depth + [out_features]
         self.blocks = torch.nn.ModuleList(
-            slayer.block.cuba.Dense(neuron.params(), n_in, n_out)
+            slayer.block.cuba.Dense(neuron.params(), n_in, n_out, delay_shift=delay_shift)
             for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            spikes = block(spikes)
+        return spikes
+
+
+def conv_output_size(size: int, stride: int) -> int:
+    """Output height/width of a 3x3 convolution with padding 1 and ``stride``."""
+    return (size - 1) // stride + 1
+
+
+class SlayerCNN(torch.nn.Module):
+    """``depth`` CUBA 3x3 Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
+    ``width`` neurons and a CUBA Dense output layer.
+
+    Every second convolution (the 2nd, 4th, ...) has stride 2 and halves the image, in place
+    of pooling, which NetX cannot load. Input (batch, C, H, W, time), output (batch, out, time).
+    """
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        out_features: int,
+        depth: int = 4,
+        channels: int = 64,
+        width: int = 100,
+        neuron: NeuronConfig = NeuronConfig(),
+        delay_shift: bool = True,
+    ):
+        super().__init__()
+        if len(in_shape) != 3 or min(in_shape) < 1:
+            raise ValueError(f"a CNN needs an input shape (channels, height, width) "
+                             f"(got {tuple(in_shape)})")
+        if depth < 1 or channels < 1 or width < 1 or out_features < 1:
+            raise ValueError(
+                f"a CNN needs depth >= 1 convolutions, channels >= 1, width >= 1 and at least "
+                f"one output (got depth={depth}, channels={channels}, width={width}, "
+                f"out={out_features})"
+            )
+        in_channels, height, image_width = in_shape
+        blocks = []
+        for layer in range(depth):
+            stride = 2 if layer % 2 == 1 else 1
+            blocks.append(slayer.block.cuba.Conv(
+                neuron.params(), in_channels, channels, 3, stride=stride, padding=1,
+                delay_shift=delay_shift))
+            in_channels = channels
+            height, image_width = conv_output_size(height, stride), conv_output_size(
+                image_width, stride)
+        blocks.append(slayer.block.cuba.Flatten())
+        blocks.append(slayer.block.cuba.Dense(neuron.params(), channels * height * image_width,
+                                              width, delay_shift=delay_shift))
+        blocks.append(slayer.block.cuba.Dense(neuron.params(), width, out_features,
+                                              delay_shift=delay_shift))
+        self.blocks = torch.nn.ModuleList(blocks)
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
@@ -66,14 +130,18 @@ def build_model(config: dict) -> torch.nn.Module:
     """A network from its JSON-able config, as stored in checkpoints.
 
     ``{"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 10, "width": 100,
-    "neuron": {...NeuronConfig fields...}}``.
+    "neuron": {...NeuronConfig fields...}, "delay_shift": true}`` or
+    ``{"arch": "cnn", "in_shape": [1, 28, 28], "out_features": 10, "depth": 4, "channels": 64,
+    "width": 100, "neuron": {...}, "delay_shift": false}``.
     """
     config = dict(config)
     arch = config.pop("arch", None)
     neuron = NeuronConfig(**config.pop("neuron", {}))
     if arch == "mlp":
         return SlayerMLP(neuron=neuron, **config)
+    if arch == "cnn":
+        return SlayerCNN(neuron=neuron, in_shape=tuple(config.pop("in_shape")), **config)
     raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}")
 
 
-ARCHITECTURES = ("mlp",)
+ARCHITECTURES = ("mlp", "cnn")

@@ -1,0 +1,419 @@
+"""Data sets as SLAYER spike tensors: digits, MNIST, Fashion-MNIST, N-MNIST and CIFAR-10.
+
+Static images are rate encoded (:func:`lava_init.encoding.rate_encode`): at each of T steps a
+pixel spikes with probability intensity / max. The network then sees binary spikes only, so
+the exported NetX network on Lava gets exactly the input SLAYER trained on (no analog input
+scaling or Input block to match). Each sample's spikes come from its own generator, seeded by
+(seed, epoch, sample index): the same in every run, for any batch size, number of processes or
+resumed run. N-MNIST events become T binary frames (tonic's ``ToFrame``; a pixel spikes in a
+bin when it has at least one event there).
+
+Samples are ``(spikes, label)``: spikes (C, H, W, T) float 0/1, or (C*H*W, T) with ``flatten``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lava_init.encoding import rate_encode
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
+NUM_CLASSES = 10
+#: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+#: Folder names torchvision downloads into (``ROOT/NAME/raw`` holds the IDX files).
+TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+NMNIST_FOLDERS = {"train": "Train", "test": "Test"}
+#: Fraction of scikit-learn's 1,797 digits used for training (the first ones); the rest test.
+DIGITS_TRAIN_FRACTION = 0.8
+IDX_UBYTE = 0x08
+
+
+def default_data_dir(name: str) -> Path:
+    """Where downloads go when no folder is given: ``~/.cache/lava-init/NAME``."""
+    return Path.home() / ".cache" / "lava-init" / name
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of one sample's spike generator (deterministic, distinct per epoch and index)."""
+    return ((seed * 1_000_003 + epoch) * 2_147_483_647 + index) % (2**63)
+
+
+class SpikeDataset(torch.utils.data.Dataset):
+    """A data set of ``(spikes, label)``; ``set_epoch`` selects the epoch's random encoding."""
+
+    input_shape: tuple[int, ...]
+    labels: torch.Tensor
+
+    def __init__(self, time_steps: int, flatten: bool):
+        if time_steps < 1:
+            raise ValueError(f"time_steps must be >= 1 (got {time_steps})")
+        self.time_steps = time_steps
+        self.flatten = flatten
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def model_input_shape(self) -> tuple[int, ...]:
+        """(features,) with ``flatten``, else (C, H, W)."""
+        return (int(np.prod(self.input_shape)),) if self.flatten else self.input_shape
+
+    def _shaped(self, spikes: torch.Tensor) -> torch.Tensor:
+        return spikes.flatten(0, -2) if self.flatten else spikes
+
+
+class RateEncodedImages(SpikeDataset):
+    """Static images (N, C, H, W) of integers in [0, max_value], rate encoded per sample."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, max_value: float,
+                 time_steps: int, seed: int = 0, flatten: bool = False):
+        super().__init__(time_steps, flatten)
+        self.images = images
+        self.labels = labels.long()
+        self.max_value = float(max_value)
+        self.seed = seed
+        self.input_shape = tuple(images.shape[1:])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        generator = torch.Generator().manual_seed(sample_seed(self.seed, self.epoch, index))
+        intensities = self.images[index].float() / self.max_value
+        spikes = rate_encode(intensities, self.time_steps, generator)
+        return self._shaped(spikes), int(self.labels[index])
+
+
+class NMNISTFrames(SpikeDataset):
+    """N-MNIST recordings (original .bin event files) as T binary frames (2, 34, 34, T)."""
+
+    def __init__(self, files: list[Path], labels: list[int], time_steps: int,
+                 flatten: bool = False):
+        super().__init__(time_steps, flatten)
+        import tonic
+
+        self.files = list(files)
+        self.labels = torch.tensor(labels, dtype=torch.long)
+        width, height, polarities = tonic.datasets.NMNIST.sensor_size
+        self.input_shape = (polarities, height, width)
+        self.to_frames = tonic.transforms.ToFrame(tonic.datasets.NMNIST.sensor_size,
+                                                  n_time_bins=time_steps)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        events = read_nmnist_events(self.files[index])
+        if len(events) == 0:
+            frames = np.zeros((self.time_steps, *self.input_shape))
+        else:
+            frames = self.to_frames(events)  # (T, polarity, height, width) event counts
+        spikes = torch.from_numpy(np.asarray(frames) > 0).float().permute(1, 2, 3, 0)
+        return self._shaped(spikes), int(self.labels[index])
+
+
+# ---------------------------------------------------------------------------- file formats
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """An IDX file (plain or .gz) of unsigned bytes as an array; ValueError when corrupt."""
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"corrupt IDX file {path} ({error}); replace it with the original "
+                         "download") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != IDX_UBYTE or raw[3] == 0:
+        raise ValueError(f"corrupt IDX file {path} (no IDX unsigned-byte header); replace it "
+                         "with the original download")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"corrupt IDX file {path} (truncated header); replace it with the "
+                         "original download")
+    shape = tuple(int(d) for d in np.frombuffer(raw[4:header], dtype=">u4"))
+    if len(raw) - header != int(np.prod(shape)):
+        raise ValueError(f"corrupt IDX file {path} (header says {shape} = {int(np.prod(shape))} "
+                         f"bytes, file holds {len(raw) - header}); replace it with the original "
+                         "download")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> Path:
+    """Write a uint8 array as an IDX file (gzip-compressed when ``path`` ends in .gz)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, IDX_UBYTE, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    payload = header + array.tobytes()
+    path = Path(path)
+    path.write_bytes(gzip.compress(payload) if path.suffix == ".gz" else payload)
+    return path
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Loads CIFAR-10 python batches and nothing else: only numpy arrays may be rebuilt."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a CIFAR-10 batch")
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """A CIFAR-10 python batch file: images (N, 3, 32, 32) uint8 and labels (N,)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            batch = _CifarUnpickler(handle, encoding="bytes").load()
+        batch = {(k.decode() if isinstance(k, bytes) else k): v for k, v in batch.items()}
+        data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch["labels"], dtype=np.int64)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, ValueError,
+            TypeError) as error:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch ({error}); use the files of "
+                         "cifar-10-python.tar.gz") from None
+    if len(labels) != len(data):
+        raise ValueError(f"{path} holds {len(data)} images but {len(labels)} labels")
+    return data, labels
+
+
+def write_cifar_batch(path: str | Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    """Write images (N, 3, 32, 32) uint8 and labels as a CIFAR-10 python batch file."""
+    batch = {
+        b"batch_label": b"written by lava_init",
+        b"labels": [int(label) for label in labels],
+        b"data": np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), -1),
+        b"filenames": [f"image_{i}.png".encode() for i in range(len(images))],
+    }
+    path = Path(path)
+    with path.open("wb") as handle:
+        pickle.dump(batch, handle, protocol=2)
+    return path
+
+
+def read_nmnist_events(path: str | Path) -> np.ndarray:
+    """Events (x, y, t, p) of one N-MNIST .bin file (40 bits per event), read by tonic."""
+    from tonic.datasets import NMNIST
+    from tonic.io import read_mnist_file
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size % 5:
+        raise ValueError(f"corrupt N-MNIST file {path} ({size} bytes, not whole 5-byte events)")
+    return read_mnist_file(str(path), dtype=NMNIST.dtype)
+
+
+def write_nmnist_events(path: str | Path, x, y, t, p) -> Path:
+    """Write events in the original N-MNIST format: x, y, then polarity bit + 23-bit time (us)."""
+    x, y, t, p = (np.asarray(v, dtype=np.int64) for v in (x, y, t, p))
+    if t.size and (t.min() < 0 or t.max() >= 2**23):
+        raise ValueError("N-MNIST time stamps must lie in [0, 2**23) microseconds")
+    events = np.stack([x, y, (p << 7) | (t >> 16), (t >> 8) & 0xFF, t & 0xFF], axis=1)
+    path = Path(path)
+    path.write_bytes(events.astype(np.uint8).tobytes())
+    return path
+
+
+# ------------------------------------------------------------------------------ loaders
+
+
+def _find_first(folders: list[Path], names: tuple[str, ...]) -> list[Path] | None:
+    """The files ``names`` (each plain or .gz) from the first folder holding all of them."""
+    for folder in folders:
+        found = []
+        for name in names:
+            candidates = [folder / name, folder / f"{name}.gz"]
+            existing = [c for c in candidates if c.is_file()]
+            if not existing:
+                break
+            found.append(existing[0])
+        else:
+            return found
+    return None
+
+
+def _missing_data_error(name: str, data_dir: Path | None, needs: str, extra: str) -> Exception:
+    where = f"in {data_dir}" if data_dir is not None else "(no --data-dir given)"
+    message = (f"no {name} data {where}: put {needs} there (--data-dir DIR), or pass --download "
+               f"to fetch it with {extra} (needs internet)")
+    if data_dir is not None and not data_dir.is_dir():
+        return FileNotFoundError(f"data folder {data_dir} does not exist; " + message)
+    return FileNotFoundError(message)
+
+
+def _torchvision_download(name: str, root: Path, train: bool):
+    try:
+        import torchvision
+    except ImportError:
+        raise ValueError(f"downloading {name} needs torchvision: pip install 'lava-init[vision]'"
+                         ) from None
+    classes = {"mnist": torchvision.datasets.MNIST,
+               "fashion-mnist": torchvision.datasets.FashionMNIST,
+               "cifar10": torchvision.datasets.CIFAR10}
+    try:
+        classes[name](str(root), train=train, download=True)
+    except Exception as error:  # network, HTTP or checksum errors: one line naming both ways
+        raise ValueError(f"could not download {name} with torchvision into {root} ({error}); "
+                         "without internet, put the files in a folder and pass --data-dir"
+                         ) from None
+
+
+def load_idx_images(name: str, data_dir: str | Path | None, train: bool,
+                    download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST or Fashion-MNIST images (N, 1, 28, 28) uint8 and labels from the four IDX files.
+
+    Looks in ``data_dir``, ``data_dir/NAME`` and torchvision's ``data_dir/MNIST/raw``; with
+    ``download`` fetches them with torchvision first when absent.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else None
+    split = "train" if train else "test"
+    names = IDX_FILES[split]
+
+    def search() -> list[Path] | None:
+        if data_dir is None:
+            return None
+        folders = [data_dir, data_dir / name, data_dir / TORCHVISION_FOLDERS[name] / "raw"]
+        return _find_first(folders, names)
+
+    files = search()
+    if files is None and download:
+        data_dir = data_dir or default_data_dir(name)
+        _torchvision_download(name, data_dir, train)
+        files = search()
+    if files is None:
+        raise _missing_data_error(name, data_dir, "the IDX files " + ", ".join(
+            f"{n}[.gz]" for n in names), "torchvision")
+    images, labels = (read_idx(f) for f in files)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"corrupt IDX files {files[0]} / {files[1]} (images {images.shape}, "
+                         f"labels {labels.shape}); replace them with the original download")
+    return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+def load_cifar10(data_dir: str | Path | None, train: bool,
+                 download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10 images (N, 3, 32, 32) uint8 and labels from the python batch files."""
+    data_dir = Path(data_dir) if data_dir is not None else None
+    names = CIFAR_FILES["train" if train else "test"]
+
+    def search() -> list[Path] | None:
+        if data_dir is None:
+            return None
+        for folder in (data_dir, data_dir / CIFAR_FOLDER):
+            if all((folder / n).is_file() for n in names):
+                return [folder / n for n in names]
+        return None
+
+    files = search()
+    if files is None and download:
+        data_dir = data_dir or default_data_dir("cifar10")
+        _torchvision_download("cifar10", data_dir, train)
+        files = search()
+    if files is None:
+        raise _missing_data_error("cifar10", data_dir, f"the python batches {', '.join(names)} "
+                                  f"(from {CIFAR_FOLDER})", "torchvision")
+    batches = [read_cifar_batch(f) for f in files]
+    images = np.concatenate([b[0] for b in batches])
+    labels = np.concatenate([b[1] for b in batches])
+    return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+def load_digits_images(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 8x8 digits (N, 1, 8, 8), intensities 0..16; first 80% train, rest test."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    split = int(len(digits.target) * DIGITS_TRAIN_FRACTION)
+    part = slice(0, split) if train else slice(split, None)
+    images = torch.tensor(digits.images[part], dtype=torch.uint8).unsqueeze(1)
+    return images, torch.tensor(digits.target[part], dtype=torch.long)
+
+
+def nmnist_files(data_dir: str | Path | None, train: bool,
+                 download: bool = False) -> tuple[list[Path], list[int]]:
+    """N-MNIST .bin files and labels from ``DIR/{Train,Test}/<digit>/*.bin`` (the original
+    archives unpacked, also tonic's ``DIR/NMNIST/...``), or tonic's download. The order
+    interleaves the classes, so ``limit`` keeps them balanced."""
+    data_dir = Path(data_dir) if data_dir is not None else None
+    split_folder = NMNIST_FOLDERS["train" if train else "test"]
+
+    def search() -> list[list[Path]] | None:
+        if data_dir is None:
+            return None
+        for folder in (data_dir / split_folder, data_dir / "NMNIST" / split_folder):
+            per_class = [sorted((folder / str(d)).glob("*.bin")) for d in range(NUM_CLASSES)]
+            if any(per_class):
+                return per_class
+        return None
+
+    per_class = search()
+    if per_class is None and download:
+        import tonic
+
+        data_dir = data_dir or default_data_dir("nmnist")
+        try:
+            tonic.datasets.NMNIST(str(data_dir), train=train)
+        except Exception as error:  # network, HTTP or checksum errors: one line naming both ways
+            raise ValueError(f"could not download nmnist with tonic into {data_dir} ({error}); "
+                             "without internet, unpack Train.zip / Test.zip there and pass "
+                             "--data-dir") from None
+        per_class = search()
+    if per_class is None:
+        raise _missing_data_error("nmnist", data_dir, f"the unpacked N-MNIST folder "
+                                  f"{split_folder}/0..9/*.bin", "tonic")
+    files, labels = [], []
+    for rank in range(max(len(c) for c in per_class)):
+        for label, class_files in enumerate(per_class):
+            if rank < len(class_files):
+                files.append(class_files[rank])
+                labels.append(label)
+    return files, labels
+
+
+def load_dataset(
+    name: str,
+    train: bool = True,
+    data_dir: str | Path | None = None,
+    time_steps: int = 3,
+    seed: int = 0,
+    flatten: bool = False,
+    limit: int | None = None,
+    download: bool = False,
+) -> SpikeDataset:
+    """The ``train`` or test split of data set ``name`` as spikes over ``time_steps`` steps.
+
+    ``limit``: keep the first ``limit`` samples. ``seed``: the rate encoding's seed.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 samples (got {limit})")
+    if name == "nmnist":
+        files, labels = nmnist_files(data_dir, train, download)
+        return NMNISTFrames(files[:limit], labels[:limit], time_steps, flatten)
+    if name == "digits":
+        images, labels = load_digits_images(train)
+        max_value = 16.0
+    elif name == "cifar10":
+        images, labels = load_cifar10(data_dir, train, download)
+        max_value = 255.0
+    else:
+        images, labels = load_idx_images(name, data_dir, train, download)
+        max_value = 255.0
+    return RateEncodedImages(images[:limit], labels[:limit], max_value, time_steps, seed, flatten)
+
