@@ -51,7 +51,7 @@ def block_kind(block: torch.nn.Module) -> str:
     return f"{type(block).__module__.rsplit('.', 1)[-1]}.{type(block).__name__}"
 
 
-def _slayer_type(block: torch.nn.Module) -> str | None:
+def slayer_block_type(block: torch.nn.Module) -> str | None:
     """The lava-dl block class name this block is or derives from (None if not SLAYER)."""
     for cls in type(block).__mro__:
         if cls.__module__.startswith("lava.lib.dl.slayer.block") and not cls.__name__.startswith(
@@ -64,7 +64,7 @@ def _slayer_type(block: torch.nn.Module) -> str | None:
 def check_exportable(name: str, block: torch.nn.Module) -> None:
     """Raise ValueError naming the block and the alternative when NetX cannot run it."""
     kind = block_kind(block)
-    slayer_type = _slayer_type(block)
+    slayer_type = slayer_block_type(block)
     if slayer_type in UNSUPPORTED_BLOCKS:
         raise ValueError(
             f"block {name!r} ({kind}) cannot be loaded by NetX 0.6.0 ({slayer_type} is not "
@@ -122,10 +122,10 @@ def _dummy_input(name: str, block: torch.nn.Module, input_shape: Sequence[int] |
     if input_shape is not None:
         return tuple(int(n) for n in input_shape)
     synapses = block_synapses(block)
-    if _slayer_type(block) in ("Dense", "Recurrent") and synapses:
+    if slayer_block_type(block) in ("Dense", "Recurrent") and synapses:
         return (int(synapses[0].in_channels),)
     neuron = getattr(block, "neuron", None)
-    if _slayer_type(block) == "Input" and neuron is not None and neuron.shape is not None:
+    if slayer_block_type(block) == "Input" and neuron is not None and neuron.shape is not None:
         return tuple(int(n) for n in neuron.shape)
     raise ValueError(
         f"cannot tell the input shape of the first block {name!r} ({block_kind(block)}); "
@@ -159,7 +159,7 @@ def _write_hdf5(
 ) -> None:
     with h5py.File(path, "w") as handle:
         offset = 0
-        if _slayer_type(blocks[0][1]) == "Conv":
+        if slayer_block_type(blocks[0][1]) == "Conv":
             # NetX needs the input size of a convolution; a shape-only input group gives it.
             group = handle.create_group("layer/0")
             group.create_dataset("type", (1,), "S10", [b"input"])
@@ -229,3 +229,19 @@ def export_netx(
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def netx_layers(path: str | Path) -> list[tuple[int, str, tuple[int, ...]]]:
+    """``(index, type, shape)`` of each ``layer/{i}`` group in a NetX file (shape as stored,
+    SLAYER's channels-first order)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no NetX network at {path}; write one with 'lava-init export'")
+    try:
+        with h5py.File(path, "r") as handle:
+            layers = handle["layer"]
+            return [(index, layers[f"{index}/type"][0].decode("ascii"),
+                     tuple(int(n) for n in np.atleast_1d(layers[f"{index}/shape"][()])))
+                    for index in range(len(layers))]
+    except (OSError, KeyError) as error:
+        raise ValueError(f"{path} is not a NetX network file ({error})") from None

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from lava_init.report import format_table
-from netx_export.export import _slayer_type, block_kind, find_blocks
+from netx_export.export import block_kind, find_blocks, slayer_block_type
 from netx_export.lava_run import run_lava
 
 
@@ -70,7 +70,7 @@ class VerifyReport:
 def _lava_layers(blocks: list[tuple[str, torch.nn.Module]]) -> list[tuple[str, torch.nn.Module]]:
     """The blocks NetX turns into Lava layers (not Flatten, not a neuron-less Input)."""
     return [(name, block) for name, block in blocks
-            if _slayer_type(block) != "Flatten" and getattr(block, "neuron", None) is not None]
+            if slayer_block_type(block) != "Flatten" and getattr(block, "neuron", None) is not None]
 
 
 @torch.no_grad()
@@ -93,7 +93,7 @@ def _time_offsets(blocks: list[tuple[str, torch.nn.Module]]) -> dict[str, int]:
     offsets, shifts, index = {}, 0, 0
     for name, block in blocks:
         shifts += int(getattr(block, "delay_shift", False) is True)
-        if getattr(block, "neuron", None) is not None and _slayer_type(block) != "Flatten":
+        if getattr(block, "neuron", None) is not None and slayer_block_type(block) != "Flatten":
             offsets[name] = shifts - index
             index += 1
     return offsets
@@ -143,7 +143,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     if not batched:
         lava_outputs = [layer[None] for layer in lava_outputs]
         spikes_tensor = spikes_tensor[None]
-    starts_with_input = _slayer_type(lava_layers[0][1]) == "Input"
+    starts_with_input = slayer_block_type(lava_layers[0][1]) == "Input"
     if not starts_with_input:
         spikes_tensor = torch.cat([torch.zeros_like(spikes_tensor[..., :1]), spikes_tensor], -1)
     device = next((p.device for p in net.parameters()), torch.device("cpu"))
