@@ -130,7 +130,7 @@ class InitReport:
         return "\n".join(lines)
 
 
-def _block_sigma(name: str, threshold: float | None, sigma: float | None) -> float:
+def _block_sigma(threshold: float | None, sigma: float | None) -> float:
     if sigma is None:
         return theory.default_sigma(threshold) if threshold is not None else 1.0
     if not math.isfinite(sigma) or sigma <= 0:
@@ -183,7 +183,7 @@ def initialize(
     for name, block in blocks:
         threshold = block_threshold(block)
         _check_block_threshold(name, threshold)
-        block_sigma = _block_sigma(name, threshold, sigma)
+        block_sigma = _block_sigma(threshold, sigma)
         neuron_threshold = block_sigma * theory.DEFAULT_RATIO if threshold is None else threshold
         stable = theory.is_stable(neuron_threshold, block_sigma)
         if init_method.uses_threshold and not stable:
