@@ -18,7 +18,7 @@ class LayerActivity:
     input can reach the layer (SLAYER's ``delay_shift`` delays each block by one step, as Lava
     does); ``silent_fraction``: neurons that never spike in that window for any sample;
     ``input_variance``: variance of the synaptic input to the neuron (the membrane drive,
-    weight units), NaN for blocks without a synapse.
+    weight units) over the steps its input can arrive, NaN for blocks without a synapse.
     """
 
     name: str
@@ -93,7 +93,9 @@ def measure_activity(net: torch.nn.Module, x: torch.Tensor) -> ActivityReport:
             continue
         spikes = outputs[name][..., latency:]
         per_neuron = spikes.flatten(1, -2).sum(dim=(0, -1))
-        drive = torch.cat([d.flatten() for d in drives.get(name, [])]) if name in drives else None
+        drive_start = max(latency - 1, 0)  # the synapse sees its input one step before output
+        drive = (torch.cat([d[..., drive_start:].flatten() for d in drives[name]])
+                 if name in drives else None)
         report.layers.append(LayerActivity(
             name=name,
             neurons=int(per_neuron.numel()),
