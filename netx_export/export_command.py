@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from lava_init.checkpoint import load_model
+from lava_init.checkpoint import load_checkpoint, load_model
 from lava_init.report import format_table
 from netx_export.export import export_netx, netx_layers
 
@@ -15,12 +15,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", help="NetX file to write (replaced atomically)")
     parser.add_argument("--input-shape", type=int, nargs="+", default=None, metavar="N",
                         help="one sample's input shape, e.g. 2 32 32 for a Conv-first net "
-                             "(default: from the first Dense block)")
+                             "(default: the checkpoint's in_shape or in_features)")
+
+
+def checkpoint_input_shape(path: str) -> tuple[int, ...] | None:
+    """One sample's input shape from a checkpoint's model config (None if it has none)."""
+    config = load_checkpoint(path)["model_config"]
+    if "in_shape" in config:
+        return tuple(int(n) for n in config["in_shape"])
+    if "in_features" in config:
+        return (int(config["in_features"]),)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
+    input_shape = args.input_shape or checkpoint_input_shape(args.checkpoint)
     model = load_model(args.checkpoint)
-    path = export_netx(model, args.output, input_shape=args.input_shape)
+    path = export_netx(model, args.output, input_shape=input_shape)
     rows = [[index, kind, "x".join(map(str, shape)), math.prod(shape)]
             for index, kind, shape in netx_layers(path)]
     print(f"wrote {path} (loaded back with lava.lib.dl.netx.hdf5.Network)")

@@ -15,11 +15,18 @@ from netx_export.lava_run import run_lava
 
 @dataclass
 class LayerComparison:
-    """One Lava layer against its SLAYER block; rates are spikes per neuron per time step."""
+    """One Lava layer against its SLAYER block.
+
+    ``latency``: first Lava step at which the input can reach the layer; ``slayer_rate`` and
+    ``lava_rate`` (spikes per neuron per step) and ``silent_fraction`` (neurons that never
+    spike) count from there. ``mismatches``: spikes that differ over all compared steps;
+    ``first_mismatch_step``: the first Lava step with one (None when spike-exact).
+    """
 
     name: str
     kind: str
     neurons: int
+    latency: int
     slayer_rate: float
     lava_rate: float
     mismatches: int
@@ -47,9 +54,10 @@ class VerifyReport:
         return bool(self.layers) and all(layer.lava_rate > 0 for layer in self.layers)
 
     def __str__(self) -> str:
-        headers = ["layer", "kind", "neurons", "slayer_rate", "lava_rate", "mismatches",
-                   "first_mismatch", "silent"]
-        rows = [[layer.name, layer.kind, layer.neurons, layer.slayer_rate, layer.lava_rate,
+        headers = ["layer", "kind", "neurons", "latency", "slayer_rate", "lava_rate",
+                   "mismatches", "first_mismatch", "silent"]
+        rows = [[layer.name, layer.kind, layer.neurons, layer.latency, layer.slayer_rate,
+                 layer.lava_rate,
                  layer.mismatches, "-" if layer.first_mismatch_step is None
                  else layer.first_mismatch_step, layer.silent_fraction]
                 for layer in self.layers]
@@ -100,20 +108,22 @@ def _time_offsets(blocks: list[tuple[str, torch.nn.Module]]) -> dict[str, int]:
 
 
 def _compare(name: str, block: torch.nn.Module, slayer: np.ndarray, lava: np.ndarray,
-             offset: int) -> LayerComparison:
-    lava_steps, slayer_steps = lava.shape[-1], slayer.shape[-1]
+             offset: int, latency: int) -> LayerComparison:
+    """Mismatches over every step both runs cover; rates and silence from ``latency`` on."""
     start = max(0, -offset)
-    stop = min(lava_steps, slayer_steps - offset)
+    stop = min(lava.shape[-1], slayer.shape[-1] - offset)
     lava_window = lava[..., start:stop].astype(np.int64)
     slayer_window = slayer[..., start + offset:stop + offset].astype(np.int64)
     differs = lava_window != slayer_window
     steps_with_mismatch = np.flatnonzero(differs.any(axis=(0, 1)))
     first = int(steps_with_mismatch[0]) + start if steps_with_mismatch.size else None
-    cells = max(1, lava_window.shape[0] * lava_window.shape[1] * lava_window.shape[2])
-    silent = float((lava_window.sum(axis=(0, 2)) == 0).mean()) if lava_window.size else 1.0
+    driven = max(0, latency - start)
+    lava_driven, slayer_driven = lava_window[..., driven:], slayer_window[..., driven:]
+    cells = max(1, lava_driven.size)
+    silent = float((lava_driven.sum(axis=(0, 2)) == 0).mean())
     return LayerComparison(
-        name=name, kind=block_kind(block), neurons=int(lava.shape[1]),
-        slayer_rate=float(slayer_window.sum()) / cells, lava_rate=float(lava_window.sum()) / cells,
+        name=name, kind=block_kind(block), neurons=int(lava.shape[1]), latency=latency,
+        slayer_rate=float(slayer_driven.sum()) / cells, lava_rate=float(lava_driven.sum()) / cells,
         mismatches=int(differs.sum()), first_mismatch_step=first, silent_fraction=silent,
         steps_compared=max(0, stop - start),
     )
@@ -157,11 +167,13 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     offsets = _time_offsets(blocks)
     report = VerifyReport(backend, samples=int(spikes_tensor.shape[0]),
                           time_steps=int(lava_outputs[0].shape[-1]))
-    for (name, block), lava in zip(lava_layers, lava_outputs, strict=True):
+    first_latency = 0 if starts_with_input else 1
+    for index, ((name, block), lava) in enumerate(zip(lava_layers, lava_outputs, strict=True)):
         if slayer_outputs[name].shape[1] != lava.shape[1]:
             raise ValueError(
                 f"layer {name!r} has {slayer_outputs[name].shape[1]} neurons in SLAYER but "
                 f"{lava.shape[1]} in {path}; the file was exported from another network"
             )
-        report.layers.append(_compare(name, block, slayer_outputs[name], lava, offsets[name]))
+        report.layers.append(_compare(name, block, slayer_outputs[name], lava, offsets[name],
+                                      latency=first_latency + index))
     return report
