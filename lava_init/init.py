@@ -228,13 +228,18 @@ VarianceRule = Callable[[int, int, float, float], float]
 
 @dataclass(frozen=True)
 class InitMethod:
-    """A registered initializer; ``quantization_aware`` methods get SLAYER's grid by default."""
+    """A registered initializer; ``quantization_aware`` methods get SLAYER's grid by default.
+
+    ``uses_dynamics`` methods also take the block's ``current_decay`` and ``voltage_decay``
+    (and the extra options of :func:`lava_init.initialize`) as keywords.
+    """
 
     name: str
     fn: Initializer
     quantization_aware: bool
     uses_threshold: bool
     variance: VarianceRule | None
+    uses_dynamics: bool = False
 
 
 #: Initializers by name: the names accepted by ``lava_init.initialize`` and the experiments.
@@ -248,12 +253,14 @@ def register_initializer(
     variance: VarianceRule | None = None,
     quantization_aware: bool = False,
     uses_threshold: bool = False,
+    uses_dynamics: bool = False,
 ) -> None:
     """Make ``fn`` (same signature as :func:`variance_conserving_`) available by ``name``.
 
     ``variance`` gives the method's closed-form Var[w] for reports and theory curves.
     """
-    INITIALIZERS[name] = InitMethod(name, fn, quantization_aware, uses_threshold, variance)
+    INITIALIZERS[name] = InitMethod(name, fn, quantization_aware, uses_threshold, variance,
+                                    uses_dynamics)
 
 
 def get_initializer(name: str) -> InitMethod:

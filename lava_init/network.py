@@ -95,6 +95,25 @@ def block_threshold(block: torch.nn.Module) -> float | None:
     return float(threshold)
 
 
+def block_decays(block: torch.nn.Module) -> dict[str, float]:
+    """``current_decay`` and ``voltage_decay`` as SLAYER applies them (1/4096 steps, in [0, 1]).
+
+    A neuron without a current state (LIF) has ``current_decay = 1``; one without a voltage
+    decay (e.g. sigma-delta) cannot be modelled over time and gives a clear error.
+    """
+    neuron = block.neuron
+    if not hasattr(neuron, "voltage_decay"):
+        raise ValueError(f"{type(neuron).__module__} neurons have no voltage decay; time-aware "
+                         "init methods need CUBA or LIF neurons")
+    scale = float(neuron.p_scale)
+
+    def decay(parameter: torch.Tensor) -> float:
+        return float(torch.round(parameter.detach().clamp(0, scale)).mean()) / scale
+
+    current = decay(neuron.current_decay) if hasattr(neuron, "current_decay") else 1.0
+    return {"current_decay": current, "voltage_decay": decay(neuron.voltage_decay)}
+
+
 @dataclass
 class BlockInit:
     """One initialized block: its inputs and the statistics of its quantized weights."""
@@ -161,6 +180,7 @@ def initialize(
     sigma: float | None = None,
     quantize: bool | None = None,
     generator: torch.Generator | None = None,
+    **options: object,
 ) -> InitReport:
     """Initialize every SLAYER block of ``net`` in place and return a per-block report.
 
@@ -170,8 +190,13 @@ def initialize(
     variance SLAYER and Loihi see is the target; None means yes for quantization-aware methods
     (variance_conserving and later ones), no for the baselines (as users get them today).
     Readout blocks without a threshold (Affine) are treated as if ``threshold = sigma``.
+    ``options`` (e.g. ``time_steps=20``) go to methods that model the neuron over time
+    (``uses_dynamics``), which also get each block's decays (:func:`block_decays`).
     """
     init_method = get_initializer(method)
+    if options and not init_method.uses_dynamics:
+        raise ValueError(f"init method {method!r} takes no options (got {', '.join(options)}); "
+                         "options such as time_steps are for methods like 'temporal'")
     blocks = list(weighted_blocks(net))
     if not blocks:
         raise ValueError(
@@ -194,11 +219,13 @@ def initialize(
         synapses = block_synapses(block)
         fan_in = sum(synapse_fan_in(s) for s in synapses)
         quantization = block_quantization(block) if quantize else None
+        dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
         weights = []
         for synapse in synapses:
             weight = torch.empty_like(synapse_weight(synapse))
             init_method.fn(weight, threshold=neuron_threshold, sigma=block_sigma,
-                           generator=generator, quantization=quantization, fan_in=fan_in)
+                           generator=generator, quantization=quantization, fan_in=fan_in,
+                           **dynamics)
             set_synapse_weight(synapse, weight)
             weights.append(weight.flatten())
         fan_out = calculate_fan_out(synapse_weight(synapses[0]))
