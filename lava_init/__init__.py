@@ -6,6 +6,7 @@
 
 from lava_init import init, theory
 from lava_init.activity import ActivityReport, LayerActivity, measure_activity
+from lava_init.calibrate import CalibrationReport, LayerCalibration, calibrate
 from lava_init.init import (
     INITIALIZERS,
     SLAYER_8BIT,
@@ -20,10 +21,19 @@ from lava_init.init import (
     xavier_normal_,
 )
 from lava_init.network import BlockInit, InitReport, initialize, weighted_blocks
+from lava_init.temporal_init import (  # registers 'temporal' and 'fluctuation_driven'
+    fluctuation_driven_,
+    temporal_,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CalibrationReport",
+    "LayerCalibration",
+    "calibrate",
+    "fluctuation_driven_",
+    "temporal_",
     "INITIALIZERS",
     "SLAYER_8BIT",
     "ActivityReport",

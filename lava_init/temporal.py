@@ -1,0 +1,442 @@
+"""Membrane statistics of SLAYER/Loihi CUBA neurons over T time steps (pure numpy, no torch).
+
+The paper's rule (:mod:`lava_init.theory`) treats one step of a memoryless neuron. A CUBA
+neuron filters its synaptic input ``I[t] = sum_j w_j x_j[t]`` twice and resets::
+
+    c[t] = (1 - a) c[t-1] + I[t]          (current, decay a, never reset)
+    v[t] = (1 - b) v[t-1] + c[t]          (voltage, decay b)
+    spike when v[t] > theta, then v[t] = 0   (hard reset, Loihi's order)
+
+Without reset ``v[t] = sum_k h[k] I[t-k]`` with the PSP kernel
+``h[k] = sum_{m<=k} (1-a)^m (1-b)^(k-m)``. For presynaptic trains ``x_j`` and weights drawn
+independently with mean ``m`` and variance ``s^2``, the drive of a neuron is Gaussian across
+neurons (central limit over the fan-in ``N``) with
+
+    E[I[t]] = N m E_j[x_j[t]],   Cov[I[t], I[t']] = N s^2 E_j[x_j[t] x_j[t']].
+
+For Bernoulli inputs of rate ``p`` the second moment ``p^2 + p(1-p) delta(t, t')`` splits the
+free voltage into a frozen offset ``N s^2 p^2 H_t^2`` (``H_t = sum_{k<t} h[k]``, the DC gain
+over t steps: the same weights see the mean rate at every step) and a fluctuating part
+``N s^2 p(1-p) E_t`` (``E_t = sum_{k<t} h[k]^2``, the filter energy). The reset bounds v from
+above, so the spike rate has no closed form; :func:`layer_response` evaluates it on Gaussian
+drive paths with SLAYER's own fixed-point arithmetic (decays in 1/4096 steps, states in
+1/4096 units, shifts rounding toward zero). Every window starts from rest, so its first
+step is the paper's memoryless network: :func:`temporal_drive_scale` keeps that onset step
+at the paper's stable fixed point (otherwise each layer starts later than the one before and
+activity slides out of the window with depth) and raises the drive ``N Var[w]`` when a
+requested rate over the T steps needs more. With T = 1 or decays 1 it is the paper's rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import special
+
+from lava_init import theory
+
+#: SLAYER/Loihi decay resolution: decays are integers in units of 1/4096.
+DECAY_SCALE = 4096
+#: SLAYER's state resolution for the default neuron scale 64: states in units of 1/4096.
+STATE_SCALE = 4096
+#: Largest |current| Lava's fixed-point CUBA holds before its 24-bit register wraps (SLAYER units).
+LAVA_CURRENT_LIMIT = 2**23 / STATE_SCALE
+#: Gaussian drive paths used by the mean-field evaluation (fixed seed: results are reproducible).
+DEFAULT_SAMPLES = 4096
+#: Layers of the mean-field stack iterated to reach the deep-layer spike statistics.
+DEFAULT_LAYERS = 30
+
+
+def _check_decay(name: str, decay: float, allow_zero: bool = True) -> None:
+    low_ok = decay >= 0.0 if allow_zero else decay > 0.0
+    if not math.isfinite(decay) or not low_ok or decay > 1.0:
+        interval = "[0, 1]" if allow_zero else "(0, 1] (a decay of 0 never forgets)"
+        raise ValueError(
+            f"{name} must be in {interval} (got {decay!r}); it is the fraction lost per step, "
+            "e.g. 0.25 for the current and 0.03 for the voltage of lava-dl's tutorials"
+        )
+
+
+def _check_rate(rate: float, what: str = "rate") -> None:
+    if not math.isfinite(rate) or not 0.0 < rate < 1.0:
+        raise ValueError(
+            f"{what} must be in (0, 1) spikes per neuron per step (got {rate!r}); a rate of 0 "
+            "carries no signal and a rate of 1 spikes at every step"
+        )
+
+
+def _check_steps(time_steps: int) -> None:
+    if time_steps < 1:
+        raise ValueError(f"time_steps must be >= 1 (got {time_steps})")
+
+
+def quantize_decay(decay: float) -> float:
+    """The decay SLAYER and Loihi apply: ``round(decay * 4096) / 4096``."""
+    _check_decay("decay", decay)
+    return round(decay * DECAY_SCALE) / DECAY_SCALE
+
+
+def psp_kernel(current_decay: float, voltage_decay: float, time_steps: int) -> np.ndarray:
+    """Voltage response ``h[k]``, ``k < time_steps``, to one unit input spike at step 0.
+
+    ``h[k] = sum_{m=0..k} (1 - a)^m (1 - b)^(k - m)``; decays 1 give ``h = [1, 0, 0, ...]``.
+    """
+    _check_decay("current_decay", current_decay)
+    _check_decay("voltage_decay", voltage_decay)
+    _check_steps(time_steps)
+    current = (1.0 - current_decay) ** np.arange(time_steps)
+    kernel = np.zeros(time_steps)
+    voltage = 0.0
+    for step in range(time_steps):
+        voltage = (1.0 - voltage_decay) * voltage + current[step]
+        kernel[step] = voltage
+    return kernel
+
+
+def kernel_integrals(current_decay: float, voltage_decay: float) -> tuple[float, float]:
+    """Stationary integral and squared integral of the PSP kernel, ``(sum h, sum h^2)``.
+
+    With ``alpha = 1 - a``, ``beta = 1 - b``: ``sum h = 1 / (a b)`` and, for alpha != beta,
+    ``sum h^2 = [alpha^2/(1-alpha^2) - 2 alpha beta/(1-alpha beta) + beta^2/(1-beta^2)]
+    / (alpha - beta)^2``; for alpha = beta, ``sum (k+1)^2 x^k = (1+x)/(1-x)^3`` with x = alpha^2.
+    """
+    _check_decay("current_decay", current_decay, allow_zero=False)
+    _check_decay("voltage_decay", voltage_decay, allow_zero=False)
+    alpha, beta = 1.0 - current_decay, 1.0 - voltage_decay
+    integral = 1.0 / (current_decay * voltage_decay)
+    if math.isclose(alpha, beta, rel_tol=0.0, abs_tol=1e-12):
+        x = alpha * alpha
+        return integral, (1.0 + x) / (1.0 - x) ** 3
+    squared = (alpha**2 / (1.0 - alpha**2) - 2.0 * alpha * beta / (1.0 - alpha * beta)
+               + beta**2 / (1.0 - beta**2)) / (alpha - beta) ** 2
+    return integral, squared
+
+
+@dataclass(frozen=True)
+class MembraneMoments:
+    """Free (reset-less) voltage statistics across neurons at each step ``t = 0..T-1``.
+
+    ``mean``: common mean (weight mean ``m``); ``frozen_variance``: per-neuron offset that
+    the same weights give at every step; ``fluctuating_variance``: step-to-step part.
+    """
+
+    mean: np.ndarray
+    frozen_variance: np.ndarray
+    fluctuating_variance: np.ndarray
+
+    @property
+    def variance(self) -> np.ndarray:
+        return self.frozen_variance + self.fluctuating_variance
+
+
+def free_membrane_moments(
+    fan_in: int,
+    weight_variance: float,
+    rate: float,
+    current_decay: float,
+    voltage_decay: float,
+    time_steps: int,
+    weight_mean: float = 0.0,
+) -> MembraneMoments:
+    """Closed-form free-voltage moments for Bernoulli(rate) inputs (weight units).
+
+    ``mean = N m p H_t``, ``frozen = N s^2 p^2 H_t^2``, ``fluctuating = N s^2 p (1-p) E_t``
+    with ``H_t = sum_{k<=t} h[k]`` and ``E_t = sum_{k<=t} h[k]^2``.
+    """
+    _check_rate(rate, "input rate")
+    kernel = psp_kernel(current_decay, voltage_decay, time_steps)
+    gain, energy = np.cumsum(kernel), np.cumsum(kernel**2)
+    return MembraneMoments(
+        mean=fan_in * weight_mean * rate * gain,
+        frozen_variance=fan_in * weight_variance * rate**2 * gain**2,
+        fluctuating_variance=fan_in * weight_variance * rate * (1.0 - rate) * energy,
+    )
+
+
+def bernoulli_second_moment(rate: float, time_steps: int) -> np.ndarray:
+    """``E[x[t] x[t']]`` of independent Bernoulli(rate) spikes: ``p^2 + p (1 - p) delta``."""
+    _check_rate(rate, "input rate")
+    _check_steps(time_steps)
+    return np.full((time_steps, time_steps), rate**2) + np.eye(time_steps) * rate * (1 - rate)
+
+
+def _to_state(values: np.ndarray) -> np.ndarray:
+    return np.trunc(values * STATE_SCALE).astype(np.int64)
+
+
+def _decay_state(state: np.ndarray, decay: float) -> np.ndarray:
+    """``state * (1 - decay)`` with SLAYER's integer decay and right shift rounding to zero."""
+    kept = DECAY_SCALE - round(decay * DECAY_SCALE)
+    return np.sign(state) * ((np.abs(state) * kept) >> 12)
+
+
+def simulate_cuba(
+    drive: np.ndarray, threshold: float, current_decay: float, voltage_decay: float
+) -> np.ndarray:
+    """Spikes (0/1, same shape) of CUBA neurons given their synaptic input ``drive[..., t]``.
+
+    Fixed-point arithmetic as SLAYER's ``leaky_integrator`` on CPU: states in 1/4096 units,
+    spike when ``v > threshold``, hard reset of v, current kept.
+    """
+    _check_decay("current_decay", current_decay)
+    _check_decay("voltage_decay", voltage_decay)
+    limit = round(threshold * STATE_SCALE)
+    inputs = _to_state(drive)
+    current = np.zeros(drive.shape[:-1], dtype=np.int64)
+    voltage = np.zeros_like(current)
+    spikes = np.zeros(drive.shape, dtype=np.float64)
+    for step in range(drive.shape[-1]):
+        current = _decay_state(current, current_decay) + inputs[..., step]
+        voltage = _decay_state(voltage, voltage_decay) + current
+        fired = voltage > limit
+        spikes[..., step] = fired
+        voltage = np.where(fired, 0, voltage)
+    return spikes
+
+
+@dataclass(frozen=True)
+class LayerResponse:
+    """Mean-field output of one layer: spikes of ``samples`` model neurons over T steps."""
+
+    spikes: np.ndarray
+
+    @property
+    def rate(self) -> float:
+        """Spikes per neuron per step."""
+        return float(self.spikes.mean())
+
+    @property
+    def active_fraction(self) -> float:
+        """Fraction of neurons with at least one spike in the T steps."""
+        return float((self.spikes.sum(axis=-1) > 0).mean())
+
+    @property
+    def second_moment(self) -> np.ndarray:
+        """``E[x[t] x[t']]`` of the output spikes: the next layer's input statistics."""
+        return self.spikes.T @ self.spikes / self.spikes.shape[0]
+
+
+def _gaussian_paths(second_moment: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """``samples`` standard paths with covariance ``second_moment`` (Cholesky with jitter)."""
+    steps = second_moment.shape[0]
+    jitter = 1e-12 * max(float(np.trace(second_moment)) / steps, 1e-12)
+    factor = np.linalg.cholesky(second_moment + jitter * np.eye(steps))
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((samples, steps)) @ factor.T
+
+
+def layer_response(
+    second_moment: np.ndarray,
+    drive_scale: float,
+    threshold: float,
+    current_decay: float,
+    voltage_decay: float,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> LayerResponse:
+    """Spikes of a layer whose inputs have second moment ``E[x x^T]`` (T x T), zero-mean weights.
+
+    ``drive_scale = N Var[w]`` (weight units squared): the drive is Gaussian with covariance
+    ``drive_scale * second_moment``. Deterministic for a given ``seed``.
+    """
+    if not math.isfinite(drive_scale) or drive_scale < 0:
+        raise ValueError(f"drive_scale = fan_in * Var[w] must be >= 0 (got {drive_scale!r})")
+    paths = _gaussian_paths(second_moment, samples, seed)
+    return LayerResponse(simulate_cuba(math.sqrt(drive_scale) * paths, threshold,
+                                       current_decay, voltage_decay))
+
+
+def predicted_rate(
+    fan_in: int,
+    weight_variance: float,
+    input_rate: float,
+    threshold: float,
+    current_decay: float,
+    voltage_decay: float,
+    time_steps: int,
+) -> LayerResponse:
+    """Mean-field response of a CUBA layer to Bernoulli(input_rate) spikes over T steps."""
+    moment = bernoulli_second_moment(input_rate, time_steps)
+    return layer_response(moment, fan_in * weight_variance, threshold, current_decay,
+                          voltage_decay)
+
+
+def memoryless_drive_scale(threshold: float, target_rate: float, input_rate: float) -> float:
+    """``N Var[w]`` giving ``P(u > theta) = target_rate`` for a memoryless neuron (decays 1).
+
+    ``u ~ N(0, N Var[w] p_in)`` at every step (``E[x^2] = p_in`` for binary x), so
+    ``N Var[w] = sigma^2 / p_in`` with ``sigma = theta / (sqrt(2) erfcinv(2 target_rate))``:
+    the paper's rule when ``target_rate = input_rate = P(u > theta | sigma)``.
+    """
+    _check_rate(target_rate, "target rate")
+    _check_rate(input_rate, "input rate")
+    sigma = threshold / (math.sqrt(2.0) * float(special.erfcinv(2.0 * target_rate)))
+    return sigma**2 / input_rate
+
+
+def onset_drive_scale(threshold: float, sigma: float | None = None) -> float:
+    """``N Var[w]`` of the paper's rule, ``sigma^2 / P(u > theta)``: the onset-step drive.
+
+    ``sigma`` None is ``default_sigma(threshold)`` (theta/sigma = 1, stable).
+    Every T-step window starts from rest, so at its first step ``v = c = I`` and a deep stack is
+    exactly the paper's memoryless network; below this drive's stable fixed point (theta/sigma
+    beyond ~1.19) the first spikes of each layer come later than those of the layer before,
+    and over many layers activity slides out of the window.
+    """
+    sigma = theory.default_sigma(threshold) if sigma is None else sigma
+    return theory.weight_variance(1, threshold, sigma)
+
+
+def deep_stack_response(
+    drive_scale: float,
+    threshold: float,
+    current_decay: float,
+    voltage_decay: float,
+    time_steps: int,
+    input_rate: float,
+    layers: int = DEFAULT_LAYERS,
+    samples: int = DEFAULT_SAMPLES,
+) -> list[LayerResponse]:
+    """Mean-field responses of ``layers`` identical CUBA layers fed Bernoulli(input_rate) spikes.
+
+    Each layer's output second moment (heterogeneous, temporally correlated spikes) is the
+    next layer's input; ``drive_scale = N Var[w]`` is the same in every layer.
+    """
+    moment = bernoulli_second_moment(input_rate, time_steps)
+    responses = []
+    for _ in range(layers):
+        response = layer_response(moment, drive_scale, threshold, current_decay, voltage_decay,
+                                  samples)
+        responses.append(response)
+        moment = response.second_moment
+        if response.rate == 0.0:
+            break
+    return responses
+
+
+@lru_cache(maxsize=256)
+def temporal_drive_scale(
+    threshold: float,
+    current_decay: float,
+    voltage_decay: float,
+    time_steps: int,
+    target_rate: float | None = None,
+    sigma: float | None = None,
+) -> float:
+    """``N Var[w]`` of the time-aware rule: ``max(onset drive, drive for the target rate)``.
+
+    The onset drive (:func:`onset_drive_scale`) keeps the first step of every window at the
+    paper's stable fixed point. ``target_rate`` (spikes per neuron per step over the T steps)
+    raises the drive until the deep layers of a mean-field stack (:func:`deep_stack_response`,
+    input at the target rate) fire at least that much; for decays 1 the deep rate has the
+    closed form :func:`memoryless_drive_scale`, so with T = 1 or decays 1 and the paper's rate
+    the rule is the paper's exactly.
+    """
+    _check_decay("current_decay", current_decay)
+    _check_decay("voltage_decay", voltage_decay)
+    _check_steps(time_steps)
+    onset = onset_drive_scale(threshold, sigma)
+    if target_rate is None:
+        return onset
+    _check_rate(target_rate, "target rate")
+    memoryless = quantize_decay(current_decay) == 1.0 and quantize_decay(voltage_decay) == 1.0
+    if memoryless or time_steps == 1:
+        return max(onset, memoryless_drive_scale(threshold, target_rate, target_rate))
+
+    def deep_rate(scale: float) -> float:
+        return deep_stack_response(scale, threshold, current_decay, voltage_decay, time_steps,
+                                   target_rate)[-1].rate
+
+    if deep_rate(onset) >= target_rate:
+        return onset
+    low, high = onset, 2.0 * onset
+    while deep_rate(high) < target_rate:
+        low, high = high, 2.0 * high
+        if high > 1e4 * onset:
+            raise ValueError(
+                f"no weight scale keeps a rate of {target_rate:.3g} over {time_steps} steps "
+                f"with threshold {threshold} and decays ({current_decay}, {voltage_decay}); "
+                "lower the target rate"
+            )
+    for _ in range(20):
+        middle = math.sqrt(low * high)
+        if deep_rate(middle) < target_rate:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def temporal_weight_variance(
+    fan_in: int,
+    threshold: float,
+    current_decay: float,
+    voltage_decay: float,
+    time_steps: int,
+    target_rate: float | None = None,
+    sigma: float | None = None,
+) -> float:
+    """Var[w] of the time-aware rule: ``temporal_drive_scale(...) / fan_in`` (weight units^2).
+
+    Decays are taken as SLAYER quantizes them (1/4096 steps); ``sigma`` is the onset-step
+    membrane std (None: ``default_sigma(threshold)``).
+    """
+    if fan_in <= 0:
+        raise ValueError(f"fan_in must be >= 1 (got {fan_in})")
+    drive = temporal_drive_scale(float(threshold), quantize_decay(current_decay),
+                                 quantize_decay(voltage_decay), int(time_steps),
+                                 None if target_rate is None else float(target_rate),
+                                 None if sigma is None else float(sigma))
+    return drive / fan_in
+
+
+def fluctuation_driven_moments(
+    fan_in: int,
+    rate: float,
+    threshold: float,
+    current_decay: float,
+    voltage_decay: float,
+    xi: float = 2.0,
+    membrane_mean: float = 0.0,
+) -> tuple[float, float]:
+    """Rossbroich, Gygax & Zenke (2022) weights ``(mean, variance)`` for the discrete CUBA kernel.
+
+    Targets ``sigma_U = (theta - mu_U) / xi`` with Campbell's theorem for the stationary
+    membrane: ``mu_U = N nu m eps_bar``, ``sigma_U^2 = N nu (s^2 + m^2) eps_hat`` where
+    ``eps_bar = sum h``, ``eps_hat = sum h^2`` (:func:`kernel_integrals`) and ``nu`` is the
+    presynaptic rate per step. So ``m = mu_U / (N nu eps_bar)`` and
+    ``s^2 = sigma_U^2 / (N nu eps_hat) - m^2``; ``membrane_mean = 0`` is the centred variant.
+    """
+    if fan_in <= 0:
+        raise ValueError(f"fan_in must be >= 1 (got {fan_in})")
+    _check_rate(rate, "presynaptic rate nu")
+    if not math.isfinite(xi) or xi <= 0:
+        raise ValueError(f"xi must be > 0 (got {xi!r}); the paper uses xi ~ 2")
+    if membrane_mean >= threshold:
+        raise ValueError(
+            f"membrane_mean {membrane_mean} must be below the threshold {threshold}; "
+            "use 0 for the centred variant"
+        )
+    integral, squared = kernel_integrals(current_decay, voltage_decay)
+    sigma_u = (threshold - membrane_mean) / xi
+    mean = membrane_mean / (fan_in * rate * integral)
+    variance = sigma_u**2 / (fan_in * rate * squared) - mean**2
+    if variance < 0:
+        raise ValueError(
+            f"membrane_mean {membrane_mean} needs a weight mean whose square exceeds the "
+            "target weight variance; lower membrane_mean or xi"
+        )
+    return mean, variance
+
+
+def worst_case_current(fan_in: int, max_abs_weight: float, current_decay: float) -> float:
+    """Largest |current| (SLAYER units) with every input spiking at every step: N w_max / a.
+
+    Compare with :data:`LAVA_CURRENT_LIMIT` (2048 for the default scale): above it Lava's
+    24-bit current register can wrap while SLAYER's does not.
+    """
+    _check_decay("current_decay", current_decay)
+    return fan_in * max_abs_weight / current_decay
