@@ -4,7 +4,8 @@
 default) SLAYER and Lava agree step for step, but a network of L blocks needs more than L time
 steps before its output spikes. Without it every block sees the same T steps (the paper's
 T = 3 training); the spike trains are the same, each layer shifted by its depth, so on Lava the
-input is followed by L silent steps and the output read at steps L .. L + T - 1.
+input is followed by L silent steps (:func:`pad_for_lava`) and the output read at steps
+L .. L + T - 1.
 """
 
 from __future__ import annotations
@@ -124,6 +125,18 @@ class SlayerCNN(torch.nn.Module):
         for block in self.blocks:
             spikes = block(spikes)
         return spikes
+
+
+def spiking_layers(net: torch.nn.Module) -> int:
+    """Blocks with neurons (each one Lava layer, each delaying by one step on Lava)."""
+    return sum(1 for block in net.blocks if getattr(block, "neuron", None) is not None)
+
+
+def pad_for_lava(spikes: torch.Tensor, net: torch.nn.Module) -> torch.Tensor:
+    """``spikes`` (..., T) followed by one silent step per spiking layer of ``net``: the input
+    of a Lava run in which every layer's T steps (output: steps L .. L + T - 1) are covered."""
+    silence = spikes.new_zeros(*spikes.shape[:-1], spiking_layers(net))
+    return torch.cat([spikes, silence], dim=-1)
 
 
 def build_model(config: dict) -> torch.nn.Module:

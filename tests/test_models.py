@@ -1,0 +1,105 @@
+"""SLAYER MLP and CNN: shapes, configs, initialization, and the Lava run of a T-step network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from lava.lib.dl import slayer
+
+from lava_init.models import (
+    ARCHITECTURES,
+    MEMORYLESS,
+    NeuronConfig,
+    SlayerCNN,
+    SlayerMLP,
+    build_model,
+    pad_for_lava,
+    spiking_layers,
+)
+from lava_init.network import initialize, weighted_blocks
+
+
+def test_cnn_blocks_strides_and_output_shape():
+    net = SlayerCNN((2, 28, 28), 10, depth=4, channels=8, width=20)
+    kinds = [type(block).__name__ for block in net.blocks]
+    assert kinds == ["Conv"] * 4 + ["Flatten", "Dense", "Dense"]
+    assert [block.synapse.stride[0] for block in net.blocks[:4]] == [1, 2, 1, 2]
+    assert net.blocks[5].synapse.in_channels == 8 * 7 * 7  # 28 -> 14 -> 7
+    out = net((torch.rand(3, 2, 28, 28, 4) < 0.3).float())
+    assert out.shape == (3, 10, 4)
+    assert spiking_layers(net) == 6
+
+
+def test_build_model_for_both_architectures_from_config():
+    neuron = {"threshold": 0.5, "current_decay": 1.0, "voltage_decay": 1.0}
+    mlp = build_model({"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 3,
+                       "width": 16, "neuron": neuron, "delay_shift": False})
+    cnn = build_model({"arch": "cnn", "in_shape": [3, 32, 32], "out_features": 10, "depth": 2,
+                       "channels": 64, "width": 16, "neuron": neuron})
+    assert len(mlp.blocks) == 4 and not any(block.delay_shift for block in mlp.blocks)
+    assert cnn.blocks[3].synapse.in_channels == 64 * 16 * 16  # 32 -> 32 -> 16
+    for net in (mlp, cnn):
+        thresholds = {float(b.neuron.threshold) for _, b in weighted_blocks(net)}
+        assert thresholds == {0.5}
+    assert ARCHITECTURES == ("mlp", "cnn")
+
+
+def test_cnn_initialized_per_block_fan_in():
+    net = SlayerCNN((1, 12, 12), 10, depth=3, channels=16, width=32)
+    report = initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(0))
+    assert [row.fan_in for row in report.blocks] == [9, 9 * 16, 9 * 16, 16 * 6 * 6, 32]
+    for row in report.blocks:
+        assert row.quantized_std == pytest.approx(row.target_std, rel=0.05)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_depth_zero_and_unknown_arch_are_refused(arch):
+    config = {"arch": arch, "out_features": 10, "depth": 0}
+    config.update({"in_features": 64} if arch == "mlp" else {"in_shape": [1, 8, 8]})
+    with pytest.raises(ValueError, match="depth >= 1"):
+        build_model(config)
+    with pytest.raises(ValueError, match="unknown architecture 'rnn'; valid: mlp, cnn"):
+        build_model({"arch": "rnn"})
+
+
+def test_delay_shift_delays_each_block_by_one_step():
+    torch.manual_seed(0)
+    spikes = torch.ones(4, 16, 5)
+    for delay_shift, silent_steps in ((True, 3), (False, 0)):
+        net = SlayerMLP(16, 8, depth=2, width=32, neuron=MEMORYLESS, delay_shift=delay_shift)
+        initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(1))
+        out = net(spikes)
+        assert out[..., :silent_steps].sum() == 0
+        assert out[..., silent_steps].sum() > 0
+
+
+def test_t_step_cnn_runs_spike_exact_on_lava_after_padding(tmp_path):
+    """A delay_shift=False net sees the same T steps in every layer; on Lava the same spikes
+    come out of the last layer at steps L .. L + T - 1 when the input is padded."""
+    from netx_export import export_netx, run_lava
+
+    time_steps = 3
+    net = SlayerCNN((1, 8, 8), 10, depth=2, channels=4, width=16,
+                    neuron=NeuronConfig(threshold=0.5), delay_shift=False)
+    initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(2))
+    spikes = (torch.rand(2, 1, 8, 8, time_steps, generator=torch.Generator().manual_seed(3))
+              < 0.4).float()
+    with torch.no_grad():
+        slayer_out = net.eval()(spikes).numpy()
+    path = export_netx(net, tmp_path / "cnn.net", input_shape=(1, 8, 8))
+    padded = pad_for_lava(spikes, net)
+    layers = spiking_layers(net)
+    assert padded.shape[-1] == time_steps + layers
+    lava_out = run_lava(path, padded)[-1]
+    assert slayer_out.sum() > 0
+    assert np.array_equal(lava_out[..., layers:layers + time_steps], slayer_out)
+
+
+def test_neuron_config_reaches_slayer_blocks():
+    neuron = NeuronConfig(threshold=0.75, current_decay=0.5, voltage_decay=0.25)
+    net = SlayerMLP(8, 2, depth=1, width=4, neuron=neuron)
+    block = net.blocks[0]
+    assert isinstance(block, slayer.block.cuba.Dense)
+    assert float(block.neuron.threshold) == 0.75
+    assert float(block.neuron.current_decay) == pytest.approx(0.5 * 4096)
