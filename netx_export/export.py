@@ -166,7 +166,20 @@ def _write_hdf5(
             group.create_dataset("shape", data=np.array(input_shape))
             offset = 1
         for index, (_, block) in enumerate(blocks):
-            block.export_hdf5(handle.create_group(f"layer/{index + offset}"))
+            group = handle.create_group(f"layer/{index + offset}")
+            block.export_hdf5(group)
+            _broadcast_scalar_bias(group)
+
+
+def _broadcast_scalar_bias(group: h5py.Group) -> None:
+    """One bias per channel: a norm that never saw data has a single running mean, which NetX
+    cannot broadcast to a Conv layer ("Bias of shape (1,) could not be broadcast")."""
+    if "bias" not in group or group["bias"].size != 1:
+        return
+    channels = int(np.atleast_1d(group["shape"][()])[0])
+    value = group["bias"][()].ravel()[0]
+    del group["bias"]
+    group.create_dataset("bias", data=np.full(channels, value))
 
 
 def _validate(path: Path) -> None:

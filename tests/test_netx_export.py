@@ -1,0 +1,387 @@
+"""netx_export against real lava-dl SLAYER blocks and Lava's fixed-point simulator (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from lava.lib.dl import slayer
+from lava.lib.dl.netx import hdf5
+
+from lava_init.checkpoint import save_model
+from lava_init.cli import main
+from lava_init.init import SLAYER_8BIT
+from lava_init.models import MEMORYLESS, SlayerMLP, build_model
+from lava_init.network import initialize
+from netx_export import export_netx, loihi2_available, run_lava, verify
+
+NEURON = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}
+NEURON_WITH_BIAS = {**NEURON, "norm": slayer.neuron.norm.MeanOnlyBatchNorm}
+CONV_INPUT = (2, 8, 8)
+DENSE_INPUT = (24,)
+
+
+class BlockNet(torch.nn.Module):
+    """A chain of SLAYER blocks in a ``blocks`` ModuleList."""
+
+    def __init__(self, *blocks: torch.nn.Module):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList(blocks)
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            spikes = block(spikes)
+        return spikes
+
+
+def _set_biases(net: torch.nn.Module, generator: torch.Generator, per_channel: bool) -> None:
+    """Give every MeanOnlyBatchNorm a running mean (one per channel as after training, or the
+    single value of a norm that never trained), so that the exported neurons have biases."""
+    with torch.no_grad():
+        for block in net.blocks:
+            norm = getattr(getattr(block, "neuron", None), "norm", None)
+            if norm is not None:
+                channels = block.synapse.out_channels if per_channel else 1
+                norm.running_mean = torch.rand(channels, generator=generator) * 0.4 - 0.3
+
+
+def dense_net(bias: bool = False) -> BlockNet:
+    torch.manual_seed(1)
+    params = NEURON_WITH_BIAS if bias else NEURON
+    net = BlockNet(slayer.block.cuba.Dense(params, 24, 32, weight_scale=2),
+                   slayer.block.cuba.Dense(params, 32, 16, weight_scale=2))
+    if bias:
+        _set_biases(net, torch.Generator().manual_seed(2), per_channel=True)
+    return net
+
+
+def conv_net(bias: bool = False) -> BlockNet:
+    """Conv (stride 2, padding 1) -> Conv (padding 1) -> Flatten -> Dense on 2x8x8 inputs."""
+    torch.manual_seed(3)
+    params = NEURON_WITH_BIAS if bias else NEURON
+    net = BlockNet(
+        slayer.block.cuba.Conv(params, 2, 4, 3, stride=2, padding=1, weight_scale=2),
+        slayer.block.cuba.Conv(params, 4, 8, 3, padding=1, weight_scale=2),
+        slayer.block.cuba.Flatten(),
+        slayer.block.cuba.Dense(params, 8 * 4 * 4, 10, weight_scale=2),
+    )
+    if bias:
+        _set_biases(net, torch.Generator().manual_seed(4), per_channel=False)
+    return net
+
+
+def input_block_net() -> BlockNet:
+    torch.manual_seed(5)
+    return BlockNet(slayer.block.cuba.Input(NEURON),
+                    slayer.block.cuba.Dense(NEURON, 24, 32, weight_scale=2),
+                    slayer.block.cuba.Dense(NEURON, 32, 16, weight_scale=2))
+
+
+def random_spikes(shape: tuple[int, ...], steps: int, batch: int = 3, rate: float = 0.3,
+                  seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(batch, *shape, steps, generator=generator) < rate).float()
+
+
+NETWORKS = {
+    "dense": (dense_net, DENSE_INPUT),
+    "dense_bias": (lambda: dense_net(bias=True), DENSE_INPUT),
+    "conv_flatten_dense": (conv_net, CONV_INPUT),
+    "conv_flatten_dense_bias": (lambda: conv_net(bias=True), CONV_INPUT),
+    "input_block": (input_block_net, DENSE_INPUT),
+    "dense_no_delay_shift": (lambda: SlayerMLP(24, 8, depth=2, width=32, neuron=MEMORYLESS,
+                                               delay_shift=False), DENSE_INPUT),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_export_loads_and_lava_matches_slayer_spike_for_spike(name, tmp_path):
+    build, input_shape = NETWORKS[name]
+    net = build()
+    if name == "dense_no_delay_shift":
+        initialize(net, sigma=2.0, generator=torch.Generator().manual_seed(0))
+    path = export_netx(net, tmp_path / f"{name}.net", input_shape=input_shape)
+
+    network = hdf5.Network(net_config=str(path))
+    network.net_config.f.close()
+    neuron_blocks = [b for b in net.blocks if getattr(b, "neuron", None) is not None]
+    assert len(network.layers) == len(neuron_blocks)
+
+    report = verify(net, path, random_spikes(input_shape, steps=16, seed=len(name)))
+    assert report.total_mismatches == 0, str(report)
+    assert report.propagates, str(report)
+    assert all(layer.slayer_rate == layer.lava_rate for layer in report.layers)
+
+
+def test_exported_weights_are_the_8bit_quantized_weights(tmp_path):
+    net = conv_net(bias=True)
+    path = export_netx(net, tmp_path / "conv.net", input_shape=CONV_INPUT)
+    with h5py.File(path, "r") as handle:
+        assert handle["layer/0/type"][0] == b"input"  # shape-only group for the Conv input
+        assert tuple(handle["layer/0/shape"][()]) == CONV_INPUT
+        first_conv = handle["layer/1/weight"][()]
+        dense = handle["layer/4/weight"][()]
+        assert handle["layer/1/stride"][()].tolist() == [2, 2]
+        assert handle["layer/1/padding"][()].tolist() == [1, 1]
+        assert "bias" in handle["layer/1"]
+    expected_conv = SLAYER_8BIT.apply(net.blocks[0].synapse.weight.detach()) * 64
+    expected_dense = SLAYER_8BIT.apply(net.blocks[3].synapse.weight.detach()) * 64
+    np.testing.assert_array_equal(first_conv, expected_conv.squeeze(-1).numpy())
+    np.testing.assert_array_equal(dense, expected_dense.reshape(10, -1).numpy())
+
+
+def test_export_leaves_the_network_unchanged(tmp_path):
+    torch.manual_seed(6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates the weight_norm SLAYER uses
+        net = BlockNet(slayer.block.cuba.Dense(NEURON, 24, 32, weight_norm=True),
+                       slayer.block.cuba.Dense(NEURON, 32, 16, weight_norm=True))
+    net.train()
+    net.blocks[1].eval()
+    parameters = dict(net.named_parameters())
+    values = {name: p.detach().clone() for name, p in parameters.items()}
+    modes = {name: m.training for name, m in net.named_modules()}
+
+    export_netx(net, tmp_path / "wn.net")
+
+    assert dict(net.named_parameters()) == parameters  # the same Parameter objects
+    for name, parameter in net.named_parameters():
+        assert torch.equal(parameter, values[name]), name
+    assert {name: m.training for name, m in net.named_modules()} == modes
+    assert all(block.synapse.weight_norm_enabled for block in net.blocks)
+    weight_parameters = {name for name in parameters if ".synapse." in name}
+    assert weight_parameters == {"blocks.0.synapse.weight_g", "blocks.0.synapse.weight_v",
+                                 "blocks.1.synapse.weight_g", "blocks.1.synapse.weight_v"}
+
+
+def test_reexport_over_a_file_an_open_netx_network_holds(tmp_path):
+    net = dense_net()
+    path = export_netx(net, tmp_path / "net.net")
+    held_open = hdf5.Network(net_config=str(path))  # NetX keeps its h5py file open
+    with torch.no_grad():
+        net.blocks[0].synapse.weight.mul_(-1)
+    export_netx(net, path)
+    with h5py.File(path, "r") as handle:
+        rewritten = handle["layer/0/weight"][()]
+    assert held_open.net_config.f.id.valid
+    held_open.net_config.f.close()
+    expected = SLAYER_8BIT.apply(net.blocks[0].synapse.weight.detach()) * 64
+    np.testing.assert_array_equal(rewritten, expected.reshape(32, 24).numpy())
+
+
+class InterruptedDense(slayer.block.cuba.Dense):
+    """A real cuba.Dense whose export is interrupted after it has written its datasets."""
+
+    def export_hdf5(self, handle):
+        super().export_hdf5(handle)
+        raise KeyboardInterrupt
+
+
+def test_interrupted_export_leaves_the_old_file_intact(tmp_path):
+    path = export_netx(dense_net(), tmp_path / "net.net")
+    old_bytes = path.read_bytes()
+    torch.manual_seed(7)
+    interrupted = BlockNet(slayer.block.cuba.Dense(NEURON, 24, 32),
+                           InterruptedDense(NEURON, 32, 16))
+    with pytest.raises(KeyboardInterrupt):
+        export_netx(interrupted, path)
+    assert path.read_bytes() == old_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.net"]  # no temp file left
+
+
+REFUSALS = {
+    "pool": (lambda: BlockNet(slayer.block.cuba.Conv(NEURON, 2, 4, 3, padding=1),
+                              slayer.block.cuba.Pool(NEURON, 2)),
+             r"block 'blocks.1' \(cuba.Pool\).*strided convolution"),
+    "average": (lambda: BlockNet(slayer.block.cuba.Dense(NEURON, 24, 8),
+                                 slayer.block.cuba.Average(num_outputs=2)),
+                r"block 'blocks.1' \(cuba.Average\).*strided convolution"),
+    "convT": (lambda: BlockNet(slayer.block.cuba.Conv(NEURON, 2, 4, 3, padding=1),
+                               slayer.block.cuba.ConvT(NEURON, 4, 2, 3)),
+              r"block 'blocks.1' \(cuba.ConvT\).*strided convolution"),
+    "unpool": (lambda: BlockNet(slayer.block.cuba.Conv(NEURON, 2, 4, 3, padding=1),
+                                slayer.block.cuba.Unpool(NEURON, 2)),
+               r"block 'blocks.1' \(cuba.Unpool\).*strided convolution"),
+    "shared_param": (lambda: BlockNet(slayer.block.cuba.Dense({**NEURON, "shared_param": False},
+                                                              24, 8)),
+                     r"block 'blocks.0' \(cuba.Dense\) has shared_param=False.*shared_param=True"),
+    "no_pre_hook": (lambda: BlockNet(slayer.block.cuba.Dense(NEURON, 24, 8, pre_hook_fx=None)),
+                    r"block 'blocks.0' \(cuba.Dense\) was built with pre_hook_fx=None.*without "
+                    r"the pre_hook_fx argument"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSALS))
+def test_refuses_what_netx_cannot_run_with_the_block_and_the_alternative(name, tmp_path):
+    build, message = REFUSALS[name]
+    with pytest.raises(ValueError, match=message):
+        export_netx(build(), tmp_path / "net.net", input_shape=CONV_INPUT)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_warns_about_clipped_weights_and_24_bit_current(tmp_path):
+    net = BlockNet(slayer.block.cuba.Dense(NEURON, 600, 4))
+    with torch.no_grad():
+        net.blocks[0].synapse.weight.fill_(5.0)
+    with pytest.warns(UserWarning) as caught:
+        export_netx(net, tmp_path / "big.net")
+    messages = " ".join(str(w.message) for w in caught)
+    assert "100.0% of weights lie outside the 8-bit range" in messages
+    assert "24-bit current wraps" in messages
+
+
+def test_no_warning_for_an_ordinary_network(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export_netx(dense_net(), tmp_path / "net.net")
+
+
+def test_conv_first_net_needs_its_input_shape(tmp_path):
+    with pytest.raises(ValueError, match=r"pass input_shape=\(channels, height, width\)"):
+        export_netx(conv_net(), tmp_path / "net.net")
+
+
+def test_run_lava_returns_one_array_per_layer(tmp_path):
+    path = export_netx(conv_net(), tmp_path / "conv.net", input_shape=CONV_INPUT)
+    spikes = random_spikes(CONV_INPUT, steps=10, batch=2)
+    batch = run_lava(path, spikes)
+    single = run_lava(path, spikes[1].numpy())
+    assert [layer.shape for layer in batch] == [(2, 64, 10), (2, 128, 10), (2, 10, 10)]
+    assert [layer.shape for layer in single] == [(64, 10), (128, 10), (10, 10)]
+    for batched, alone in zip(batch, single, strict=True):  # state is reset between samples
+        np.testing.assert_array_equal(batched[1], alone)
+    with pytest.raises(ValueError, match=r"do not fit the network input \(2, 8, 8\)"):
+        run_lava(path, spikes[..., 1:, :, :])
+    with pytest.raises(ValueError, match="binary spikes"):
+        run_lava(path, spikes * 2)
+    with pytest.raises(FileNotFoundError, match="no NetX network"):
+        run_lava(tmp_path / "missing.net", spikes)
+
+
+def test_loihi2_backend_needs_lava_loihi(tmp_path):
+    path = export_netx(dense_net(), tmp_path / "net.net")
+    assert isinstance(loihi2_available(), bool)
+    if not loihi2_available():
+        with pytest.raises(ValueError, match=r"needs Loihi 2 hardware access \(lava-loihi"):
+            run_lava(path, random_spikes(DENSE_INPUT, steps=4), backend="loihi2")
+    with pytest.raises(ValueError, match="unknown backend 'floating_pt'"):
+        run_lava(path, random_spikes(DENSE_INPUT, steps=4), backend="floating_pt")
+
+
+def _child_processes() -> list[str]:
+    """Command lines of this process's children, except multiprocessing's resource tracker
+    (a helper of the interpreter's shared memory that lives as long as the interpreter)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().split()[3]) == os.getpid():
+                command = (entry / "cmdline").read_text().replace("\0", " ")
+                if "resource_tracker" not in command:
+                    children.append(command)
+        except OSError:  # the process ended while we looked
+            continue
+    return children
+
+
+def test_no_lava_process_remains_after_an_interrupted_run(tmp_path):
+    path = export_netx(dense_net(), tmp_path / "net.net")
+    assert _child_processes() == []
+    seen_running = []
+
+    def interrupt_once_lava_runs() -> None:
+        """SIGINT once Lava's processes are all up (their number steady for 2 s): a signal
+        during the spawning would be swallowed by fork handlers, not reach run_lava."""
+        deadline, steady_since, count = time.monotonic() + 120, time.monotonic(), 0
+        while time.monotonic() < deadline:
+            now_running = len(_child_processes())
+            if now_running != count:
+                count, steady_since = now_running, time.monotonic()
+            elif count and time.monotonic() - steady_since > 2.0:
+                break
+            time.sleep(0.1)
+        seen_running.extend(_child_processes())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_once_lava_runs)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_lava(path, random_spikes(DENSE_INPUT, steps=50000, batch=1))
+    finally:
+        watcher.join()
+    assert seen_running, "Lava never started its runtime processes"
+    assert _child_processes() == []
+
+
+def test_deep_variance_conserving_net_is_spike_exact_on_lava(tmp_path):
+    torch.manual_seed(8)
+    net = SlayerMLP(24, 8, depth=10, width=32)
+    initialize(net, generator=torch.Generator().manual_seed(8))
+    path = export_netx(net, tmp_path / "deep.net")
+    report = verify(net, path, random_spikes(DENSE_INPUT, steps=24, batch=2))
+    assert len(report.layers) == 11
+    assert report.total_mismatches == 0, str(report)
+    assert report.layers[-1].lava_rate > 0, str(report)
+    assert "activity reaches the last layer: yes" in str(report)
+
+
+#: The variance-conserving rule with theta/sigma = 1.25 / 2 = 0.625: a stable fixed point
+#: (slope 0.5). At the default theta/sigma = 1 (slope 0.76) a 64-wide memoryless net still drifts
+#: down by more than 2x over 20 layers (see docs/netx_export.md).
+DEEP_SIGMA = 2.0
+
+
+def _deep_net(method: str, sigma: float | None) -> SlayerMLP:
+    torch.manual_seed(0)
+    net = SlayerMLP(32, 8, depth=20, width=64, neuron=MEMORYLESS)
+    initialize(net, method, sigma=sigma, generator=torch.Generator().manual_seed(1))
+    return net
+
+
+@pytest.mark.slow
+def test_20_layer_net_keeps_its_rate_on_lava_and_slayer_default_is_silent(tmp_path):
+    spikes = random_spikes((32,), steps=40, batch=2, rate=0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the SLAYER default init warns about its own scale
+        variance_conserving = _deep_net("variance_conserving", DEEP_SIGMA)
+        default = _deep_net("slayer_default", None)
+    kept = verify(variance_conserving,
+                  export_netx(variance_conserving, tmp_path / "vc.net"), spikes)
+    silent = verify(default, export_netx(default, tmp_path / "default.net"), spikes)
+
+    assert kept.total_mismatches == 0 and silent.total_mismatches == 0
+    first_hidden = kept.layers[0].lava_rate
+    assert first_hidden > 0.05, str(kept)
+    for layer in kept.layers[1:-1]:
+        assert first_hidden / 2 <= layer.lava_rate <= 2 * first_hidden, str(kept)
+    assert kept.propagates
+    assert silent.layers[-1].lava_rate == 0, str(silent)
+    assert not silent.propagates
+
+
+def test_cli_export_and_verify_a_checkpoint(tmp_path, capsys):
+    config = {"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 3, "width": 32}
+    torch.manual_seed(9)
+    model = build_model(config)
+    initialize(model, generator=torch.Generator().manual_seed(9))
+    checkpoint = save_model(tmp_path / "model.pt", model, config)
+    net_file = tmp_path / "model.net"
+
+    assert main(["export", str(checkpoint), str(net_file)]) == 0
+    assert "dense" in capsys.readouterr().out
+    assert main(["verify", str(checkpoint), str(net_file), "--data", "digits",
+                 "--samples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "total mismatched spikes: 0 (spike-exact)" in out
+    assert main(["verify", str(checkpoint), str(tmp_path / "missing.net")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"lava-init verify: error: no NetX network at {tmp_path / 'missing.net'}; write one with "
+        "export_netx"]
