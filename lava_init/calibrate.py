@@ -39,7 +39,7 @@ class LayerCalibration:
     """One calibrated block: the factor applied to its weights and what it then measured.
 
     ``rate``: spikes per neuron per step from the block's latency on; ``active_fraction``:
-    fraction of (sample, neuron) pairs with at least one spike in that window.
+    fraction of neurons that spike at least once in that window for some sample.
     """
 
     name: str
@@ -93,6 +93,32 @@ def _block_input(net: torch.nn.Module, x: torch.Tensor, block: torch.nn.Module) 
     return captured[0]
 
 
+def _is_chain(net: torch.nn.Module, x: torch.Tensor, blocks: list[torch.nn.Module]) -> bool:
+    """True when ``net(x)`` is the blocks applied one after the other (checked on ``x``).
+
+    Then each block's input is the output of the block before, and calibration needs one
+    block forward per step instead of a forward of the whole prefix.
+    """
+    inputs: list[torch.Tensor] = []
+    outputs: list[torch.Tensor] = []
+    handles = []
+    for block in blocks:
+        handles.append(block.register_forward_pre_hook(
+            lambda _m, args: inputs.append(args[0].detach())))
+        handles.append(block.register_forward_hook(
+            lambda _m, _args, out: outputs.append(out.detach())))
+    try:
+        result = net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if len(inputs) != len(blocks) or not isinstance(result, torch.Tensor):
+        return False
+    links = zip(inputs[1:], outputs[:-1], strict=True)
+    return (torch.equal(inputs[0], x) and torch.equal(outputs[-1], result)
+            and all(torch.equal(a, b) for a, b in links))
+
+
 def _latencies(net: torch.nn.Module) -> dict[int, int]:
     """First step at which input can reach each SLAYER block (one step per delay_shift)."""
     latency, found = 0, {}
@@ -112,10 +138,9 @@ def _check_target(target: float) -> None:
 
 
 def _activity(spikes: torch.Tensor) -> tuple[float, float]:
-    if spikes.shape[-1] == 0:
-        return 0.0, 0.0
-    active = (spikes.sum(dim=-1) > 0).float().mean()
-    return float(spikes.mean()), float(active)
+    """Rate and the fraction of neurons that spike for at least one sample (as measure_activity)."""
+    per_neuron = spikes.flatten(1, -2).sum(dim=(0, -1))
+    return float(spikes.mean()), float((per_neuron > 0).float().mean())
 
 
 class _ScaledBlock:
@@ -216,6 +241,8 @@ def calibrate(
     if not math.isfinite(tolerance) or tolerance <= 0:
         raise ValueError(f"tolerance must be > 0 (got {tolerance!r}), e.g. 0.05 for 5%")
     latencies = _latencies(net)
+    chain = _is_chain(net, x, [block for _, block in blocks])
+    block_input = x
     report = CalibrationReport(target)
     for name, block in blocks:
         latency = latencies[id(block)]
@@ -224,8 +251,12 @@ def calibrate(
                 f"block {name!r} starts at step {latency} but x has {x.shape[-1]} steps; give "
                 f"x more than {latency} steps or build the net with delay_shift=False"
             )
-        scaled = _ScaledBlock(block, _block_input(net, x, block), latency)
+        if not chain:
+            block_input = _block_input(net, x, block)
+        scaled = _ScaledBlock(block, block_input, latency)
         scale, (rate, active) = _search_scale(scaled, target, tolerance, max_iterations)
+        if chain:
+            block_input = block(block_input)
         report.layers.append(LayerCalibration(
             name, latency, scale, scaled.evaluations, rate, active,
             abs(rate / target - 1.0) <= tolerance))

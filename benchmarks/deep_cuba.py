@@ -1,0 +1,174 @@
+"""Deep CUBA benchmark: does activity survive 100 SLAYER CUBA layers over T time steps?
+
+For each decay pair, input rate and method, a ``depth``-layer CUBA Dense network of ``width``
+neurons (threshold 1.25) is initialized, fed Bernoulli input spikes for ``time_steps`` steps and
+measured per layer (spike rate, active fraction) with lava_init.measure_activity. The blocks are
+built with ``delay_shift=False``: every layer then sees the same T steps, which is the same
+spike trains as SLAYER's default one-step delay per block with each layer measured over its
+own T-step window after its latency (without it, nothing reaches layer 100 within T = 20).
+
+Run (full size, about 10 minutes on one core)::
+
+    .venv/bin/python benchmarks/deep_cuba.py --out docs/figures/deep_cuba
+
+Writes ``<out>.json`` (every layer of every run), ``<out>.png`` and prints the summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from lava_init import calibrate, initialize, measure_activity, temporal  # noqa: E402
+from lava_init.experiments import atomic_write  # noqa: E402
+from lava_init.models import NeuronConfig, SlayerMLP  # noqa: E402
+from lava_init.report import format_table  # noqa: E402
+
+METHODS = ("slayer_default", "kaiming", "variance_conserving", "fluctuation_driven",
+           "temporal", "calibrated")
+#: lava-dl tutorial decays and a faster pair (current, voltage).
+DECAYS = ((0.25, 0.03), (0.5, 0.2))
+#: Rate ratio band (last layer / first layer) the time-aware methods should stay in.
+RATIO_BAND = (0.5, 2.0)
+
+
+@dataclass
+class Run:
+    """One network: per-layer rates and active fractions, and the summary numbers."""
+
+    method: str
+    current_decay: float
+    voltage_decay: float
+    input_rate: float
+    rates: list[float]
+    active: list[float]
+    ratio: float
+    dies_at: int | None
+    seconds: float
+
+
+def _initialize(net: torch.nn.Module, method: str, x: torch.Tensor, input_rate: float,
+                time_steps: int, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    if method in ("temporal", "calibrated"):
+        initialize(net, "temporal", generator=generator, time_steps=time_steps)
+    elif method == "fluctuation_driven":
+        initialize(net, method, generator=generator, rate=input_rate)
+    else:
+        initialize(net, method, generator=generator)
+    if method == "calibrated":
+        calibrate(net, x)
+
+
+def run_one(method: str, decays: tuple[float, float], input_rate: float, depth: int,
+            width: int, time_steps: int, batch: int, seed: int) -> Run:
+    """Build, initialize and measure one network; ``dies_at``: first silent layer (1-based)."""
+    start = time.perf_counter()
+    neuron = NeuronConfig(threshold=1.25, current_decay=decays[0], voltage_decay=decays[1])
+    net = SlayerMLP(width, width, depth=depth - 1, width=width, neuron=neuron,
+                    delay_shift=False)
+    generator = torch.Generator().manual_seed(seed + 1)
+    x = (torch.rand(batch, width, time_steps, generator=generator) < input_rate).float()
+    _initialize(net, method, x, input_rate, time_steps, seed)
+    report = measure_activity(net, x)
+    rates = report.rates
+    active = [1.0 - layer.silent_fraction for layer in report.layers]
+    silent = [index + 1 for index, rate in enumerate(rates) if rate == 0.0]
+    ratio = rates[-1] / rates[0] if rates[0] > 0 else float("nan")
+    return Run(method, decays[0], decays[1], input_rate, rates, active, ratio,
+               silent[0] if silent else None, time.perf_counter() - start)
+
+
+def summary_table(runs: list[Run]) -> str:
+    headers = ["decays", "input", "method", "rate L1", "rate Llast", "ratio", "active L1",
+               "active Llast", "dies at", "in band"]
+    rows = [[f"{r.current_decay}/{r.voltage_decay}", r.input_rate, r.method, r.rates[0],
+             r.rates[-1], r.ratio, r.active[0], r.active[-1],
+             "-" if r.dies_at is None else r.dies_at,
+             RATIO_BAND[0] <= r.ratio <= RATIO_BAND[1]] for r in runs]
+    return format_table(headers, rows)
+
+
+def mean_field_table(decays: tuple[tuple[float, float], ...], input_rates: list[float],
+                     time_steps: int) -> str:
+    """The temporal rule's drive and its mean-field rates (layer 1 and deep) per case."""
+    headers = ["decays", "input", "N Var[w]", "rate L1 (mf)", "rate deep (mf)",
+               "active deep (mf)"]
+    rows = []
+    for current, voltage in decays:
+        drive = temporal.temporal_drive_scale(1.25, temporal.quantize_decay(current),
+                                              temporal.quantize_decay(voltage), time_steps)
+        for rate in input_rates:
+            stack = temporal.deep_stack_response(drive, 1.25, current, voltage, time_steps,
+                                                 rate)
+            rows.append([f"{current}/{voltage}", rate, drive, stack[0].rate, stack[-1].rate,
+                         stack[-1].active_fraction])
+    return format_table(headers, rows)
+
+
+def figure(runs: list[Run], path: Path, input_rate: float) -> Path:
+    """Rate and active fraction vs layer for one input rate, one row per decay pair."""
+    pairs = list(dict.fromkeys((r.current_decay, r.voltage_decay) for r in runs))
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(9, 3.0 * len(pairs)), squeeze=False,
+                             constrained_layout=True)
+    for row, pair in enumerate(pairs):
+        for run in runs:
+            if (run.current_decay, run.voltage_decay) != pair or run.input_rate != input_rate:
+                continue
+            layers = range(1, len(run.rates) + 1)
+            axes[row, 0].plot(layers, run.rates, label=run.method)
+            axes[row, 1].plot(layers, run.active, label=run.method)
+        axes[row, 0].set(title=f"decays {pair[0]}/{pair[1]}, input rate {input_rate}",
+                         xlabel="layer", ylabel="spike rate (per neuron per step)")
+        axes[row, 1].set(title="fraction of neurons that spike", xlabel="layer",
+                         ylabel="active fraction", ylim=(-0.02, 1.02))
+    axes[0, 0].legend(fontsize=7)
+    atomic_write(path, lambda temp: fig.savefig(temp, dpi=72, format="png"))
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--time-steps", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--input-rates", type=float, nargs="+", default=[0.1, 0.2, 0.3])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("docs/figures/deep_cuba"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    runs = []
+    for decays in DECAYS:
+        for input_rate in args.input_rates:
+            for method in args.methods:
+                runs.append(run_one(method, decays, input_rate, args.depth, args.width,
+                                    args.time_steps, args.batch, args.seed))
+                print(f"{method:20s} decays {decays} input {input_rate}: "
+                      f"ratio {runs[-1].ratio:.3f} ({runs[-1].seconds:.1f} s)", flush=True)
+    config = {key: (str(value) if isinstance(value, Path) else value)
+              for key, value in vars(args).items()}
+    payload = {"config": config, "threshold": 1.25, "runs": [asdict(r) for r in runs]}
+    json_path = args.out.with_suffix(".json")
+    atomic_write(json_path, lambda temp: Path(temp).write_text(json.dumps(payload, indent=1)))
+    png_path = figure(runs, args.out.with_suffix(".png"), args.input_rates[len(args.input_rates) // 2])
+    print(summary_table(runs))
+    print("\ntemporal rule, mean-field prediction")
+    print(mean_field_table(DECAYS, args.input_rates, args.time_steps))
+    print(f"\nwrote {json_path} and {png_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
