@@ -241,16 +241,18 @@ def calibrate(
     if not math.isfinite(tolerance) or tolerance <= 0:
         raise ValueError(f"tolerance must be > 0 (got {tolerance!r}), e.g. 0.05 for 5%")
     latencies = _latencies(net)
+    last_name, last_block = blocks[-1]
+    if latencies[id(last_block)] >= x.shape[-1]:
+        raise ValueError(
+            f"block {last_name!r} starts at step {latencies[id(last_block)]} but x has "
+            f"{x.shape[-1]} steps; give x more steps than the network has delay_shift blocks "
+            "or build the net with delay_shift=False"
+        )
     chain = _is_chain(net, x, [block for _, block in blocks])
     block_input = x
     report = CalibrationReport(target)
     for name, block in blocks:
         latency = latencies[id(block)]
-        if latency >= x.shape[-1]:
-            raise ValueError(
-                f"block {name!r} starts at step {latency} but x has {x.shape[-1]} steps; give "
-                f"x more than {latency} steps or build the net with delay_shift=False"
-            )
         if not chain:
             block_input = _block_input(net, x, block)
         scaled = _ScaledBlock(block, block_input, latency)
