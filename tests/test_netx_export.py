@@ -22,74 +22,17 @@ from lava_init.init import SLAYER_8BIT
 from lava_init.models import MEMORYLESS, SlayerMLP, build_model
 from lava_init.network import initialize
 from netx_export import export_netx, loihi2_available, run_lava, verify
-
-NEURON = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}
-NEURON_WITH_BIAS = {**NEURON, "norm": slayer.neuron.norm.MeanOnlyBatchNorm}
-CONV_INPUT = (2, 8, 8)
-DENSE_INPUT = (24,)
-
-
-class BlockNet(torch.nn.Module):
-    """A chain of SLAYER blocks in a ``blocks`` ModuleList."""
-
-    def __init__(self, *blocks: torch.nn.Module):
-        super().__init__()
-        self.blocks = torch.nn.ModuleList(blocks)
-
-    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            spikes = block(spikes)
-        return spikes
-
-
-def _set_biases(net: torch.nn.Module, generator: torch.Generator, per_channel: bool) -> None:
-    """Give every MeanOnlyBatchNorm a running mean (one per channel as after training, or the
-    single value of a norm that never trained), so that the exported neurons have biases."""
-    with torch.no_grad():
-        for block in net.blocks:
-            norm = getattr(getattr(block, "neuron", None), "norm", None)
-            if norm is not None:
-                channels = block.synapse.out_channels if per_channel else 1
-                norm.running_mean = torch.rand(channels, generator=generator) * 0.4 - 0.3
-
-
-def dense_net(bias: bool = False) -> BlockNet:
-    torch.manual_seed(1)
-    params = NEURON_WITH_BIAS if bias else NEURON
-    net = BlockNet(slayer.block.cuba.Dense(params, 24, 32, weight_scale=2),
-                   slayer.block.cuba.Dense(params, 32, 16, weight_scale=2))
-    if bias:
-        _set_biases(net, torch.Generator().manual_seed(2), per_channel=True)
-    return net
-
-
-def conv_net(bias: bool = False) -> BlockNet:
-    """Conv (stride 2, padding 1) -> Conv (padding 1) -> Flatten -> Dense on 2x8x8 inputs."""
-    torch.manual_seed(3)
-    params = NEURON_WITH_BIAS if bias else NEURON
-    net = BlockNet(
-        slayer.block.cuba.Conv(params, 2, 4, 3, stride=2, padding=1, weight_scale=2),
-        slayer.block.cuba.Conv(params, 4, 8, 3, padding=1, weight_scale=2),
-        slayer.block.cuba.Flatten(),
-        slayer.block.cuba.Dense(params, 8 * 4 * 4, 10, weight_scale=2),
-    )
-    if bias:
-        _set_biases(net, torch.Generator().manual_seed(4), per_channel=False)
-    return net
-
-
-def input_block_net() -> BlockNet:
-    torch.manual_seed(5)
-    return BlockNet(slayer.block.cuba.Input(NEURON),
-                    slayer.block.cuba.Dense(NEURON, 24, 32, weight_scale=2),
-                    slayer.block.cuba.Dense(NEURON, 32, 16, weight_scale=2))
-
-
-def random_spikes(shape: tuple[int, ...], steps: int, batch: int = 3, rate: float = 0.3,
-                  seed: int = 0) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    return (torch.rand(batch, *shape, steps, generator=generator) < rate).float()
-
+from netx_export.examples import (
+    CONV_INPUT,
+    DENSE_INPUT,
+    NEURON,
+    BlockNet,
+    conv_net,
+    deep_mlp,
+    dense_net,
+    input_block_net,
+    random_spikes,
+)
 
 NETWORKS = {
     "dense": (dense_net, DENSE_INPUT),
@@ -339,20 +282,13 @@ def test_deep_variance_conserving_net_is_spike_exact_on_lava(tmp_path):
 DEEP_SIGMA = 2.0
 
 
-def _deep_net(method: str, sigma: float | None) -> SlayerMLP:
-    torch.manual_seed(0)
-    net = SlayerMLP(32, 8, depth=20, width=64, neuron=MEMORYLESS)
-    initialize(net, method, sigma=sigma, generator=torch.Generator().manual_seed(1))
-    return net
-
-
 @pytest.mark.slow
 def test_20_layer_net_keeps_its_rate_on_lava_and_slayer_default_is_silent(tmp_path):
     spikes = random_spikes((32,), steps=40, batch=2, rate=0.3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the SLAYER default init warns about its own scale
-        variance_conserving = _deep_net("variance_conserving", DEEP_SIGMA)
-        default = _deep_net("slayer_default", None)
+        variance_conserving = deep_mlp("variance_conserving", sigma=DEEP_SIGMA)
+        default = deep_mlp("slayer_default")
     kept = verify(variance_conserving,
                   export_netx(variance_conserving, tmp_path / "vc.net"), spikes)
     silent = verify(default, export_netx(default, tmp_path / "default.net"), spikes)
