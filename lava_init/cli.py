@@ -13,7 +13,7 @@ import sys
 #: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("lava_init.demo", "the main job: deep SLAYER MLP on digits, inits side by side"),
-    "propagate": ("lava_init.experiments", "the paper's deep-propagation experiments: CSV and figures"),
+    "propagate": ("lava_init.experiments", "the paper's deep-propagation runs: CSV and figures"),
     "export": ("netx_export.export_command", "write a saved model as a NetX HDF5 network"),
     "verify": ("netx_export.verify_command", "compare SLAYER and Lava fixed point spike for spike"),
     "train": ("lava_init.train", "train a SLAYER MLP/CNN on a data set from any initializer"),

@@ -1,0 +1,501 @@
+"""The paper's deep-propagation experiments (Micheli et al., arXiv 2410.00580), vectorised.
+
+A stack of ``depth`` fully connected layers of ``width`` neurons receives the Gaussian input
+``u_0 ~ N(0, 1)`` (the same at every time step). Layer ``l`` computes the synaptic input
+``u_l = W_l x_l`` from the spikes ``x_l`` of layer ``l - 1`` and turns it into spikes with one
+of three neuron models:
+
+* ``heaviside``: ``x_{l+1} = H(u_l - theta)``, memoryless (the paper's theory);
+* ``lif``: ``v[t] = beta * v[t-1] + u[t]``, spike when ``v > theta``, soft reset ``v -= theta``;
+* ``cuba``: lava-dl SLAYER ``cuba.Dense`` blocks (hard reset, 8-bit weights), initialized with
+  :func:`lava_init.initialize`; decays 1.0 give the memoryless neuron of the theory.
+
+Weights are drawn by method name through :mod:`lava_init.init`'s registry, so an initializer
+registered later is available here without changes. Per layer the experiment records the
+membrane variance (potential before reset, weight units), the variance of the synaptic
+input, the spike rate (spikes per neuron per step), the fraction of neurons that never spike,
+and the prediction of :func:`lava_init.theory.variance_map`. Layer 0 is the input layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from lava.lib.dl import slayer
+from tqdm import tqdm
+
+from lava_init import theory
+from lava_init.init import INITIALIZERS, InitMethod, get_initializer
+from lava_init.models import NeuronConfig
+from lava_init.network import initialize
+from lava_init.report import format_table
+
+NEURONS = ("heaviside", "lif", "cuba")
+#: The methods the paper compares; ``--methods all`` adds every registered initializer.
+PAPER_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
+PAPER_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Widths of the finite-width sweep used in docs/propagation.md.
+SWEEP_WIDTHS = (50, 100, 200, 500, 1000, 2000, 4000)
+#: Synaptic-input samples per layer in the width sweep: batch = this / width (at least 8).
+SWEEP_SAMPLES_PER_LAYER = 64_000
+
+
+@dataclass(frozen=True)
+class PropagationSetup:
+    """One network configuration; thresholds and methods are swept on top of it.
+
+    ``sigma``: target membrane std of the variance-conserving rule (weight units; the paper's
+    1.0). ``time_steps``: steps per sample (``heaviside`` always uses 1, its neurons have no
+    memory). ``leak``: LIF ``beta`` in [0, 1] (0 = memoryless). ``current_decay`` /
+    ``voltage_decay``: CUBA decays per step (1.0 = memoryless, lava-dl tutorials 0.25 / 0.03).
+    ``networks``: independent realizations (weights and input) whose statistics are averaged;
+    the theory is an average over weights, one network of finite width scatters around it.
+    """
+
+    neuron: str = "heaviside"
+    depth: int = 100
+    width: int = 1000
+    batch: int = 16
+    time_steps: int = 20
+    sigma: float = 1.0
+    leak: float = 0.5
+    current_decay: float = 1.0
+    voltage_decay: float = 1.0
+    networks: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.neuron not in NEURONS:
+            raise ValueError(f"unknown neuron {self.neuron!r}; valid: {', '.join(NEURONS)}")
+        for name in ("depth", "width", "batch", "time_steps", "networks"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                flag = name.replace("_", "-")
+                raise ValueError(f"{name} must be an integer >= 1 (got {value!r}); "
+                                 f"pass e.g. --{flag} 10")
+        if not math.isfinite(self.sigma) or self.sigma <= 0:
+            raise ValueError(f"sigma must be a finite number > 0 (got {self.sigma!r}); "
+                             "the paper uses --sigma 1")
+        for name in ("leak", "current_decay", "voltage_decay"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1] (got {value!r}); "
+                                 "1.0 forgets nothing (leak) / everything (decays)")
+
+    @property
+    def steps(self) -> int:
+        """Time steps actually simulated (1 for the memoryless Heaviside network)."""
+        return 1 if self.neuron == "heaviside" else self.time_steps
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """Statistics of one layer for one method and threshold: one row of the CSV.
+
+    ``variance``: Var of the membrane potential before reset; ``input_variance``: Var of the
+    synaptic input ``W x`` (both weight units, pooled over batch, neurons and steps);
+    ``predicted_variance``: :func:`lava_init.theory.variance_map` (memoryless theory; NaN for a
+    method without a closed-form Var[w]); ``rate``: spikes per neuron per step;
+    ``silent_fraction``: neurons without a spike for any sample and step.
+    """
+
+    neuron: str
+    method: str
+    threshold: float
+    sigma: float
+    width: int
+    layer: int
+    variance: float
+    input_variance: float
+    predicted_variance: float
+    rate: float
+    silent_fraction: float
+
+
+CSV_COLUMNS = tuple(f.name for f in fields(LayerRecord))
+
+
+def parse_thresholds(text: str, neuron: str = "heaviside") -> tuple[float, ...]:
+    """``"0,0.5,1"`` -> (0.0, 0.5, 1.0); thresholds must be finite and >= 0 (> 0 for cuba)."""
+    values = _parse_list(text, float, "--thresholds", "0,0.5,1")
+    for value in values:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"--thresholds: {value!r} is not a threshold; use finite numbers "
+                             ">= 0 (the paper sweeps 0,0.25,0.5,0.75,1)")
+        if neuron == "cuba" and value < 1 / 64:
+            raise ValueError(f"--thresholds: {value!r} is below SLAYER's threshold step 1/64 "
+                             "(it stores int(theta*64)/64); use thresholds >= 0.015625 with "
+                             "--neuron cuba")
+    return values
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"50,100,200"`` -> (50, 100, 200); an empty string means no sweep."""
+    if not text.strip():
+        return ()
+    values = _parse_list(text, int, "--widths", "50,100,1000")
+    if min(values) < 1:
+        raise ValueError(f"--widths: every width must be >= 1 (got {min(values)})")
+    return values
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """Comma-separated registered names, or ``all`` for every registered initializer."""
+    if text.strip() == "all":
+        return tuple(INITIALIZERS)
+    names = _parse_list(text, str, "--methods", "variance_conserving,kaiming")
+    for name in names:
+        get_initializer(name)
+    return names
+
+
+def _parse_list(text: str, kind: type, flag: str, example: str) -> tuple:
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or not all(items):
+        raise ValueError(f"{flag}: could not parse {text!r}; give a comma-separated list "
+                         f"such as {example}")
+    try:
+        return tuple(kind(item) for item in items)
+    except ValueError:
+        raise ValueError(f"{flag}: could not parse {text!r}; give a comma-separated list "
+                         f"such as {example}") from None
+
+
+def predicted_variances(method: InitMethod, threshold: float, setup: PropagationSetup
+                        ) -> np.ndarray:
+    """``variance_map`` for layers 0..depth with the method's closed-form Var[w] (NaN if none)."""
+    if method.variance is None:
+        return np.full(setup.depth + 1, np.nan)
+    weight_var = method.variance(setup.width, setup.width, threshold, setup.sigma)
+    return theory.variance_map(setup.width, weight_var, threshold, setup.depth)
+
+
+def _realization_seeds(seed: int, network: int) -> tuple[int, int]:
+    """Independent (input, weight) seeds of realization ``network`` of run ``seed``."""
+    input_seed, weight_seed = np.random.SeedSequence([seed, network]).generate_state(2)
+    return int(input_seed), int(weight_seed)
+
+
+def input_currents(setup: PropagationSetup, network: int = 0) -> torch.Tensor:
+    """The seeded input ``u_0 ~ N(0, 1)`` of one realization, shape (batch, width), float32."""
+    generator = torch.Generator().manual_seed(_realization_seeds(setup.seed, network)[0])
+    return torch.randn((setup.batch, setup.width), generator=generator)
+
+
+def _weight_generator(setup: PropagationSetup, network: int) -> torch.Generator:
+    """Weights use one seed for every method and threshold (common random numbers)."""
+    return torch.Generator().manual_seed(_realization_seeds(setup.seed, network)[1])
+
+
+def lif_soft_reset(drive: torch.Tensor, thresholds: torch.Tensor, leak: float
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """LIF neurons with soft reset over the time axis 1 of ``drive`` (thresholds, T, ...).
+
+    ``v[t] = leak * v[t-1] + drive[t]``; spike when ``v[t] > theta``; then ``v -= theta``.
+    ``thresholds`` broadcasts against ``drive[:, t]``. Returns (membrane before reset, spikes).
+    With ``leak = 0`` this is the Heaviside neuron ``H(drive - theta)``.
+    """
+    membrane = torch.empty_like(drive)
+    spikes = torch.empty_like(drive)
+    potential = torch.zeros_like(drive[:, 0])
+    for step in range(drive.shape[1]):
+        potential = leak * potential + drive[:, step]
+        membrane[:, step] = potential
+        fired = (potential > thresholds).to(drive.dtype)
+        spikes[:, step] = fired
+        potential = potential - thresholds * fired
+    return membrane, spikes
+
+
+def _layer_statistics(membrane: torch.Tensor, drive: torch.Tensor, spikes: torch.Tensor
+                      ) -> np.ndarray:
+    """(thresholds, 4): membrane var, input var, rate, silent fraction per threshold.
+
+    Shapes (thresholds, steps, batch, neurons); neurons are the last axis.
+    """
+    per_neuron = spikes.sum(dim=(1, 2))
+    return torch.stack([membrane.flatten(1).var(dim=1, unbiased=False),
+                        drive.flatten(1).var(dim=1, unbiased=False),
+                        spikes.flatten(1).mean(dim=1),
+                        (per_neuron == 0).float().mean(dim=1)], dim=1).double().numpy()
+
+
+def _draw_weights(method: InitMethod, thresholds: Sequence[float], alive: list[bool],
+                  setup: PropagationSetup, generators: list[torch.Generator]) -> torch.Tensor:
+    """(count, width, width): one matrix per threshold, or one when the method ignores theta.
+
+    Thresholds whose previous layer is silent get zeros without a draw: their drive is 0
+    whatever the weights (and their generator is never used again).
+    """
+    count = len(thresholds) if method.uses_threshold else 1
+    weights = torch.zeros((count, setup.width, setup.width))
+    for index in range(count):
+        if alive[index] or (count == 1 and any(alive)):
+            method.fn(weights[index], threshold=thresholds[index], sigma=setup.sigma,
+                      generator=generators[index], **_dynamics(method, setup))
+    return weights
+
+
+def _dynamics(method: InitMethod, setup: PropagationSetup) -> dict[str, float]:
+    """Decays for time-aware methods: LIF ``v = beta v + I`` is CUBA with decays (1, 1 - beta)."""
+    if not method.uses_dynamics:
+        return {}
+    leak = setup.leak if setup.neuron == "lif" else 0.0
+    return {"current_decay": 1.0, "voltage_decay": 1.0 - leak}
+
+
+@torch.no_grad()
+def _simulate_point_neurons(method: InitMethod, thresholds: Sequence[float],
+                            setup: PropagationSetup, network: int, advance: Callable[[], None]
+                            ) -> np.ndarray:
+    """Heaviside / LIF network, all thresholds at once: statistics (layers, thresholds, 4)."""
+    steps, leak = setup.steps, (setup.leak if setup.neuron == "lif" else 0.0)
+    theta = torch.tensor(thresholds, dtype=torch.float32).view(-1, 1, 1)
+    generators = [_weight_generator(setup, network) for _ in thresholds]
+    drive = input_currents(setup, network).expand(len(thresholds), steps, -1, -1)
+    membrane, spikes = lif_soft_reset(drive, theta, leak)
+    layers = [_layer_statistics(membrane, drive, spikes)]
+    for _ in range(setup.depth):
+        flat = spikes.reshape(len(thresholds), steps * setup.batch, setup.width)
+        weights = _draw_weights(method, thresholds, flat.flatten(1).any(dim=1).tolist(), setup,
+                                generators)
+        if weights.shape[0] == 1:
+            drive = flat.reshape(-1, setup.width) @ weights[0].T
+        else:
+            drive = torch.bmm(flat, weights.transpose(1, 2))
+        drive = drive.view(len(thresholds), steps, setup.batch, setup.width)
+        membrane, spikes = lif_soft_reset(drive, theta, leak)
+        layers.append(_layer_statistics(membrane, drive, spikes))
+        advance()
+    return np.stack(layers)
+
+
+class _CubaProbe:
+    """Forward hook on a CUBA neuron: statistics of its input and (re-computed) voltage."""
+
+    def __init__(self) -> None:
+        self.statistics: np.ndarray | None = None
+
+    def __call__(self, neuron: torch.nn.Module, inputs: tuple[torch.Tensor], spikes: torch.Tensor
+                 ) -> None:
+        drive = inputs[0]
+        _, voltage = neuron.dynamics(drive)
+        # SLAYER layout (batch, neurons, time) -> (1, time, batch, neurons)
+        self.statistics = _layer_statistics(*(t.permute(2, 0, 1).unsqueeze(0)
+                                              for t in (voltage, drive, spikes)))[0]
+
+
+@torch.no_grad()
+def _simulate_cuba(method: InitMethod, thresholds: Sequence[float], setup: PropagationSetup,
+                   network: int, advance: Callable[[], None]) -> np.ndarray:
+    """SLAYER cuba.Dense layers built and initialized one at a time (one in memory).
+
+    Returns statistics (layers, thresholds, 4).
+    """
+    currents = input_currents(setup, network)
+    layers: list[list[np.ndarray]] = [[] for _ in range(setup.depth + 1)]
+    for threshold in thresholds:
+        neuron = NeuronConfig(threshold=threshold, current_decay=setup.current_decay,
+                              voltage_decay=setup.voltage_decay)
+        generator = _weight_generator(setup, network)
+        inputs = (currents > threshold).float()
+        layers[0].append(_layer_statistics(currents[None, None], currents[None, None],
+                                           inputs[None, None])[0])
+        spikes = inputs.unsqueeze(-1).expand(-1, -1, setup.steps)
+        for layer in range(1, setup.depth + 1):
+            block = slayer.block.cuba.Dense(neuron.params(), setup.width, setup.width,
+                                            delay_shift=False)
+            initialize(block, method.name, sigma=setup.sigma, generator=generator)
+            probe = _CubaProbe()
+            handle = block.neuron.register_forward_hook(probe)
+            try:
+                spikes = block(spikes.contiguous())
+            finally:
+                handle.remove()
+            layers[layer].append(probe.statistics)
+            advance()
+    return np.array(layers)
+
+
+def simulate(method: str, thresholds: Sequence[float], setup: PropagationSetup,
+             progress: tqdm | None = None) -> list[LayerRecord]:
+    """Run the network of ``setup`` initialized with ``method`` at each threshold.
+
+    Returns one :class:`LayerRecord` per threshold and layer (0..depth), thresholds outer;
+    statistics are means over ``setup.networks`` realizations. ``progress`` (optional)
+    advances once per simulated layer (per threshold for cuba).
+    """
+    init_method = get_initializer(method)
+    if not thresholds:
+        raise ValueError("no thresholds given; pass e.g. --thresholds 0,0.5,1")
+    if setup.neuron == "cuba":
+        parse_thresholds(",".join(map(str, thresholds)), "cuba")
+    run_network = _simulate_cuba if setup.neuron == "cuba" else _simulate_point_neurons
+    advance = progress.update if progress is not None else (lambda: None)
+    statistics = np.mean([run_network(init_method, thresholds, setup, network, advance)
+                          for network in range(setup.networks)], axis=0)
+    records = []
+    for index, threshold in enumerate(thresholds):
+        predicted = predicted_variances(init_method, threshold, setup)
+        for layer, (variance, input_variance, rate, silent) in enumerate(statistics[:, index]):
+            records.append(LayerRecord(setup.neuron, method, float(threshold), setup.sigma,
+                                       setup.width, layer, float(variance),
+                                       float(input_variance), float(predicted[layer]),
+                                       float(rate), float(silent)))
+    return records
+
+
+def _progress_steps(setup: PropagationSetup, thresholds: Sequence[float]) -> int:
+    return setup.depth * setup.networks * (len(thresholds) if setup.neuron == "cuba" else 1)
+
+
+def propagation_experiment(methods: Iterable[str], thresholds: Sequence[float],
+                           setup: PropagationSetup, progress: bool = False
+                           ) -> list[LayerRecord]:
+    """:func:`simulate` for every method; records in method, threshold, layer order."""
+    methods = list(methods)
+    total = len(methods) * _progress_steps(setup, thresholds)
+    with tqdm(total=total, desc=f"{setup.neuron} propagation", unit="layer",
+              disable=not progress) as bar:
+        return [record for method in methods for record in simulate(method, thresholds, setup,
+                                                                    bar)]
+
+
+def width_sweep(widths: Iterable[int], methods: Iterable[str], thresholds: Sequence[float],
+                setup: PropagationSetup, progress: bool = False) -> list[LayerRecord]:
+    """The experiment at each width; batch = max(8, 64000 / width) keeps the sample size."""
+    setups = [replace(setup, width=width, batch=max(8, SWEEP_SAMPLES_PER_LAYER // width))
+              for width in widths]
+    methods = list(methods)
+    total = len(methods) * sum(_progress_steps(s, thresholds) for s in setups)
+    with tqdm(total=total, desc="width sweep", unit="layer", disable=not progress) as bar:
+        return [record for sweep_setup in setups for method in methods
+                for record in simulate(method, thresholds, sweep_setup, bar)]
+
+
+def silent_depth(records: Iterable[LayerRecord], method: str, threshold: float) -> int | None:
+    """The first layer where ``method`` at ``threshold`` emits no spike (None if none is)."""
+    for record in records:
+        if record.method == method and record.threshold == threshold and record.rate == 0:
+            return record.layer
+    return None
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(temp_path)`` for a temp file next to ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        write(temp)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(records: Iterable[LayerRecord], path: str | Path) -> Path:
+    """Write the records with a header of :data:`CSV_COLUMNS`, atomically."""
+    rows = [asdict(record) for record in records]
+
+    def write(temp: str) -> None:
+        with open(temp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(Path(path), write)
+
+
+def summary_table(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)) -> str:
+    """Var[u] and rate at the given layers and the silent depth, per method and threshold."""
+    by_key = {(r.method, r.threshold, r.layer): r for r in records}
+    keys = list(dict.fromkeys((r.method, r.threshold) for r in records))
+    shown = [layer for layer in layers if any(k[2] == layer for k in by_key)]
+    headers = ["method", "theta", *(f"Var[u] l{layer}" for layer in shown),
+               *(f"rate l{layer}" for layer in shown), "silent from"]
+    rows = []
+    for method, threshold in keys:
+        cells = [by_key[(method, threshold, layer)] for layer in shown]
+        depth = silent_depth(records, method, threshold)
+        rows.append([method, threshold, *(c.variance for c in cells), *(c.rate for c in cells),
+                     "-" if depth is None else depth])
+    return format_table(headers, rows)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--neuron", choices=NEURONS, default="heaviside",
+                        help="neuron model (default heaviside, the paper's theory)")
+    parser.add_argument("--depth", type=int, default=100, help="layers (default 100)")
+    parser.add_argument("--width", type=int, default=1000, help="neurons per layer (1000)")
+    parser.add_argument("--batch", type=int, default=16, help="input samples (default 16)")
+    parser.add_argument("--thresholds", default="0,0.25,0.5,0.75,1",
+                        help="comma-separated thresholds theta (default 0,0.25,0.5,0.75,1)")
+    parser.add_argument("--methods", default=",".join(PAPER_METHODS),
+                        help="comma-separated registered init names, or 'all' "
+                             f"(default {','.join(PAPER_METHODS)})")
+    parser.add_argument("--time-steps", type=int, default=20,
+                        help="steps per sample for lif / cuba (default 20; heaviside uses 1)")
+    parser.add_argument("--sigma", type=float, default=1.0,
+                        help="target membrane std of variance_conserving (default 1, paper)")
+    parser.add_argument("--leak", type=float, default=0.5,
+                        help="LIF leak beta in [0, 1] (default 0.5)")
+    parser.add_argument("--current-decay", type=float, default=1.0,
+                        help="CUBA current decay (default 1.0 = memoryless; tutorials 0.25)")
+    parser.add_argument("--voltage-decay", type=float, default=1.0,
+                        help="CUBA voltage decay (default 1.0 = memoryless; tutorials 0.03)")
+    parser.add_argument("--widths", default="",
+                        help="widths for the finite-width sweep, e.g. "
+                             f"{','.join(map(str, SWEEP_WIDTHS))} (default: no sweep)")
+    parser.add_argument("--sweep-thresholds", default="0.5,1",
+                        help="thresholds of the width sweep (default 0.5,1)")
+    parser.add_argument("--sweep-methods", default="variance_conserving",
+                        help="methods of the width sweep (default variance_conserving)")
+    parser.add_argument("--networks", type=int, default=1,
+                        help="independent networks averaged per point (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="propagation",
+                        help="output folder for the CSVs and PNGs (default ./propagation)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from lava_init import plots
+
+    setup = PropagationSetup(neuron=args.neuron, depth=args.depth, width=args.width,
+                             batch=args.batch, time_steps=args.time_steps, sigma=args.sigma,
+                             leak=args.leak, current_decay=args.current_decay,
+                             voltage_decay=args.voltage_decay, networks=args.networks,
+                             seed=args.seed)
+    thresholds = parse_thresholds(args.thresholds, setup.neuron)
+    methods = parse_methods(args.methods)
+    widths = parse_widths(args.widths)
+    sweep_thresholds = parse_thresholds(args.sweep_thresholds, setup.neuron)
+    sweep_methods = parse_methods(args.sweep_methods)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the CSVs and PNGs")
+
+    records = propagation_experiment(methods, thresholds, setup, progress=True)
+    written = [write_csv(records, out / "propagation.csv"),
+               *plots.propagation_figures(records, out)]
+    if widths:
+        sweep = width_sweep(widths, sweep_methods, sweep_thresholds, setup, progress=True)
+        written += [write_csv(sweep, out / "width_sweep.csv"),
+                    plots.width_sweep_figure(sweep, out / "width_sweep.png")]
+    print(f"{setup.neuron} network: {setup.depth} layers x {setup.width} neurons, "
+          f"batch {setup.batch}, {setup.steps} step(s), sigma {setup.sigma}, "
+          f"{setup.networks} network(s) averaged, seed {setup.seed}")
+    print(summary_table(records))
+    print("wrote " + ", ".join(str(path) for path in written))
+    return 0
