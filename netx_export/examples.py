@@ -77,6 +77,13 @@ def input_block_net(seed: int = 5) -> BlockNet:
                     slayer.block.cuba.Dense(NEURON, 32, 16, weight_scale=2))
 
 
+def recurrent_net(seed: int = 7) -> BlockNet:
+    """Recurrent 24 -> 16 (input and recurrent synapses) -> Dense 16 -> 8."""
+    torch.manual_seed(seed)
+    return BlockNet(slayer.block.cuba.Recurrent(NEURON, 24, 16, weight_scale=2),
+                    slayer.block.cuba.Dense(NEURON, 16, 8, weight_scale=2))
+
+
 def deep_mlp(method: str, depth: int = 20, width: int = 64, sigma: float | None = None,
              in_features: int = 32, seed: int = 0) -> SlayerMLP:
     """A memoryless CUBA MLP (threshold 1.25) of ``depth`` hidden layers, initialized by

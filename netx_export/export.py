@@ -136,7 +136,8 @@ def _dummy_input(name: str, block: torch.nn.Module, input_shape: Sequence[int] |
 @torch.no_grad()
 def _run_once(blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int, ...]) -> None:
     """One forward pass of zeros in eval mode: SLAYER learns its neuron shapes from it."""
-    spikes = torch.zeros(1, *input_shape, 2)
+    device = next((p.device for _, b in blocks for p in b.parameters()), torch.device("cpu"))
+    spikes = torch.zeros(1, *input_shape, 2, device=device)
     for name, block in blocks:
         try:
             spikes = block(spikes)

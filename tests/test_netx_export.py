@@ -32,6 +32,7 @@ from netx_export.examples import (
     dense_net,
     input_block_net,
     random_spikes,
+    recurrent_net,
 )
 
 NETWORKS = {
@@ -40,6 +41,7 @@ NETWORKS = {
     "conv_flatten_dense": (conv_net, CONV_INPUT),
     "conv_flatten_dense_bias": (lambda: conv_net(bias=True), CONV_INPUT),
     "input_block": (input_block_net, DENSE_INPUT),
+    "recurrent": (recurrent_net, DENSE_INPUT),
     "dense_no_delay_shift": (lambda: SlayerMLP(24, 8, depth=2, width=32, neuron=MEMORYLESS,
                                                delay_shift=False), DENSE_INPUT),
 }
