@@ -279,6 +279,10 @@ def _simulate_point_neurons(method: InitMethod, thresholds: Sequence[float],
     return np.stack(layers)
 
 
+#: Statistics of a layer that receives no spike: membrane and input at 0, all neurons silent.
+SILENT_LAYER = np.array([0.0, 0.0, 0.0, 1.0])
+
+
 class _CubaProbe:
     """Forward hook on a CUBA neuron: statistics of its input and (re-computed) voltage."""
 
@@ -312,6 +316,10 @@ def _simulate_cuba(method: InitMethod, thresholds: Sequence[float], setup: Propa
                                            inputs[None, None])[0])
         spikes = inputs.unsqueeze(-1).expand(-1, -1, setup.steps)
         for layer in range(1, setup.depth + 1):
+            if not spikes.any():  # no input: every later layer stays at rest
+                layers[layer].append(SILENT_LAYER)
+                advance()
+                continue
             block = slayer.block.cuba.Dense(neuron.params(), setup.width, setup.width,
                                             delay_shift=False)
             initialize(block, method.name, sigma=setup.sigma, generator=generator)
@@ -407,7 +415,8 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
 
 def write_csv(records: Iterable[LayerRecord], path: str | Path) -> Path:
     """Write the records with a header of :data:`CSV_COLUMNS`, atomically."""
-    rows = [asdict(record) for record in records]
+    rows = [{key: f"{value:.6g}" if isinstance(value, float) else value
+             for key, value in asdict(record).items()} for record in records]
 
     def write(temp: str) -> None:
         with open(temp, "w", newline="") as handle:
