@@ -116,8 +116,12 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.nda
         raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
     run_config = _run_config(backend)
     spikes = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
-    input_transform = _input_layer_transform(path)
-    network = hdf5.Network(net_config=str(path))
+    try:
+        input_transform = _input_layer_transform(path)
+        network = hdf5.Network(net_config=str(path))
+    except Exception as error:
+        raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
+                         "write it with export_netx") from None
     try:
         network.net_config.f.close()
         first = network.in_layer

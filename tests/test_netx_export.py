@@ -209,6 +209,9 @@ def test_run_lava_returns_one_array_per_layer(tmp_path):
         run_lava(path, spikes * 2)
     with pytest.raises(FileNotFoundError, match="no NetX network"):
         run_lava(tmp_path / "missing.net", spikes)
+    (tmp_path / "text.net").write_text("not hdf5")
+    with pytest.raises(ValueError, match=r"NetX cannot load .*text.net \(OSError"):
+        run_lava(tmp_path / "text.net", spikes)
 
 
 def test_loihi2_backend_needs_lava_loihi(tmp_path):
