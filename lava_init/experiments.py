@@ -122,6 +122,8 @@ class LayerRecord:
 
 
 CSV_COLUMNS = tuple(f.name for f in fields(LayerRecord))
+_FIELD_TYPES = {"neuron": str, "method": str, "width": int, "layer": int}
+_FIELD_TYPES.update({name: float for name in CSV_COLUMNS if name not in _FIELD_TYPES})
 
 
 def parse_thresholds(text: str, neuron: str = "heaviside") -> tuple[float, ...]:
@@ -427,18 +429,45 @@ def write_csv(records: Iterable[LayerRecord], path: str | Path) -> Path:
     return atomic_write(Path(path), write)
 
 
+def theory_deviation(records: Iterable[LayerRecord], method: str, threshold: float,
+                     floor: float = 0.01) -> float:
+    """max over layers of ``|variance / predicted - 1|`` where the prediction exceeds ``floor``.
+
+    NaN when no layer qualifies (no closed form, or the theory predicts silence at once).
+    """
+    ratios = [abs(r.variance / r.predicted_variance - 1.0) for r in records
+              if r.method == method and r.threshold == threshold and r.predicted_variance > floor]
+    return max(ratios) if ratios else float("nan")
+
+
+def read_csv(path: str | Path) -> list[LayerRecord]:
+    """The records of a CSV written by :func:`write_csv` (e.g. to redraw or tabulate a run)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no propagation CSV at {path}; write one with "
+                                "'lava-init propagate --out DIR'")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+            raise ValueError(f"{path} is not a propagation CSV (columns {reader.fieldnames}, "
+                             f"expected {', '.join(CSV_COLUMNS)})")
+        return [LayerRecord(**{f.name: _FIELD_TYPES[f.name](row[f.name])
+                               for f in fields(LayerRecord)}) for row in reader]
+
+
 def summary_table(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)) -> str:
-    """Var[u] and rate at the given layers and the silent depth, per method and threshold."""
+    """Var[u] and rate at the given layers, worst deviation from theory and the silent depth."""
     by_key = {(r.method, r.threshold, r.layer): r for r in records}
     keys = list(dict.fromkeys((r.method, r.threshold) for r in records))
     shown = [layer for layer in layers if any(k[2] == layer for k in by_key)]
     headers = ["method", "theta", *(f"Var[u] l{layer}" for layer in shown),
-               *(f"rate l{layer}" for layer in shown), "silent from"]
+               *(f"rate l{layer}" for layer in shown), "max|Var/theory-1|", "silent from"]
     rows = []
     for method, threshold in keys:
         cells = [by_key[(method, threshold, layer)] for layer in shown]
         depth = silent_depth(records, method, threshold)
         rows.append([method, threshold, *(c.variance for c in cells), *(c.rate for c in cells),
+                     theory_deviation(records, method, threshold),
                      "-" if depth is None else depth])
     return format_table(headers, rows)
 

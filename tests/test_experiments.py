@@ -13,6 +13,7 @@ from lava_init.experiments import (
     PropagationSetup,
     lif_soft_reset,
     parse_thresholds,
+    read_csv,
     silent_depth,
     simulate,
 )
@@ -117,6 +118,8 @@ def test_cli_writes_csv_and_figures(tmp_path, capsys):
     assert len(rows) == 2 * 2 * 4
     assert {row["method"] for row in rows} == {"variance_conserving", "kaiming"}
     assert float(rows[0]["variance"]) > 0
+    records = read_csv(out / "propagation.csv")
+    assert [r.layer for r in records[:4]] == [0, 1, 2, 3] and records[0].width == 40
     for name in ("variance_vs_layer.png", "rate_vs_layer.png", "activity_heatmap.png",
                  "width_sweep.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
