@@ -16,6 +16,7 @@ import dataclasses
 import io
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +33,13 @@ from lava_init.activity import measure_activity
 from lava_init.checkpoint import atomic_save, load_checkpoint
 from lava_init.data import DATASETS, NUM_CLASSES, SpikeDataset, load_dataset
 from lava_init.init import INITIALIZERS
-from lava_init.models import ARCHITECTURES, NeuronConfig, build_model
+from lava_init.models import ARCHITECTURES, NeuronConfig, build_model, pad_for_lava, spiking_layers
 from lava_init.network import initialize
 from lava_init.report import format_table
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.csv"
+NETX_NAME = "network.net"
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 #: Test samples whose per-layer spike rates are logged each epoch.
 RATE_SAMPLES = 256
@@ -292,6 +294,9 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
             print(f"no checkpoint in {run_dir}; starting from epoch 1")
         print(init_report)
 
+    # tqdm's default lock is a multiprocessing RLock, which fixes the start method; Lava (netx)
+    # sets it at import and then fails, so a later export in this process would break.
+    tqdm.set_lock(threading.RLock())
     ddp_model = (DistributedDataParallel(model) if distributed.world > 1 else model)
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
@@ -336,6 +341,49 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
     if distributed.world > 1:
         dist.barrier()
     return TrainResult(rows, model.cpu(), net_config, run_dir)
+
+
+@dataclass
+class LavaCheck:
+    """The trained network exported to NetX and run on Lava fixed_pt on test samples."""
+
+    path: Path
+    samples: int
+    slayer_acc: float
+    lava_acc: float
+    report: object  # netx_export.VerifyReport: per-layer rates and mismatches
+
+    def __str__(self) -> str:
+        return (f"{self.report}\nNetX network: {self.path}\non the first {self.samples} test "
+                f"samples: SLAYER accuracy {self.slayer_acc:.4f}, Lava fixed_pt accuracy "
+                f"{self.lava_acc:.4f}")
+
+
+@torch.no_grad()
+def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str | Path,
+                      samples: int = 16) -> LavaCheck:
+    """Export ``model`` with ``netx_export.export_netx``, run it on Lava's fixed-point simulator
+    on the first ``samples`` of ``dataset`` (each followed by one silent step per layer, see
+    :func:`lava_init.models.pad_for_lava`) and compare: accuracy from the output spike counts
+    in SLAYER (steps 0 .. T-1) and on Lava (steps L .. L+T-1), and ``verify``'s per-layer
+    mismatches."""
+    from netx_export import export_netx, run_lava, verify
+
+    items = [dataset[i] for i in range(min(samples, len(dataset)))]
+    spikes = torch.stack([spikes for spikes, _ in items])
+    labels = torch.tensor([label for _, label in items])
+    model = model.cpu().eval()
+    path = export_netx(model, path, input_shape=dataset.model_input_shape)
+    slayer_counts = model(spikes).sum(-1)
+    padded = pad_for_lava(spikes, model)
+    layers, time_steps = spiking_layers(model), spikes.shape[-1]
+    lava_counts = torch.as_tensor(run_lava(path, padded)[-1][..., layers:layers + time_steps]
+                                  ).sum(-1)
+    return LavaCheck(
+        path=path, samples=len(items),
+        slayer_acc=float((slayer_counts.argmax(1) == labels).float().mean()),
+        lava_acc=float((lava_counts.argmax(1) == labels).float().mean()),
+        report=verify(model, path, padded))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -384,6 +432,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder: metrics.csv and checkpoint.pt (default: none written)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--export", action="store_true",
+                        help="at the end, write OUT/network.net (NetX) and run it on Lava "
+                             "fixed_pt: SLAYER vs Lava accuracy and mismatches per layer")
+    parser.add_argument("--export-samples", type=int, default=16,
+                        help="test samples run on Lava with --export (default 16)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or tables")
 
 
@@ -401,13 +454,24 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = train(config_from_args(args))
+    config = config_from_args(args)
+    if args.export and config.out is None:
+        raise ValueError("--export writes OUT/network.net: give --out RUN_DIR")
+    if args.export_samples < 1:
+        raise ValueError(f"export-samples must be >= 1 (got {args.export_samples})")
+    result = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         print(format_table(list(METRIC_COLUMNS),
                            [[row[c] for c in METRIC_COLUMNS] for row in result.metrics]))
         if result.run_dir is not None:
             print(f"metrics: {result.run_dir / METRICS_NAME}\n"
                   f"checkpoint: {result.run_dir / CHECKPOINT_NAME}")
+        if args.export:
+            test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
+                                    config.seed, config.arch == "mlp", config.test_limit,
+                                    config.download)
+            print(export_and_verify(result.model, test_set, result.run_dir / NETX_NAME,
+                                    args.export_samples))
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0
