@@ -14,8 +14,15 @@ import torch
 
 from lava_init import cli
 from lava_init.checkpoint import load_checkpoint, load_model
-from lava_init.data import IDX_FILES, write_idx
-from lava_init.train import CHECKPOINT_NAME, METRIC_COLUMNS, METRICS_NAME, TrainConfig, train
+from lava_init.data import IDX_FILES, load_dataset, write_idx
+from lava_init.train import (
+    CHECKPOINT_NAME,
+    METRIC_COLUMNS,
+    METRICS_NAME,
+    TrainConfig,
+    export_and_verify,
+    train,
+)
 
 #: A small, fast run on scikit-learn's digits for the resume and DDP checks.
 TINY = TrainConfig(dataset="digits", depth=2, width=32, epochs=2, batch_size=32, lr=1e-2,
@@ -61,6 +68,18 @@ def test_metrics_csv_and_checkpoint(uninterrupted):
     assert checkpoint["epoch"] == 2
     model = load_model(run_dir / CHECKPOINT_NAME)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+
+
+def test_trained_network_runs_spike_exact_on_lava(uninterrupted, tmp_path):
+    run_dir, _, _ = uninterrupted
+    model = load_model(run_dir / CHECKPOINT_NAME)
+    test_set = load_dataset("digits", False, time_steps=TINY.time_steps, seed=TINY.seed,
+                            flatten=True)
+    check = export_and_verify(model, test_set, tmp_path / "network.net", samples=6)
+    assert check.samples == 6 and check.path.is_file()
+    assert check.report.total_mismatches == 0
+    assert check.lava_acc == check.slayer_acc
+    assert "Lava fixed_pt accuracy" in str(check)
 
 
 class Interrupted(Exception):
@@ -138,3 +157,4 @@ def test_cli_bad_inputs_give_one_clear_line(capsys, tmp_path):
     assert f"corrupt IDX file {broken}" in line
     assert "unknown init method 'he'" in _cli_error(capsys, ["--dataset", "digits",
                                                              "--init", "he"])
+    assert "give --out RUN_DIR" in _cli_error(capsys, ["--dataset", "digits", "--export"])
