@@ -13,8 +13,8 @@ Run (full size, about 10 minutes on one core)::
 
 Writes ``<out>.json`` (every layer of every run), ``<out>.png`` and prints the summary table,
 the temporal rule's mean-field prediction and a mean-field sweep of the drive N Var[w].
-The worst-case current bound N max|w| / current_decay is to be compared with Lava's 24-bit
-current range, temporal.LAVA_CURRENT_LIMIT = 2048.
+The worst-case current bound N max|w| / current_decay and the largest current seen are to be
+compared with Lava's 24-bit current range, temporal.LAVA_CURRENT_LIMIT = 2048.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class Run:
     profile_first: list[float]
     profile_last: list[float]
     current_bound: float
+    current_seen: float
     seconds: float
 
 
@@ -78,6 +79,16 @@ def _initialize(net: torch.nn.Module, method: str, x: torch.Tensor, input_rate: 
         initialize(net, method, generator=generator)
     if method == "calibrated":
         calibrate(net, x)
+
+
+def largest_current(drive: torch.Tensor, current_decay: float) -> float:
+    """Largest |c[t]| of ``c[t] = (1 - a) c[t-1] + drive[t]`` (SLAYER units), over all neurons."""
+    current = torch.zeros_like(drive[..., 0])
+    largest = 0.0
+    for step in range(drive.shape[-1]):
+        current = (1.0 - current_decay) * current + drive[..., step]
+        largest = max(largest, float(current.abs().max()))
+    return largest
 
 
 def run_one(method: str, decays: tuple[float, float], input_rate: float, depth: int,
@@ -95,6 +106,10 @@ def run_one(method: str, decays: tuple[float, float], input_rate: float, depth: 
     handles = [net.blocks[index].register_forward_hook(
         lambda _m, _i, out, index=index: profiles.__setitem__(index, out.mean(dim=(0, 1)).tolist()))
         for index in ends]
+    currents: list[float] = []
+    handles += [block.synapse.register_forward_hook(
+        lambda _m, _i, out: currents.append(largest_current(out, decays[0])))
+        for block in net.blocks]
     try:
         report = measure_activity(net, x)
     finally:
@@ -102,13 +117,14 @@ def run_one(method: str, decays: tuple[float, float], input_rate: float, depth: 
             handle.remove()
     largest_weight = max(float(block.synapse.weight.abs().max()) for block in net.blocks)
     current_bound = temporal.worst_case_current(width, largest_weight, decays[0])
+    current_seen = max(currents)
     rates = report.rates
     active = [1.0 - layer.silent_fraction for layer in report.layers]
     silent = [index + 1 for index, rate in enumerate(rates) if rate == 0.0]
     ratio = rates[-1] / rates[0] if rates[0] > 0 else float("nan")
     return Run(method, decays[0], decays[1], input_rate, rates, active, ratio,
                silent[0] if silent else None, profiles[ends[0]], profiles[ends[1]],
-               current_bound, time.perf_counter() - start)
+               current_bound, current_seen, time.perf_counter() - start)
 
 
 def lava_check(depth: int, width: int, time_steps: int, batch: int, input_rate: float,
@@ -146,12 +162,12 @@ def onset_step(profile: list[float]) -> int | None:
 def summary_table(runs: list[Run]) -> str:
     headers = ["decays", "input", "method", "rate L1", "rate Llast", "ratio", "active L1",
                "active Llast", "dies at", "in band", "onset L1", "onset Llast",
-               "max |current| bound"]
+               "max |current| bound", "max |current| seen"]
     rows = [[f"{r.current_decay}/{r.voltage_decay}", r.input_rate, r.method, r.rates[0],
              r.rates[-1], r.ratio, r.active[0], r.active[-1],
              _cell(r.dies_at),
              RATIO_BAND[0] <= r.ratio <= RATIO_BAND[1], _cell(onset_step(r.profile_first)),
-             _cell(onset_step(r.profile_last)), r.current_bound] for r in runs]
+             _cell(onset_step(r.profile_last)), r.current_bound, r.current_seen] for r in runs]
     return format_table(headers, rows)
 
 
