@@ -15,9 +15,9 @@ neurons (central limit over the fan-in ``N``) with
     E[I[t]] = N m E_j[x_j[t]],   Cov[I[t], I[t']] = N s^2 E_j[x_j[t] x_j[t']].
 
 For Bernoulli inputs of rate ``p`` the second moment ``p^2 + p(1-p) delta(t, t')`` splits the
-free voltage into a frozen offset ``N s^2 p^2 H_t^2`` (``H_t = sum_{k<t} h[k]``, the DC gain
-over t steps: the same weights see the mean rate at every step) and a fluctuating part
-``N s^2 p(1-p) E_t`` (``E_t = sum_{k<t} h[k]^2``, the filter energy). The reset bounds v from
+free voltage into a frozen offset ``N s^2 p^2 H_t^2`` (``H_t = sum_{k<=t} h[k]``, the DC gain
+so far: the same weights see the mean rate at every step) and a fluctuating part
+``N s^2 p(1-p) E_t`` (``E_t = sum_{k<=t} h[k]^2``, the filter energy). The reset bounds v from
 above, so the spike rate has no closed form; :func:`layer_response` evaluates it on Gaussian
 drive paths with SLAYER's own fixed-point arithmetic (decays in 1/4096 steps, states in
 1/4096 units, shifts rounding toward zero). Every window starts from rest, so its first
