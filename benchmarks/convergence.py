@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lava_init.init import INITIALIZERS  # noqa: E402
+from lava_init.models import NeuronConfig  # noqa: E402
 from lava_init.report import format_table  # noqa: E402
 from lava_init.train import TrainConfig, train  # noqa: E402
 
@@ -55,6 +56,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=4000, help="training samples per epoch")
     parser.add_argument("--test-limit", type=int, default=1000, help="test samples")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--tau-grad", type=float, default=NeuronConfig.tau_grad,
+                        help="SLAYER surrogate gradient width (default: lava-dl tutorials')")
+    parser.add_argument("--scale-grad", type=float, default=NeuronConfig.scale_grad,
+                        help="SLAYER surrogate gradient scale (default: lava-dl tutorials')")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/convergence"))
     args = parser.parse_args(argv)
     args.methods = [m for m in args.methods.split(",") if m]
@@ -82,7 +87,12 @@ def cases(args: argparse.Namespace) -> list[tuple[str, int]]:
 def settings(args: argparse.Namespace) -> dict:
     return {"width": args.width, "time_steps": args.time_steps, "epochs": args.epochs,
             "limit": args.limit, "test_limit": args.test_limit, "lr": args.lr,
-            "batch_size": TrainConfig.batch_size}
+            "batch_size": TrainConfig.batch_size, "neuron": neuron(args).params()}
+
+
+def neuron(args: argparse.Namespace) -> NeuronConfig:
+    """lava-dl's tutorial CUBA neuron with the chosen surrogate gradient."""
+    return NeuronConfig(tau_grad=args.tau_grad, scale_grad=args.scale_grad)
 
 
 def write_json(path: Path, content: dict) -> None:
@@ -109,7 +119,8 @@ def run_all(args: argparse.Namespace) -> dict:
         config = TrainConfig(dataset=dataset, data_dir=str(args.data_dir), depth=depth,
                              width=args.width, init=method, time_steps=args.time_steps,
                              epochs=args.epochs, lr=args.lr, limit=args.limit,
-                             test_limit=args.test_limit, seed=seed, progress=False)
+                             test_limit=args.test_limit, seed=seed, neuron=neuron(args),
+                             progress=False)
         rows = train(config).metrics
         seconds = time.perf_counter() - started
         results["runs"].append({"dataset": dataset, "depth": depth, "method": method,
@@ -201,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = summary_rows(results, case_list, args.methods)
     command = "python benchmarks/convergence.py " + " ".join(argv if argv is not None
                                                              else sys.argv[1:])
-    description = ", ".join(f"{k} {v}" for k, v in results["settings"].items())
+    description = ", ".join(f"{k} {v}" for k, v in results["settings"].items()
+                            if k != "neuron")
+    description += ", neuron " + ", ".join(f"{k} {v}" for k, v in
+                                          results["settings"]["neuron"].items())
     markdown = (f"Made by `{command.strip()}` ({description}). Accuracy: mean +- std over "
                 f"seeds on the first {args.test_limit} test samples.\n\n"
                 f"{markdown_table(headers, rows)}\n")
