@@ -6,6 +6,7 @@ Each block is initialized from its own neuron (threshold, weight grid) and its o
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Iterator
@@ -93,6 +94,10 @@ def block_threshold(block: torch.nn.Module) -> float | None:
     if threshold is None or float(threshold) < 0:
         return None
     return float(threshold)
+
+
+#: Keywords :func:`initialize` passes itself to ``uses_dynamics`` methods (see block_decays).
+DYNAMICS = ("current_decay", "voltage_decay")
 
 
 def block_decays(block: torch.nn.Module) -> dict[str, float]:
@@ -197,6 +202,12 @@ def initialize(
     if options and not init_method.uses_dynamics:
         raise ValueError(f"init method {method!r} takes no options (got {', '.join(options)}); "
                          "options such as time_steps are for methods like 'temporal'")
+    keywords = [p.name for p in inspect.signature(init_method.fn).parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in DYNAMICS]
+    unknown = [name for name in options if name not in keywords]
+    if unknown:
+        raise ValueError(f"init method {method!r} has no option {', '.join(unknown)}; "
+                         f"its options are: {', '.join(keywords)}")
     blocks = list(weighted_blocks(net))
     if not blocks:
         raise ValueError(
