@@ -164,3 +164,9 @@ def test_options_for_a_method_without_dynamics_are_an_error():
 def test_bad_decay_is_a_clear_error():
     with pytest.raises(ValueError, match="current_decay must be in"):
         temporal.psp_kernel(1.5, 0.03, 10)
+
+
+def test_unknown_option_of_a_time_aware_method_is_an_error():
+    net = SlayerMLP(8, 2, depth=1, width=8)
+    with pytest.raises(ValueError, match="has no option time_steps; its options are: rate"):
+        lava_init.initialize(net, "fluctuation_driven", time_steps=20)
