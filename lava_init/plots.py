@@ -67,7 +67,7 @@ def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
             axis.plot(layers, np.maximum(predicted, 1e-8), color=color, linestyle="--",
                       linewidth=1)
         axis.set_yscale("log")
-        axis.set_ylim(1e-4, 10)
+        axis.set_ylim(1e-4, max(10.0, 2.0 * max(r.variance for r in records)))
         axis.set_title(f"theta = {threshold:g}")
         axis.set_xlabel("layer")
     axes[0].set_ylabel("Var[u] (solid: measured, dashed: theory)")
