@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from lava_init.checkpoint import atomic_write_text  # noqa: E402
 from lava_init.init import INITIALIZERS  # noqa: E402
 from lava_init.models import NeuronConfig  # noqa: E402
 from lava_init.report import format_table  # noqa: E402
@@ -102,12 +103,6 @@ def neuron(args: argparse.Namespace) -> NeuronConfig:
     return NeuronConfig(tau_grad=args.tau_grad, scale_grad=args.scale_grad)
 
 
-def write_json(path: Path, content: dict) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(content, indent=1))
-    os.replace(temp, path)
-
-
 def run_all(args: argparse.Namespace) -> dict:
     """Train every (case, method, seed), saving the curves after each run."""
     args.out.mkdir(parents=True, exist_ok=True)
@@ -132,7 +127,7 @@ def run_all(args: argparse.Namespace) -> dict:
         seconds = time.perf_counter() - started
         results["runs"].append({"dataset": dataset, "depth": depth, "method": method,
                                 "seed": seed, "seconds": seconds, "metrics": rows})
-        write_json(path, results)
+        atomic_write_text(json.dumps(results, indent=1), path)
         print(f"[{number}/{len(todo)}] {dataset} depth {depth} {method} seed {seed}: "
               f"test acc {rows[-1]['test_acc']:.4f} ({seconds:.0f} s)", flush=True)
     return results
@@ -226,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = (f"Made by `{command.strip()}` ({description}). Accuracy: mean +- std over "
                 f"seeds on the first {args.test_limit} test samples.\n\n"
                 f"{markdown_table(headers, rows)}\n")
-    temp = args.out / ".convergence.md.tmp"
-    temp.write_text(markdown)
-    os.replace(temp, args.out / "convergence.md")
+    atomic_write_text(markdown, args.out / "convergence.md")
     figure = plot(results, case_list, args.methods, args.out / "convergence.png")
     print(format_table(headers, rows))
     print(f"curves: {args.out / 'convergence.json'}\ntable: {args.out / 'convergence.md'}\n"

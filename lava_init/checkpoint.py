@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -11,19 +12,29 @@ import torch
 from lava_init.models import build_model
 
 
-def atomic_save(obj: object, path: str | Path) -> Path:
-    """``torch.save`` to a temp file in the target's folder, then rename over ``path``."""
+def _atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
+    """``write(temp_path)`` to a temp file in the target's folder, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        torch.save(obj, temp)
+        write(temp)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_save(obj: object, path: str | Path) -> Path:
+    """``torch.save`` to a temp file in the target's folder, then rename over ``path``."""
+    return _atomic_write(path, lambda temp: torch.save(obj, temp))
+
+
+def atomic_write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` to a temp file in the target's folder, then rename over ``path``."""
+    return _atomic_write(path, lambda temp: Path(temp).write_text(text))
 
 
 def save_model(path: str | Path, model: torch.nn.Module, config: dict, **extra) -> Path:

@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from lava_init.activity import measure_activity
-from lava_init.checkpoint import atomic_save, load_checkpoint
+from lava_init.checkpoint import atomic_save, atomic_write_text, load_checkpoint
 from lava_init.data import DATASETS, NUM_CLASSES, SpikeDataset, load_dataset
 from lava_init.init import INITIALIZERS
 from lava_init.models import ARCHITECTURES, NeuronConfig, build_model, pad_for_lava, spiking_layers
@@ -192,10 +192,7 @@ def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(buffer.getvalue())
-    os.replace(temp, path)
-    return path
+    return atomic_write_text(buffer.getvalue(), path)
 
 
 def _epoch_order(dataset: SpikeDataset, seed: int, epoch: int, distributed: _Distributed,
