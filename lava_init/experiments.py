@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -34,6 +33,7 @@ from lava.lib.dl import slayer
 from tqdm import tqdm
 
 from lava_init import theory
+from lava_init.checkpoint import atomic_write_text
 from lava_init.init import INITIALIZERS, InitMethod, get_initializer
 from lava_init.models import NeuronConfig
 from lava_init.network import initialize
@@ -400,33 +400,15 @@ def silent_depth(records: Iterable[LayerRecord], method: str, threshold: float) 
     return None
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(temp_path)`` for a temp file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        write(temp)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_csv(records: Iterable[LayerRecord], path: str | Path) -> Path:
     """Write the records with a header of :data:`CSV_COLUMNS`, atomically."""
     rows = [{key: f"{value:.6g}" if isinstance(value, float) else value
              for key, value in asdict(record).items()} for record in records]
-
-    def write(temp: str) -> None:
-        with open(temp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    return atomic_write(Path(path), write)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(text.getvalue(), path)
 
 
 def theory_deviation(records: Iterable[LayerRecord], method: str, threshold: float,

@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from lava_init import theory  # noqa: E402
-from lava_init.experiments import LayerRecord, atomic_write  # noqa: E402
+from lava_init.checkpoint import _atomic_write  # noqa: E402
+from lava_init.experiments import LayerRecord  # noqa: E402
 
 DPI = 72
 #: Var[u] band the tests require of variance_conserving at layer 100.
@@ -43,7 +44,7 @@ def _title(records: Sequence[LayerRecord]) -> str:
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
-    atomic_write(path, lambda temp: figure.savefig(temp, dpi=DPI, format="png"))
+    _atomic_write(path, lambda temp: figure.savefig(temp, dpi=DPI, format="png"))
     plt.close(figure)
     return path
 
