@@ -85,11 +85,14 @@ class PropagationSetup:
         if not math.isfinite(self.sigma) or self.sigma <= 0:
             raise ValueError(f"sigma must be a finite number > 0 (got {self.sigma!r}); "
                              "the paper uses --sigma 1")
-        for name in ("leak", "current_decay", "voltage_decay"):
+        hints = {"leak": "beta = 0 is memoryless, 1 never leaks",
+                 "current_decay": "1.0 is memoryless, lava-dl tutorials use 0.25",
+                 "voltage_decay": "1.0 is memoryless, lava-dl tutorials use 0.03"}
+        for name, hint in hints.items():
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1] (got {value!r}); "
-                                 "1.0 forgets nothing (leak) / everything (decays)")
+                flag = name.replace("_", "-")
+                raise ValueError(f"--{flag} must lie in [0, 1] (got {value!r}); {hint}")
 
     @property
     def steps(self) -> int:

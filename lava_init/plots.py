@@ -86,7 +86,8 @@ def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
             color = f"C{index}"
             layers, rate = _series(records, method, threshold, "rate")
             _, predicted = _series(records, method, threshold, "predicted_variance")
-            predicted_rate = [theory.firing_probability(threshold, float(np.sqrt(v)))
+            predicted_rate = [np.nan if np.isnan(v) else
+                              theory.firing_probability(threshold, float(np.sqrt(v)))
                               if v > 0 else 0.0 for v in predicted]
             axis.plot(layers, rate, color=color, label=method)
             axis.plot(layers, predicted_rate, color=color, linestyle="--", linewidth=1)
