@@ -2,8 +2,8 @@
 
 MNIST and Fashion-MNIST from ../shared/data, SLAYER MLP depth 10 x width 100, T = 3, the
 paper's Adam lr 1e-3 with a cosine schedule, batch 64; plus a deeper case (depth 20, MNIST).
-lava-dl's tutorial CUBA neuron with a surrogate gradient that reaches the first layers
-(``GRADIENT_CONSERVING``; ``--tau-grad 0.03 --scale-grad 3`` for the tutorial's).
+The neuron of ``lava-init train`` (``TRAIN_NEURON``: memoryless, threshold 1.25, a surrogate
+gradient that reaches the first layers; options for lava-dl's tutorial values).
 Writes ``convergence.json`` (every curve, rewritten after each run; a rerun skips the runs
 already there with the same settings), ``convergence.png`` (test accuracy vs epoch, mean and
 min..max over seeds) and ``convergence.md`` (accuracy after epoch 1 and at the end, epochs to
@@ -33,14 +33,10 @@ from lava_init.checkpoint import atomic_write_text  # noqa: E402
 from lava_init.init import INITIALIZERS  # noqa: E402
 from lava_init.models import NeuronConfig  # noqa: E402
 from lava_init.report import format_table  # noqa: E402
-from lava_init.train import TrainConfig, train  # noqa: E402
+from lava_init.train import TRAIN_NEURON, TrainConfig, train  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
-#: (tau_grad, scale_grad) keeping the weight gradient within ~10x across 11 blocks at
-#: initialization (benchmarks/gradient_flow.py); lava-dl's tutorial values (0.03, 3) shrink it
-#: ~10x per block, so the first blocks of a depth-10 net get gradients below Adam's eps.
-GRADIENT_CONSERVING = (0.01, 10.0)
 #: Fraction of the best final accuracy (of a case) that "epochs to reach" refers to.
 REACH_FRACTION = 0.9
 
@@ -60,12 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--deep-datasets", default="mnist")
     parser.add_argument("--time-steps", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=4000, help="training samples per epoch")
-    parser.add_argument("--test-limit", type=int, default=1000, help="test samples")
+    parser.add_argument("--limit", type=int, default=10_000, help="training samples per epoch")
+    parser.add_argument("--test-limit", type=int, default=2000, help="test samples")
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--tau-grad", type=float, default=GRADIENT_CONSERVING[0],
+    parser.add_argument("--current-decay", type=float, default=TRAIN_NEURON.current_decay,
+                        help="per step (default 1: memoryless; lava-dl tutorials: 0.25)")
+    parser.add_argument("--voltage-decay", type=float, default=TRAIN_NEURON.voltage_decay,
+                        help="per step (default 1: memoryless; lava-dl tutorials: 0.03)")
+    parser.add_argument("--tau-grad", type=float, default=TRAIN_NEURON.tau_grad,
                         help="SLAYER surrogate gradient width (lava-dl tutorials: 0.03)")
-    parser.add_argument("--scale-grad", type=float, default=GRADIENT_CONSERVING[1],
+    parser.add_argument("--scale-grad", type=float, default=TRAIN_NEURON.scale_grad,
                         help="SLAYER surrogate gradient scale (lava-dl tutorials: 3)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/convergence"))
     args = parser.parse_args(argv)
@@ -98,9 +98,10 @@ def settings(args: argparse.Namespace) -> dict:
 
 
 def neuron(args: argparse.Namespace) -> NeuronConfig:
-    """lava-dl's tutorial CUBA neuron (threshold 1.25, decays 0.25 / 0.03) with the chosen
-    surrogate gradient."""
-    return NeuronConfig(tau_grad=args.tau_grad, scale_grad=args.scale_grad)
+    """The training neuron with the chosen decays and surrogate gradient."""
+    return NeuronConfig(threshold=TRAIN_NEURON.threshold, current_decay=args.current_decay,
+                        voltage_decay=args.voltage_decay, tau_grad=args.tau_grad,
+                        scale_grad=args.scale_grad)
 
 
 def run_all(args: argparse.Namespace) -> dict:

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,14 @@ from lava_init.activity import measure_activity
 from lava_init.checkpoint import atomic_save, atomic_write_text, load_checkpoint
 from lava_init.data import DATASETS, NUM_CLASSES, SpikeDataset, load_dataset
 from lava_init.init import INITIALIZERS
-from lava_init.models import ARCHITECTURES, NeuronConfig, build_model, pad_for_lava, spiking_layers
+from lava_init.models import (
+    ARCHITECTURES,
+    MEMORYLESS,
+    NeuronConfig,
+    build_model,
+    pad_for_lava,
+    spiking_layers,
+)
 from lava_init.network import initialize
 from lava_init.report import format_table
 
@@ -43,6 +50,11 @@ NETX_NAME = "network.net"
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 #: Test samples whose per-layer spike rates are logged each epoch.
 RATE_SAMPLES = 256
+#: The default neuron for training: the paper's memoryless CUBA neuron (threshold 1.25, decays
+#: 1.0) with a surrogate gradient that reaches the first layers of a deep net. lava-dl's
+#: tutorial surrogate (tau_grad 0.03, scale_grad 3) shrinks the gradient ~10x per block
+#: (benchmarks/gradient_flow.py); see docs/training.md.
+TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.01, scale_grad=10.0)
 #: Config fields that may differ between a run and its resumption.
 RESUME_FREE_FIELDS = ("resume", "progress", "out", "data_dir", "download")
 
@@ -52,6 +64,7 @@ class TrainConfig:
     """One training run. ``depth``: hidden Dense layers (mlp) or convolutions (cnn);
     ``width``: hidden Dense neurons; ``channels``: convolution channels (cnn);
     ``limit`` / ``test_limit``: use only the first N training / test samples;
+    ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
     the paper's setting; see :mod:`lava_init.models`)."""
 
@@ -69,7 +82,7 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None
     test_limit: int | None = None
-    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+    neuron: NeuronConfig = TRAIN_NEURON
     delay_shift: bool = False
     data_dir: str | None = None
     download: bool = False
@@ -385,7 +398,7 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
-    neuron = NeuronConfig()
+    neuron = defaults.neuron
     parser.add_argument("--dataset", default=defaults.dataset,
                         help=f"one of {', '.join(DATASETS)} (default {defaults.dataset})")
     parser.add_argument("--arch", default=defaults.arch,
@@ -411,13 +424,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train on the first N training samples only")
     parser.add_argument("--test-limit", type=int, default=None,
                         help="test on the first N test samples only")
-    parser.add_argument("--threshold", type=float, default=neuron.threshold)
-    parser.add_argument("--current-decay", type=float, default=neuron.current_decay)
-    parser.add_argument("--voltage-decay", type=float, default=neuron.voltage_decay)
+    parser.add_argument("--threshold", type=float, default=neuron.threshold,
+                        help=f"neuron threshold (default {neuron.threshold})")
+    parser.add_argument("--current-decay", type=float, default=neuron.current_decay,
+                        help=f"per step; 1 forgets at once (default {neuron.current_decay}, "
+                             "the paper's memoryless neuron; lava-dl tutorials: 0.25)")
+    parser.add_argument("--voltage-decay", type=float, default=neuron.voltage_decay,
+                        help=f"per step (default {neuron.voltage_decay}; tutorials: 0.03)")
     parser.add_argument("--tau-grad", type=float, default=neuron.tau_grad,
-                        help="surrogate gradient time constant")
+                        help=f"surrogate gradient width (default {neuron.tau_grad}; "
+                             "tutorials: 0.03)")
     parser.add_argument("--scale-grad", type=float, default=neuron.scale_grad,
-                        help="surrogate gradient scale")
+                        help=f"surrogate gradient scale (default {neuron.scale_grad}; "
+                             "tutorials: 3)")
     parser.add_argument("--delay-shift", action="store_true",
                         help="SLAYER's one-step delay per block, as on Lava (needs more time "
                              "steps than blocks)")
