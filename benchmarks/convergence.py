@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--deep-datasets", default="mnist")
     parser.add_argument("--time-steps", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=10_000, help="training samples per epoch")
+    parser.add_argument("--limit", type=int, default=6000, help="training samples per epoch")
     parser.add_argument("--test-limit", type=int, default=2000, help="test samples")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--current-decay", type=float, default=TRAIN_NEURON.current_decay,
