@@ -149,7 +149,7 @@ def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
 def _setup_distributed() -> _Distributed:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
-        return _Distributed()
+        return _Distributed(device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         device = torch.device("cuda", local_rank)
