@@ -12,7 +12,7 @@ import torch
 from lava_init.models import build_model
 
 
-def _atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
     """``write(temp_path)`` to a temp file in the target's folder, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,12 +29,12 @@ def _atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
 
 def atomic_save(obj: object, path: str | Path) -> Path:
     """``torch.save`` to a temp file in the target's folder, then rename over ``path``."""
-    return _atomic_write(path, lambda temp: torch.save(obj, temp))
+    return atomic_write(path, lambda temp: torch.save(obj, temp))
 
 
 def atomic_write_text(text: str, path: str | Path) -> Path:
     """Write ``text`` to a temp file in the target's folder, then rename over ``path``."""
-    return _atomic_write(path, lambda temp: Path(temp).write_text(text))
+    return atomic_write(path, lambda temp: Path(temp).write_text(text))
 
 
 def save_model(path: str | Path, model: torch.nn.Module, config: dict, **extra) -> Path:

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from lava_init import theory  # noqa: E402
-from lava_init.checkpoint import _atomic_write  # noqa: E402
+from lava_init.checkpoint import atomic_write  # noqa: E402
 from lava_init.experiments import LayerRecord  # noqa: E402
 
 DPI = 72
@@ -43,8 +43,8 @@ def _title(records: Sequence[LayerRecord]) -> str:
             f"sigma = {first.sigma:g}")
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
-    _atomic_write(path, lambda temp: figure.savefig(temp, dpi=DPI, format="png"))
+def save_figure(figure: plt.Figure, path: Path) -> Path:
+    atomic_write(path, lambda temp: figure.savefig(temp, dpi=DPI, format="png"))
     plt.close(figure)
     return path
 
@@ -74,7 +74,7 @@ def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
     axes[0].set_ylabel("Var[u] (solid: measured, dashed: theory)")
     axes[-1].legend(fontsize=7, loc="lower left")
     figure.suptitle(_title(records), fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
@@ -96,7 +96,7 @@ def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
     axes[0].set_ylabel("spikes / neuron / step")
     axes[-1].legend(fontsize=7, loc="upper right")
     figure.suptitle(_title(records), fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:
@@ -120,7 +120,7 @@ def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:
     axes[-1, 0].set_xlabel("layer")
     figure.colorbar(image, ax=axes[:, 0], label="spike rate (black: silent)", extend="min")
     figure.suptitle(_title(records), fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def propagation_figures(records: Sequence[LayerRecord], out: Path) -> list[Path]:
@@ -159,4 +159,4 @@ def width_sweep_figure(records: Sequence[LayerRecord], path: Path) -> Path:
     last_axis.legend(fontsize=7)
     figure.suptitle(f"finite-width sweep, {records[0].neuron} network, {depth} layers",
                     fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
