@@ -79,9 +79,9 @@ def _standard_sample(
 ) -> torch.Tensor:
     """Zero-mean, unit-variance draws of ``tensor``'s shape: N(0, 1) or U(+-sqrt(3))."""
     if distribution == "normal":
-        return torch.randn(tensor.shape, generator=generator, dtype=torch.float64)
+        return torch.randn(tensor.shape, generator=generator, dtype=torch.float32)
     if distribution == "uniform":
-        unit = torch.rand(tensor.shape, generator=generator, dtype=torch.float64)
+        unit = torch.rand(tensor.shape, generator=generator, dtype=torch.float32)
         return (2.0 * unit - 1.0) * math.sqrt(3.0)
     raise ValueError(f"distribution must be one of {DISTRIBUTIONS} (got {distribution!r})")
 
