@@ -31,9 +31,14 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lava_init.checkpoint import atomic_write_text  # noqa: E402
 from lava_init.init import INITIALIZERS  # noqa: E402
-from lava_init.models import NeuronConfig  # noqa: E402
 from lava_init.report import format_table  # noqa: E402
-from lava_init.train import TRAIN_NEURON, TrainConfig, train  # noqa: E402
+from lava_init.train import (  # noqa: E402
+    TRAIN_NEURON,
+    TrainConfig,
+    add_neuron_arguments,
+    neuron_from_args,
+    train,
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
@@ -59,14 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=6000, help="training samples per epoch")
     parser.add_argument("--test-limit", type=int, default=2000, help="test samples")
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--current-decay", type=float, default=TRAIN_NEURON.current_decay,
-                        help="per step (default 1: memoryless; lava-dl tutorials: 0.25)")
-    parser.add_argument("--voltage-decay", type=float, default=TRAIN_NEURON.voltage_decay,
-                        help="per step (default 1: memoryless; lava-dl tutorials: 0.03)")
-    parser.add_argument("--tau-grad", type=float, default=TRAIN_NEURON.tau_grad,
-                        help="SLAYER surrogate gradient width (lava-dl tutorials: 0.03)")
-    parser.add_argument("--scale-grad", type=float, default=TRAIN_NEURON.scale_grad,
-                        help="SLAYER surrogate gradient scale (lava-dl tutorials: 3)")
+    add_neuron_arguments(parser, TRAIN_NEURON)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/convergence"))
     args = parser.parse_args(argv)
     args.methods = [m for m in args.methods.split(",") if m]
@@ -94,14 +92,7 @@ def cases(args: argparse.Namespace) -> list[tuple[str, int]]:
 def settings(args: argparse.Namespace) -> dict:
     return {"width": args.width, "time_steps": args.time_steps, "epochs": args.epochs,
             "limit": args.limit, "test_limit": args.test_limit, "lr": args.lr,
-            "batch_size": TrainConfig.batch_size, "neuron": neuron(args).params()}
-
-
-def neuron(args: argparse.Namespace) -> NeuronConfig:
-    """The training neuron with the chosen decays and surrogate gradient."""
-    return NeuronConfig(threshold=TRAIN_NEURON.threshold, current_decay=args.current_decay,
-                        voltage_decay=args.voltage_decay, tau_grad=args.tau_grad,
-                        scale_grad=args.scale_grad)
+            "batch_size": TrainConfig.batch_size, "neuron": neuron_from_args(args).params()}
 
 
 def run_all(args: argparse.Namespace) -> dict:
@@ -122,7 +113,7 @@ def run_all(args: argparse.Namespace) -> dict:
         config = TrainConfig(dataset=dataset, data_dir=str(args.data_dir), depth=depth,
                              width=args.width, init=method, time_steps=args.time_steps,
                              epochs=args.epochs, lr=args.lr, limit=args.limit,
-                             test_limit=args.test_limit, seed=seed, neuron=neuron(args),
+                             test_limit=args.test_limit, seed=seed, neuron=neuron_from_args(args),
                              progress=False)
         rows = train(config).metrics
         seconds = time.perf_counter() - started

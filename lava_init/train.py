@@ -396,6 +396,31 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
         report=verify(model, path, padded))
 
 
+def add_neuron_arguments(parser: argparse.ArgumentParser, neuron: NeuronConfig) -> None:
+    """``--threshold --current-decay --voltage-decay --tau-grad --scale-grad``, defaulting
+    to ``neuron``; read them back with :func:`neuron_from_args`."""
+    parser.add_argument("--threshold", type=float, default=neuron.threshold,
+                        help=f"neuron threshold (default {neuron.threshold})")
+    parser.add_argument("--current-decay", type=float, default=neuron.current_decay,
+                        help=f"per step; 1 forgets at once (default {neuron.current_decay}, "
+                             "the paper's memoryless neuron; lava-dl tutorials: 0.25)")
+    parser.add_argument("--voltage-decay", type=float, default=neuron.voltage_decay,
+                        help=f"per step (default {neuron.voltage_decay}; tutorials: 0.03)")
+    parser.add_argument("--tau-grad", type=float, default=neuron.tau_grad,
+                        help=f"surrogate gradient width (default {neuron.tau_grad}; "
+                             "tutorials: 0.03)")
+    parser.add_argument("--scale-grad", type=float, default=neuron.scale_grad,
+                        help=f"surrogate gradient scale (default {neuron.scale_grad}; "
+                             "tutorials: 3)")
+
+
+def neuron_from_args(args: argparse.Namespace) -> NeuronConfig:
+    """The CUBA neuron given by :func:`add_neuron_arguments`' options."""
+    return NeuronConfig(threshold=args.threshold, current_decay=args.current_decay,
+                        voltage_decay=args.voltage_decay, tau_grad=args.tau_grad,
+                        scale_grad=args.scale_grad)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     neuron = defaults.neuron
@@ -424,19 +449,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train on the first N training samples only")
     parser.add_argument("--test-limit", type=int, default=None,
                         help="test on the first N test samples only")
-    parser.add_argument("--threshold", type=float, default=neuron.threshold,
-                        help=f"neuron threshold (default {neuron.threshold})")
-    parser.add_argument("--current-decay", type=float, default=neuron.current_decay,
-                        help=f"per step; 1 forgets at once (default {neuron.current_decay}, "
-                             "the paper's memoryless neuron; lava-dl tutorials: 0.25)")
-    parser.add_argument("--voltage-decay", type=float, default=neuron.voltage_decay,
-                        help=f"per step (default {neuron.voltage_decay}; tutorials: 0.03)")
-    parser.add_argument("--tau-grad", type=float, default=neuron.tau_grad,
-                        help=f"surrogate gradient width (default {neuron.tau_grad}; "
-                             "tutorials: 0.03)")
-    parser.add_argument("--scale-grad", type=float, default=neuron.scale_grad,
-                        help=f"surrogate gradient scale (default {neuron.scale_grad}; "
-                             "tutorials: 3)")
+    add_neuron_arguments(parser, neuron)
     parser.add_argument("--delay-shift", action="store_true",
                         help="SLAYER's one-step delay per block, as on Lava (needs more time "
                              "steps than blocks)")
@@ -457,9 +470,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    neuron = NeuronConfig(threshold=args.threshold, current_decay=args.current_decay,
-                          voltage_decay=args.voltage_decay, tau_grad=args.tau_grad,
-                          scale_grad=args.scale_grad)
+    neuron = neuron_from_args(args)
     return TrainConfig(
         dataset=args.dataset, arch=args.arch, depth=args.depth, width=args.width,
         channels=args.channels, init=args.init, sigma=args.sigma, time_steps=args.time_steps,
