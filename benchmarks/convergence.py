@@ -42,6 +42,14 @@ from lava_init.train import (  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
+#: Output block's calibration target of the "calibrated_readout" recipe (spikes/neuron/step).
+READOUT_RATE = 0.005
+#: Recipes beyond a registered init: the temporal init, then ``lava_init.calibrate`` on the
+#: first batch (every block to the input rate; with "_readout" the output block to
+#: READOUT_RATE), as ``lava-init train --init temporal --calibrate [--readout-rate R]``.
+RECIPES = {"calibrated": {"init": "temporal", "calibrate": True},
+           "calibrated_readout": {"init": "temporal", "calibrate": True,
+                                  "readout_rate": READOUT_RATE}}
 #: Fraction of the best final accuracy (of a case) that "epochs to reach" refers to.
 REACH_FRACTION = 0.9
 
@@ -52,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="folder holding mnist/ and fashion-mnist/ (default ../shared/data)")
     parser.add_argument("--datasets", default="mnist,fashion-mnist")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                        help="registered init methods, comma separated")
+                        help="registered init methods or recipes (calibrated, "
+                             "calibrated_readout), comma separated")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=100)
@@ -68,10 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/convergence"))
     args = parser.parse_args(argv)
     args.methods = [m for m in args.methods.split(",") if m]
-    unknown = [m for m in args.methods if m not in INITIALIZERS]
+    unknown = [m for m in args.methods if m not in INITIALIZERS and m not in RECIPES]
     if unknown:
         parser.error(f"unknown init method(s) {', '.join(unknown)}; valid: "
-                     f"{', '.join(sorted(INITIALIZERS))}")
+                     f"{', '.join(sorted([*INITIALIZERS, *RECIPES]))}")
     args.datasets = [d for d in args.datasets.split(",") if d]
     args.deep_datasets = [d for d in args.deep_datasets.split(",") if d]
     try:
@@ -110,8 +119,9 @@ def run_all(args: argparse.Namespace) -> dict:
             if (dataset, depth, method, seed) not in done]
     for number, (dataset, depth, method, seed) in enumerate(todo, 1):
         started = time.perf_counter()
+        recipe = RECIPES.get(method, {"init": method})
         config = TrainConfig(dataset=dataset, data_dir=str(args.data_dir), depth=depth,
-                             width=args.width, init=method, time_steps=args.time_steps,
+                             width=args.width, **recipe, time_steps=args.time_steps,
                              epochs=args.epochs, lr=args.lr, limit=args.limit,
                              test_limit=args.test_limit, seed=seed, neuron=neuron_from_args(args),
                              progress=False)

@@ -44,6 +44,7 @@ class LayerCalibration:
 
     name: str
     latency: int
+    target: float
     scale: float
     iterations: int
     rate: float
@@ -63,8 +64,9 @@ class CalibrationReport:
         return all(layer.converged for layer in self.layers)
 
     def __str__(self) -> str:
-        headers = ["block", "latency", "scale", "iterations", "rate", "active", "converged"]
-        rows = [[c.name, c.latency, c.scale, c.iterations, c.rate, c.active_fraction,
+        headers = ["block", "latency", "target", "scale", "iterations", "rate", "active",
+                   "converged"]
+        rows = [[c.name, c.latency, c.target, c.scale, c.iterations, c.rate, c.active_fraction,
                  c.converged] for c in self.layers]
         return f"calibration target rate: {self.target:.4f}\n{format_table(headers, rows)}"
 
@@ -216,11 +218,14 @@ def calibrate(
     target: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     max_iterations: int = DEFAULT_ITERATIONS,
+    readout_target: float | None = None,
 ) -> CalibrationReport:
     """Rescale each weighted SLAYER block of ``net``, in order, to fire at ``target``.
 
     ``x``: a spike batch in SLAYER layout (batch, ..., time); ``target``: spikes per neuron per
-    step, None for the input's own rate ``x.mean()``. Each block's rate is measured from its
+    step, None for the input's own rate ``x.mean()``; ``readout_target``: the last block's
+    rate, None for ``target`` (a readout trained on spike counts over many steps learns better
+    from a low start, see docs/beyond_the_paper.md). Each block's rate is measured from its
     latency to the end of ``x`` with the blocks before it already calibrated; its weights
     become ``q(scale * w)`` on the block's 8-bit grid. Deterministic (no randomness). Returns a
     per-block report; a block that cannot reach the target within ``max_iterations`` forward
@@ -238,6 +243,8 @@ def calibrate(
             raise ValueError(f"the input x has rate {target:.4g}; give spikes with some but not "
                              "all entries 1, or pass target=<rate in (0, 1)>")
     _check_target(target)
+    readout_target = target if readout_target is None else readout_target
+    _check_target(readout_target)
     if not math.isfinite(tolerance) or tolerance <= 0:
         raise ValueError(f"tolerance must be > 0 (got {tolerance!r}), e.g. 0.05 for 5%")
     latencies = _latencies(net)
@@ -256,10 +263,11 @@ def calibrate(
         if not chain:
             block_input = _block_input(net, x, block)
         scaled = _ScaledBlock(block, block_input, latency)
-        scale, (rate, active) = _search_scale(scaled, target, tolerance, max_iterations)
+        block_target = readout_target if block is last_block else target
+        scale, (rate, active) = _search_scale(scaled, block_target, tolerance, max_iterations)
         if chain:
             block_input = block(block_input)
         report.layers.append(LayerCalibration(
-            name, latency, scale, scaled.evaluations, rate, active,
-            abs(rate / target - 1.0) <= tolerance))
+            name, latency, block_target, scale, scaled.evaluations, rate, active,
+            abs(rate / block_target - 1.0) <= tolerance))
     return report

@@ -137,9 +137,11 @@ class BlockInit:
 
 @dataclass
 class InitReport:
-    """What :func:`initialize` did, one row per block; ``str()`` prints the table."""
+    """What :func:`initialize` did, one row per block; ``str()`` prints the table.
+    ``options``: the method's options as given (e.g. ``time_steps``)."""
 
     method: str
+    options: dict = field(default_factory=dict)
     blocks: list[BlockInit] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -149,7 +151,9 @@ class InitReport:
         rows = [[b.name, b.kind, b.fan_in, "-" if b.threshold is None else b.threshold,
                  b.sigma, b.target_std, b.quantized_std, b.fraction_zero, b.fraction_clipped,
                  b.stable] for b in self.blocks]
-        lines = [f"init method: {self.method}", format_table(headers, rows)]
+        given = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        lines = [f"init method: {self.method}{f' ({given})' if given else ''}",
+                 format_table(headers, rows)]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -215,7 +219,7 @@ def initialize(
             "lava.lib.dl.slayer.block (e.g. cuba.Dense, cuba.Conv)"
         )
     quantize = init_method.quantization_aware if quantize is None else quantize
-    report = InitReport(method)
+    report = InitReport(method, dict(options))
     for name, block in blocks:
         threshold = block_threshold(block)
         _check_block_threshold(name, threshold)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import inspect
 import io
 import os
 import random
@@ -30,9 +31,10 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from lava_init.activity import measure_activity
+from lava_init.calibrate import calibrate
 from lava_init.checkpoint import atomic_save, atomic_write_text, load_checkpoint
 from lava_init.data import DATASETS, NUM_CLASSES, SpikeDataset, load_dataset
-from lava_init.init import INITIALIZERS
+from lava_init.init import INITIALIZERS, get_initializer
 from lava_init.models import (
     ARCHITECTURES,
     MEMORYLESS,
@@ -66,7 +68,9 @@ class TrainConfig:
     ``limit`` / ``test_limit``: use only the first N training / test samples;
     ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
-    the paper's setting; see :mod:`lava_init.models`)."""
+    the paper's setting; see :mod:`lava_init.models`); ``calibrate``: after the init, run
+    :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
+    their input rate, the output block to ``readout_rate`` when given)."""
 
     dataset: str = "mnist"
     arch: str = "mlp"
@@ -75,6 +79,8 @@ class TrainConfig:
     channels: int = 64
     init: str = "variance_conserving"
     sigma: float | None = None
+    calibrate: bool = False
+    readout_rate: float | None = None
     time_steps: int = 3
     epochs: int = 10
     batch_size: int = 64
@@ -135,6 +141,31 @@ def validate(config: TrainConfig) -> None:
                              f"(got {getattr(config, name)})")
     if not config.lr > 0:
         raise ValueError(f"lr must be > 0 (got {config.lr})")
+    if config.readout_rate is not None:
+        if not config.calibrate:
+            raise ValueError("readout-rate is the output block's calibration target; add "
+                             "--calibrate")
+        if not 0.0 < config.readout_rate < 1.0:
+            raise ValueError(f"readout-rate must be in (0, 1) spikes per neuron per step "
+                             f"(got {config.readout_rate})")
+
+
+def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
+                            train_set: SpikeDataset) -> list[object]:
+    """``config.init`` (methods with a ``time_steps`` option get the run's T), then, with
+    ``config.calibrate``, calibration on the first batch; returns the reports to print."""
+    options = {}
+    if "time_steps" in inspect.signature(get_initializer(config.init).fn).parameters:
+        options["time_steps"] = config.time_steps
+    reports: list[object] = [initialize(model, config.init, sigma=config.sigma,
+                                        generator=torch.Generator().manual_seed(config.seed),
+                                        **options)]
+    if config.calibrate:
+        train_set.set_epoch(0)
+        batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,
+                                                                len(train_set)))])
+        reports.append(calibrate(model, batch, readout_target=config.readout_rate))
+    return reports
 
 
 def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
@@ -275,8 +306,7 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
     net_config = model_config(config, train_set.input_shape)
     torch.manual_seed(config.seed)
     model = build_model(net_config)
-    init_report = initialize(model, config.init, sigma=config.sigma,
-                             generator=torch.Generator().manual_seed(config.seed))
+    init_reports = initialize_for_training(model, config, train_set)
     model.to(distributed.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     local_batch = config.batch_size // distributed.world
@@ -302,7 +332,7 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
     elif distributed.main and config.progress:
         if config.resume:
             print(f"no checkpoint in {run_dir}; starting from epoch 1")
-        print(init_report)
+        print(*init_reports, sep="\n")
 
     # tqdm's default lock is a multiprocessing RLock, which fixes the start method; Lava (netx)
     # sets it at import and then fails, so a later export in this process would break.
@@ -438,6 +468,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"one of {', '.join(sorted(INITIALIZERS))} (default {defaults.init})")
     parser.add_argument("--sigma", type=float, default=None,
                         help="target membrane std; default: the threshold, per block")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="after the init, calibrate every block on the first batch to its "
+                             "input rate (lava_init.calibrate)")
+    parser.add_argument("--readout-rate", type=float, default=None,
+                        help="with --calibrate: the output block's target rate (spikes per "
+                             "neuron per step; default: the input rate)")
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -473,7 +509,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     neuron = neuron_from_args(args)
     return TrainConfig(
         dataset=args.dataset, arch=args.arch, depth=args.depth, width=args.width,
-        channels=args.channels, init=args.init, sigma=args.sigma, time_steps=args.time_steps,
+        channels=args.channels, init=args.init, sigma=args.sigma, calibrate=args.calibrate,
+        readout_rate=args.readout_rate, time_steps=args.time_steps,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,

@@ -70,3 +70,21 @@ def test_silent_input_without_a_target_is_a_clear_error():
 def test_too_few_steps_for_the_delays_is_a_clear_error():
     with pytest.raises(ValueError, match="starts at step 6 but x has 5 steps"):
         lava_init.calibrate(_mlp(), _spikes((2, 64, 5), 0.2))
+
+
+def test_readout_target_sets_only_the_output_block():
+    x = _spikes((8, 64, 30), 0.2)
+    net = _mlp()
+    report = lava_init.calibrate(net, x, readout_target=0.02)
+    targets = [layer.target for layer in report.layers]
+    assert targets[:-1] == [pytest.approx(float(x.mean()))] * (len(targets) - 1)
+    assert targets[-1] == 0.02 and report.converged
+    measured = lava_init.measure_activity(net, x).rates
+    assert abs(measured[-1] / 0.02 - 1.0) <= 0.05
+    assert abs(measured[0] / float(x.mean()) - 1.0) <= 0.05
+
+
+@pytest.mark.parametrize("readout_target", [1.0, 0.0])
+def test_impossible_readout_targets_are_clear_errors(readout_target):
+    with pytest.raises(ValueError, match="target rate must be in \\(0, 1\\)"):
+        lava_init.calibrate(_mlp(), _spikes((2, 64, 30), 0.2), readout_target=readout_target)

@@ -13,14 +13,18 @@ import pytest
 import torch
 
 from lava_init import cli
+from lava_init.activity import measure_activity
 from lava_init.checkpoint import load_checkpoint, load_model
 from lava_init.data import IDX_FILES, load_dataset, write_idx
+from lava_init.models import build_model
 from lava_init.train import (
     CHECKPOINT_NAME,
     METRIC_COLUMNS,
     METRICS_NAME,
     TrainConfig,
     export_and_verify,
+    initialize_for_training,
+    model_config,
     train,
 )
 
@@ -91,6 +95,25 @@ def _interrupt_after_first_epoch(row: dict) -> None:
         raise Interrupted
 
 
+def test_calibrated_training_starts_at_the_calibrated_rates():
+    """--calibrate: the hidden blocks start at the input rate, the output at readout_rate;
+    the temporal init gets the run's T (its report says so)."""
+    config = dataclasses.replace(TINY, init="temporal", calibrate=True, readout_rate=0.05,
+                                 time_steps=8, epochs=1)
+    train_set = load_dataset("digits", True, time_steps=8, seed=config.seed, flatten=True,
+                             limit=config.limit)
+    model = build_model(model_config(config, train_set.input_shape))
+    init_report, calibration = initialize_for_training(model, config, train_set)
+    assert "time_steps=8" in str(init_report)
+    batch = torch.stack([train_set[i][0] for i in range(config.batch_size)])
+    rates = measure_activity(model, batch).rates
+    assert [layer.target for layer in calibration.layers] == pytest.approx(
+        [float(batch.mean())] * (len(rates) - 1) + [0.05])
+    assert abs(rates[-1] / 0.05 - 1.0) <= 0.05
+    assert abs(rates[0] / float(batch.mean()) - 1.0) <= 0.05
+    assert train(config).metrics[-1]["epoch"] == 1
+
+
 def test_resume_equals_uninterrupted(uninterrupted, tmp_path):
     _, rows, state = uninterrupted
     config = dataclasses.replace(TINY, out=str(tmp_path))
@@ -158,3 +181,7 @@ def test_cli_bad_inputs_give_one_clear_line(capsys, tmp_path):
     assert "unknown init method 'he'" in _cli_error(capsys, ["--dataset", "digits",
                                                              "--init", "he"])
     assert "give --out RUN_DIR" in _cli_error(capsys, ["--dataset", "digits", "--export"])
+    assert "add --calibrate" in _cli_error(capsys, ["--dataset", "digits",
+                                                    "--readout-rate", "0.01"])
+    assert "readout-rate must be in (0, 1)" in _cli_error(
+        capsys, ["--dataset", "digits", "--calibrate", "--readout-rate", "2"])
