@@ -1,12 +1,12 @@
 """Gradient reaching each layer of a deep SLAYER MLP at initialization, per init and surrogate.
 
 One forward/backward pass (cross-entropy on output spike counts) of the MLP that
-``lava-init train`` builds (depth 10 x 100, T = 3, delay_shift off) on the first 256 MNIST
-training samples; prints the output spike rate and the norm of each block's weight gradient.
+``lava-init train`` builds (depth 10 x 100, T = 3 or ``--time-steps``, delay_shift off, lava-dl's
+tutorial decays 0.25 / 0.03) on the first 256 MNIST training samples; prints the output spike rate and the norm of each block's weight gradient.
 SLAYER's surrogate derivative peaks at scale_grad / (2000 * tau_grad * threshold); Adam ignores
 gradients far below its eps (1e-8), so layers whose gradient is that small do not train.
 
-    .venv/bin/python benchmarks/gradient_flow.py
+    .venv/bin/python benchmarks/gradient_flow.py [--time-steps 20]
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=100)
     parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--time-steps", type=int, default=3)
     parser.add_argument("--methods", default="variance_conserving,kaiming,xavier,slayer_default")
     args = parser.parse_args(argv)
-    data = load_dataset("mnist", True, args.data_dir, time_steps=3, flatten=True,
+    data = load_dataset("mnist", True, args.data_dir, time_steps=args.time_steps, flatten=True,
                         limit=args.samples)
     spikes = torch.stack([data[i][0] for i in range(len(data))])
     rows = []
