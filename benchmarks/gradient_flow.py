@@ -1,8 +1,9 @@
 """Gradient reaching each layer of a deep SLAYER MLP at initialization, per init and surrogate.
 
 One forward/backward pass (cross-entropy on output spike counts) of the MLP that
-``lava-init train`` builds (depth 10 x 100, T = 3 or ``--time-steps``, delay_shift off, lava-dl's
-tutorial decays 0.25 / 0.03) on the first 256 MNIST training samples; prints the output spike rate and the norm of each block's weight gradient.
+``lava-init train`` builds (depth 10 x 100, T = 3 or ``--time-steps``, delay_shift off,
+lava-dl's tutorial decays 0.25 / 0.03) on the first 256 MNIST training samples; prints the
+output spike rate and the norm of each block's weight gradient.
 SLAYER's surrogate derivative peaks at scale_grad / (2000 * tau_grad * threshold); Adam ignores
 gradients far below its eps (1e-8), so layers whose gradient is that small do not train.
 
