@@ -32,8 +32,12 @@ def test_reduces_to_the_papers_rule(threshold, decays, time_steps):
     assert with_rate == pytest.approx(paper, rel=1e-9)
 
 
-def test_temporal_method_on_a_memoryless_net_is_variance_conserving():
-    nets = [SlayerMLP(32, 10, depth=3, width=64, neuron=MEMORYLESS) for _ in range(2)]
+@pytest.mark.parametrize("neuron", [MEMORYLESS, NeuronConfig(current_decay=TUTORIAL[0],
+                                                               voltage_decay=TUTORIAL[1])])
+def test_temporal_method_without_target_rate_is_variance_conserving(neuron):
+    """Without a target rate the rule holds each window's first step (the paper's network);
+    docs/beyond_the_paper.md section 7 relies on this to leave temporal out of training."""
+    nets = [SlayerMLP(32, 10, depth=3, width=64, neuron=neuron) for _ in range(2)]
     lava_init.initialize(nets[0], "variance_conserving", generator=torch.Generator().manual_seed(3))
     lava_init.initialize(nets[1], "temporal", generator=torch.Generator().manual_seed(3),
                          time_steps=5)
