@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lava_init.checkpoint import atomic_write
 from lava_init.encoding import rate_encode
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
@@ -219,14 +220,14 @@ def read_nmnist_events(path: str | Path) -> np.ndarray:
 
 
 def write_nmnist_events(path: str | Path, x, y, t, p) -> Path:
-    """Write events in the original N-MNIST format: x, y, then polarity bit + 23-bit time (us)."""
+    """Write events in the original N-MNIST format: x, y, then polarity bit + 23-bit time (us),
+    atomically (temp file, then rename)."""
     x, y, t, p = (np.asarray(v, dtype=np.int64) for v in (x, y, t, p))
     if t.size and (t.min() < 0 or t.max() >= 2**23):
         raise ValueError("N-MNIST time stamps must lie in [0, 2**23) microseconds")
     events = np.stack([x, y, (p << 7) | (t >> 16), (t >> 8) & 0xFF, t & 0xFF], axis=1)
-    path = Path(path)
-    path.write_bytes(events.astype(np.uint8).tobytes())
-    return path
+    payload = events.astype(np.uint8).tobytes()
+    return atomic_write(path, lambda temp: Path(temp).write_bytes(payload))
 
 
 # ------------------------------------------------------------------------------ loaders
