@@ -29,18 +29,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from lava_init.checkpoint import atomic_write_text  # noqa: E402
-from lava_init.init import INITIALIZERS  # noqa: E402
-from lava_init.report import format_table  # noqa: E402
-from lava_init.train import (  # noqa: E402
-    TRAIN_NEURON,
-    TrainConfig,
+from lava_init.apps.commands.neuron_options import (  # noqa: E402
     add_neuron_arguments,
     neuron_from_args,
-    train,
 )
+from lava_init.apps.data import SHARED_DATA  # noqa: E402
+from lava_init.apps.training import TRAIN_NEURON, TrainConfig, train  # noqa: E402
+from lava_init.files import atomic_write_text  # noqa: E402
+from lava_init.initializers import INITIALIZERS  # noqa: E402
+from lava_init.tables import format_table  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
 #: Output block's calibration target of the "calibrated_readout" recipe (spikes/neuron/step).
 READOUT_RATE = 0.005

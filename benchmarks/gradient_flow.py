@@ -19,12 +19,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lava_init.data import load_dataset
-from lava_init.models import NeuronConfig, build_model
-from lava_init.network import initialize
-from lava_init.report import format_table
+from lava_init.apps.data import SHARED_DATA, load_dataset
+from lava_init.apps.models import NeuronConfig, build_model
+from lava_init.network_init import initialize
+from lava_init.tables import format_table
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: (tau_grad, scale_grad): lava-dl's tutorial values and two others.
 SURROGATES = ((0.03, 3.0), (0.01, 10.0), (0.005, 20.0))
 

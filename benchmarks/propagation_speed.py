@@ -34,8 +34,8 @@ LIF_BATCH, LIF_STEPS = 256, 20
 
 
 def _default_case() -> dict:
-    from lava_init.cli import main
-    from lava_init.experiments import PAPER_METHODS, PAPER_THRESHOLDS, PropagationSetup
+    from lava_init.apps.cli import main
+    from lava_init.apps.propagation import PAPER_METHODS, PAPER_THRESHOLDS, PropagationSetup
 
     setup = PropagationSetup()
     rows = len(PAPER_THRESHOLDS) * setup.steps * setup.batch
@@ -51,7 +51,7 @@ def _default_case() -> dict:
 
 
 def _lif_case() -> dict:
-    from lava_init.experiments import PropagationSetup, simulate
+    from lava_init.apps.propagation import PropagationSetup, simulate
 
     setup = PropagationSetup(neuron="lif", depth=DEPTH, width=WIDTH, batch=LIF_BATCH,
                              time_steps=LIF_STEPS)
@@ -77,7 +77,7 @@ def _matmul_case(rows: int, matmuls: int) -> dict:
 
 
 def _draw_case(repeats: int = 20) -> dict:
-    from lava_init.init import get_initializer
+    from lava_init.initializers import get_initializer
 
     method = get_initializer("variance_conserving")
     weights = torch.empty((WIDTH, WIDTH))
@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         _child(args.child, args.rows, args.matmuls)
         return 0
 
-    from lava_init.checkpoint import atomic_write_text
-    from lava_init.report import format_table
+    from lava_init.files import atomic_write_text
+    from lava_init.tables import format_table
 
     results = {}
     for case in ("default", "lif"):

@@ -7,7 +7,8 @@ here, so this script records MNIST digits the same way in software: each digit, 
 saccade; a DVS pixel model emits ON / OFF events whenever a pixel's log intensity has moved by
 ``CONTRAST`` since its last event. The recordings are written in the original .bin format
 (``OUT/NMNIST/Train|Test/<digit>/<n>.bin``), so training reads them through
-``lava_init.data`` (tonic's reader, ``ToFrame`` into T bins) exactly as it reads the real data::
+``lava_init.apps.data`` (tonic's reader, ``ToFrame`` into T bins) exactly as it reads the real
+data::
 
     .venv/bin/python benchmarks/saccade_nmnist.py --out runs/saccade_nmnist
     .venv/bin/python benchmarks/convergence.py --datasets nmnist --data-dir runs/saccade_nmnist \\
@@ -26,9 +27,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from lava_init.data import NMNIST_FOLDERS, load_dataset, write_nmnist_events
+from lava_init.apps.data import NMNIST_FOLDERS, SHARED_DATA, load_dataset, write_nmnist_events
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: Sensor side (pixels) and the digit's offset in it (MNIST is 28 x 28).
 SENSOR = 34
 OFFSET = (SENSOR - 28) // 2

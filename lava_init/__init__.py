@@ -1,57 +1,70 @@
 """lava-init: weight initialization for deep spiking networks in lava-dl SLAYER.
 
-``lava_init.theory`` holds the closed forms, ``lava_init.init`` the tensor initializers,
-``initialize`` applies them to SLAYER networks and ``measure_activity`` checks the result.
+Layers, each importing only those below it:
+
+1. math (numpy/scipy, no torch): :mod:`~lava_init.theory` (the paper's closed forms),
+   :mod:`~lava_init.temporal` (CUBA neurons over T steps), :mod:`~lava_init.quantization`
+   (SLAYER's fixed-point grids), :mod:`~lava_init.checks`, :mod:`~lava_init.records`,
+   :mod:`~lava_init.tables`, :mod:`~lava_init.files`;
+2. SLAYER glue: :mod:`~lava_init.slayer_blocks`;
+3. library: :mod:`~lava_init.initializers` (tensor initializers, registry),
+   :func:`initialize`, :func:`calibrate`, :func:`measure_activity`, :func:`rate_encode`
+   (and the separate package ``netx_export``);
+4. apps: :mod:`lava_init.apps` (training, the propagation study, the demo, the CLI).
+
+The names below load on first use, so ``import lava_init.theory`` stays free of torch.
 """
 
-from lava_init import init, theory
-from lava_init.activity import ActivityReport, LayerActivity, measure_activity
-from lava_init.calibrate import CalibrationReport, LayerCalibration, calibrate
-from lava_init.init import (
-    INITIALIZERS,
-    SLAYER_8BIT,
-    Quantization,
-    calculate_fan_in,
-    calculate_fan_out,
-    get_initializer,
-    kaiming_normal_,
-    register_initializer,
-    slayer_default_,
-    variance_conserving_,
-    xavier_normal_,
-)
-from lava_init.network import BlockInit, InitReport, initialize, weighted_blocks
-from lava_init.temporal_init import (  # registers 'temporal' and 'fluctuation_driven'
-    fluctuation_driven_,
-    temporal_,
-)
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CalibrationReport",
-    "LayerCalibration",
-    "calibrate",
-    "fluctuation_driven_",
-    "temporal_",
-    "INITIALIZERS",
-    "SLAYER_8BIT",
-    "ActivityReport",
-    "BlockInit",
-    "InitReport",
-    "LayerActivity",
-    "Quantization",
-    "calculate_fan_in",
-    "calculate_fan_out",
-    "get_initializer",
-    "init",
-    "initialize",
-    "kaiming_normal_",
-    "measure_activity",
-    "register_initializer",
-    "slayer_default_",
-    "theory",
-    "variance_conserving_",
-    "weighted_blocks",
-    "xavier_normal_",
-]
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "ActivityReport": "activity",
+    "measure_activity": "activity",
+    "LayerActivity": "records",
+    "CalibrationReport": "calibration",
+    "LayerCalibration": "calibration",
+    "calibrate": "calibration",
+    "rate_encode": "encoding",
+    "INITIALIZERS": "initializers",
+    "InitMethod": "initializers",
+    "calculate_fan_in": "initializers",
+    "calculate_fan_out": "initializers",
+    "fluctuation_driven_": "initializers",
+    "get_initializer": "initializers",
+    "kaiming_normal_": "initializers",
+    "register_initializer": "initializers",
+    "slayer_default_": "initializers",
+    "temporal_": "initializers",
+    "variance_conserving_": "initializers",
+    "xavier_normal_": "initializers",
+    "BlockInit": "network_init",
+    "InitReport": "network_init",
+    "initialize": "network_init",
+    "SLAYER_8BIT": "quantization",
+    "Quantization": "quantization",
+    "weighted_blocks": "slayer_blocks",
+}
+_MODULES = ("checks", "files", "initializers", "quantization", "records", "slayer_blocks",
+            "tables", "temporal", "theory")
+
+__all__ = sorted([*_EXPORTS, *_MODULES])
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"lava_init.{_EXPORTS[name]}"), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"lava_init.{name}")
+    else:
+        raise AttributeError(f"module 'lava_init' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -6,27 +6,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lava_init.network import block_synapses, is_slayer_block
-from lava_init.report import format_table
-
-
-@dataclass
-class LayerActivity:
-    """Activity of one block over a batch.
-
-    ``rate``: spikes per neuron per time step, counted from ``latency``, the first step at which
-    input can reach the layer (SLAYER's ``delay_shift`` delays each block by one step, as Lava
-    does); ``silent_fraction``: neurons that never spike in that window for any sample;
-    ``input_variance``: variance of the synaptic input to the neuron (the membrane drive,
-    weight units) over the steps its input can arrive, NaN for blocks without a synapse.
-    """
-
-    name: str
-    neurons: int
-    latency: int
-    rate: float
-    silent_fraction: float
-    input_variance: float
+from lava_init.records import LayerActivity, layer_activity
+from lava_init.slayer_blocks import block_synapses, latencies, spiking_blocks
+from lava_init.tables import format_table
 
 
 @dataclass
@@ -42,6 +24,7 @@ class ActivityReport:
 
     @property
     def rates(self) -> list[float]:
+        """Spike rate per layer, in module order."""
         return [layer.rate for layer in self.layers]
 
     def __str__(self) -> str:
@@ -52,25 +35,9 @@ class ActivityReport:
         return f"{format_table(headers, rows)}\n{verdict}"
 
 
-def _spiking_blocks(net: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    return [(name or type(m).__name__, m) for name, m in net.named_modules()
-            if is_slayer_block(m) and hasattr(m, "neuron")]
-
-
-@torch.no_grad()
-def measure_activity(net: torch.nn.Module, x: torch.Tensor) -> ActivityReport:
-    """Run ``net(x)`` once and report, per SLAYER block, rate, silent fraction and input variance.
-
-    ``x``: SLAYER layout, (batch, channels, time) or (batch, C, H, W, time); give a deep
-    network more steps than blocks, since each block delays by one step. The network's
-    train/eval mode is kept; gradients are off.
-    """
-    blocks = _spiking_blocks(net)
-    if not blocks:
-        raise ValueError(
-            f"{type(net).__name__} contains no lava-dl SLAYER block to measure; build it from "
-            "lava.lib.dl.slayer.block (e.g. cuba.Dense, cuba.Conv)"
-        )
+def _record_outputs(blocks: list[tuple[str, torch.nn.Module]]
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, list[torch.Tensor]], list]:
+    """Hooks storing each block's spikes and each synapse's output (the neuron's drive)."""
     outputs: dict[str, torch.Tensor] = {}
     drives: dict[str, list[torch.Tensor]] = {}
     handles = []
@@ -80,28 +47,41 @@ def measure_activity(net: torch.nn.Module, x: torch.Tensor) -> ActivityReport:
         for synapse in block_synapses(block):
             handles.append(synapse.register_forward_hook(
                 lambda _m, _i, out, name=name: drives.setdefault(name, []).append(out.detach())))
+    return outputs, drives, handles
+
+
+@torch.no_grad()
+def measure_activity(net: torch.nn.Module, x: torch.Tensor) -> ActivityReport:
+    """Run ``net(x)`` once and report, per SLAYER block, rate, silent fraction and input variance.
+
+    Args:
+        net: any module holding lava-dl SLAYER blocks; its train/eval mode is kept.
+        x: spikes in SLAYER layout, (batch, channels, time) or (batch, C, H, W, time); give a
+            deep network more steps than delaying blocks.
+
+    Returns:
+        An :class:`ActivityReport`, one :class:`~lava_init.records.LayerActivity` per block.
+
+    >>> import torch; from lava.lib.dl import slayer
+    >>> net = slayer.block.cuba.Dense({"threshold": 1.0}, 8, 4, delay_shift=False)
+    >>> len(measure_activity(net, torch.ones(2, 8, 5)).layers)
+    1
+    """
+    blocks = spiking_blocks(net)
+    outputs, drives, handles = _record_outputs(blocks)
     try:
         net(x)
     finally:
         for handle in handles:
             handle.remove()
     report = ActivityReport()
-    latency = 0
+    starts = latencies(net)
     for name, block in blocks:
-        latency += int(bool(getattr(block, "delay_shift", False)))
         if name not in outputs:
             continue
-        spikes = outputs[name][..., latency:]
-        per_neuron = spikes.flatten(1, -2).sum(dim=(0, -1))
+        latency = starts[id(block)]
         drive_start = max(latency - 1, 0)  # the synapse sees its input one step before output
-        drive = (torch.cat([d[..., drive_start:].flatten() for d in drives[name]])
-                 if name in drives else None)
-        report.layers.append(LayerActivity(
-            name=name,
-            neurons=int(per_neuron.numel()),
-            latency=latency,
-            rate=float(spikes.mean()) if spikes.numel() else 0.0,
-            silent_fraction=float((per_neuron == 0).float().mean()),
-            input_variance=float(drive.var()) if drive is not None else float("nan"),
-        ))
+        variance = (float(torch.cat([d[..., drive_start:].flatten() for d in drives[name]]).var())
+                    if name in drives else float("nan"))
+        report.layers.append(layer_activity(name, outputs[name], latency, variance))
     return report

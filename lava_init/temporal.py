@@ -34,14 +34,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 from lava_init import theory
+from lava_init.checks import check_count, check_decay, check_fan_in, check_rate
+from lava_init.quantization import DECAY_SCALE, STATE_SCALE, quantize_decay
 
-#: SLAYER/Loihi decay resolution: decays are integers in units of 1/4096.
-DECAY_SCALE = 4096
-#: SLAYER's state resolution for the default neuron scale 64: states in units of 1/4096.
-STATE_SCALE = 4096
 #: Largest |current| Lava's fixed-point CUBA holds before its 24-bit register wraps (SLAYER units).
 LAVA_CURRENT_LIMIT = 2**23 / STATE_SCALE
 #: Gaussian drive paths used by the mean-field evaluation (fixed seed: results are reproducible).
@@ -50,43 +48,14 @@ DEFAULT_SAMPLES = 4096
 DEFAULT_LAYERS = 30
 
 
-def _check_decay(name: str, decay: float, allow_zero: bool = True) -> None:
-    low_ok = decay >= 0.0 if allow_zero else decay > 0.0
-    if not math.isfinite(decay) or not low_ok or decay > 1.0:
-        interval = "[0, 1]" if allow_zero else "(0, 1] (a decay of 0 never forgets)"
-        raise ValueError(
-            f"{name} must be in {interval} (got {decay!r}); it is the fraction lost per step, "
-            "e.g. 0.25 for the current and 0.03 for the voltage of lava-dl's tutorials"
-        )
-
-
-def _check_rate(rate: float, what: str = "rate") -> None:
-    if not math.isfinite(rate) or not 0.0 < rate < 1.0:
-        raise ValueError(
-            f"{what} must be in (0, 1) spikes per neuron per step (got {rate!r}); a rate of 0 "
-            "carries no signal and a rate of 1 spikes at every step"
-        )
-
-
-def _check_steps(time_steps: int) -> None:
-    if time_steps < 1:
-        raise ValueError(f"time_steps must be >= 1 (got {time_steps})")
-
-
-def quantize_decay(decay: float) -> float:
-    """The decay SLAYER and Loihi apply: ``round(decay * 4096) / 4096``."""
-    _check_decay("decay", decay)
-    return round(decay * DECAY_SCALE) / DECAY_SCALE
-
-
 def psp_kernel(current_decay: float, voltage_decay: float, time_steps: int) -> np.ndarray:
     """Voltage response ``h[k]``, ``k < time_steps``, to one unit input spike at step 0.
 
     ``h[k] = sum_{m=0..k} (1 - a)^m (1 - b)^(k - m)``; decays 1 give ``h = [1, 0, 0, ...]``.
     """
-    _check_decay("current_decay", current_decay)
-    _check_decay("voltage_decay", voltage_decay)
-    _check_steps(time_steps)
+    check_decay(current_decay, "current_decay")
+    check_decay(voltage_decay, "voltage_decay")
+    check_count(time_steps, "time_steps")
     current = (1.0 - current_decay) ** np.arange(time_steps)
     kernel = np.zeros(time_steps)
     voltage = 0.0
@@ -103,8 +72,8 @@ def kernel_integrals(current_decay: float, voltage_decay: float) -> tuple[float,
     ``sum h^2 = [alpha^2/(1-alpha^2) - 2 alpha beta/(1-alpha beta) + beta^2/(1-beta^2)]
     / (alpha - beta)^2``; for alpha = beta, ``sum (k+1)^2 x^k = (1+x)/(1-x)^3`` with x = alpha^2.
     """
-    _check_decay("current_decay", current_decay, allow_zero=False)
-    _check_decay("voltage_decay", voltage_decay, allow_zero=False)
+    check_decay(current_decay, "current_decay", allow_zero=False)
+    check_decay(voltage_decay, "voltage_decay", allow_zero=False)
     alpha, beta = 1.0 - current_decay, 1.0 - voltage_decay
     integral = 1.0 / (current_decay * voltage_decay)
     if math.isclose(alpha, beta, rel_tol=0.0, abs_tol=1e-12):
@@ -146,7 +115,7 @@ def free_membrane_moments(
     ``mean = N m p H_t``, ``frozen = N s^2 p^2 H_t^2``, ``fluctuating = N s^2 p (1-p) E_t``
     with ``H_t = sum_{k<=t} h[k]`` and ``E_t = sum_{k<=t} h[k]^2``.
     """
-    _check_rate(rate, "input rate")
+    check_rate(rate, "input rate")
     kernel = psp_kernel(current_decay, voltage_decay, time_steps)
     gain, energy = np.cumsum(kernel), np.cumsum(kernel**2)
     return MembraneMoments(
@@ -158,8 +127,8 @@ def free_membrane_moments(
 
 def bernoulli_second_moment(rate: float, time_steps: int) -> np.ndarray:
     """``E[x[t] x[t']]`` of independent Bernoulli(rate) spikes: ``p^2 + p (1 - p) delta``."""
-    _check_rate(rate, "input rate")
-    _check_steps(time_steps)
+    check_rate(rate, "input rate")
+    check_count(time_steps, "time_steps")
     return np.full((time_steps, time_steps), rate**2) + np.eye(time_steps) * rate * (1 - rate)
 
 
@@ -181,8 +150,8 @@ def simulate_cuba(
     Fixed-point arithmetic as SLAYER's ``leaky_integrator`` on CPU: states in 1/4096 units,
     spike when ``v > threshold``, hard reset of v, current kept.
     """
-    _check_decay("current_decay", current_decay)
-    _check_decay("voltage_decay", voltage_decay)
+    check_decay(current_decay, "current_decay")
+    check_decay(voltage_decay, "voltage_decay")
     limit = round(threshold * STATE_SCALE)
     inputs = _to_state(drive)
     current = np.zeros(drive.shape[:-1], dtype=np.int64)
@@ -271,8 +240,8 @@ def memoryless_drive_scale(threshold: float, target_rate: float, input_rate: flo
     ``N Var[w] = sigma^2 / p_in`` with ``sigma = theta / (sqrt(2) erfcinv(2 target_rate))``:
     the paper's rule when ``target_rate = input_rate = P(u > theta | sigma)``.
     """
-    _check_rate(target_rate, "target rate")
-    _check_rate(input_rate, "input rate")
+    check_rate(target_rate, "target rate")
+    check_rate(input_rate, "input rate")
     sigma = threshold / (math.sqrt(2.0) * float(special.erfcinv(2.0 * target_rate)))
     return sigma**2 / input_rate
 
@@ -335,13 +304,13 @@ def temporal_drive_scale(
     closed form :func:`memoryless_drive_scale`, so with T = 1 or decays 1 and the paper's rate
     the rule is the paper's exactly.
     """
-    _check_decay("current_decay", current_decay)
-    _check_decay("voltage_decay", voltage_decay)
-    _check_steps(time_steps)
+    check_decay(current_decay, "current_decay")
+    check_decay(voltage_decay, "voltage_decay")
+    check_count(time_steps, "time_steps")
     onset = onset_drive_scale(threshold, sigma)
     if target_rate is None:
         return onset
-    _check_rate(target_rate, "target rate")
+    check_rate(target_rate, "target rate")
     memoryless = quantize_decay(current_decay) == 1.0 and quantize_decay(voltage_decay) == 1.0
     if memoryless or time_steps == 1:
         return max(onset, memoryless_drive_scale(threshold, target_rate, target_rate))
@@ -352,22 +321,20 @@ def temporal_drive_scale(
 
     if deep_rate(onset) >= target_rate:
         return onset
-    low, high = onset, 2.0 * onset
+    high = 2.0 * onset
     while deep_rate(high) < target_rate:
-        low, high = high, 2.0 * high
+        high *= 2.0
         if high > 1e4 * onset:
             raise ValueError(
                 f"no weight scale keeps a rate of {target_rate:.3g} over {time_steps} steps "
                 f"with threshold {threshold} and decays ({current_decay}, {voltage_decay}); "
                 "lower the target rate"
             )
-    for _ in range(20):
-        middle = math.sqrt(low * high)
-        if deep_rate(middle) < target_rate:
-            low = middle
-        else:
-            high = middle
-    return high
+    # the deep rate is a noisy step function of log(scale): brentq finds a crossing
+    log_scale = optimize.brentq(lambda x: deep_rate(math.exp(x)) - target_rate,
+                                math.log(onset), math.log(high), xtol=1e-6, maxiter=20,
+                                disp=False)
+    return math.exp(log_scale)
 
 
 def temporal_weight_variance(
@@ -384,8 +351,7 @@ def temporal_weight_variance(
     Decays are taken as SLAYER quantizes them (1/4096 steps); ``sigma`` is the onset-step
     membrane std (None: ``default_sigma(threshold)``).
     """
-    if fan_in <= 0:
-        raise ValueError(f"fan_in must be >= 1 (got {fan_in})")
+    check_fan_in(fan_in)
     drive = temporal_drive_scale(float(threshold), quantize_decay(current_decay),
                                  quantize_decay(voltage_decay), int(time_steps),
                                  None if target_rate is None else float(target_rate),
@@ -410,9 +376,8 @@ def fluctuation_driven_moments(
     presynaptic rate per step. So ``m = mu_U / (N nu eps_bar)`` and
     ``s^2 = sigma_U^2 / (N nu eps_hat) - m^2``; ``membrane_mean = 0`` is the centred variant.
     """
-    if fan_in <= 0:
-        raise ValueError(f"fan_in must be >= 1 (got {fan_in})")
-    _check_rate(rate, "presynaptic rate nu")
+    check_fan_in(fan_in)
+    check_rate(rate, "presynaptic rate nu")
     if not math.isfinite(xi) or xi <= 0:
         raise ValueError(f"xi must be > 0 (got {xi!r}); the paper uses xi ~ 2")
     if membrane_mean >= threshold:
@@ -438,5 +403,5 @@ def worst_case_current(fan_in: int, max_abs_weight: float, current_decay: float)
     Compare with :data:`LAVA_CURRENT_LIMIT` (2048 for the default scale): above it Lava's
     24-bit current register can wrap while SLAYER's does not.
     """
-    _check_decay("current_decay", current_decay)
+    check_decay(current_decay, "current_decay")
     return fan_in * max_abs_weight / current_decay

@@ -15,63 +15,42 @@ import math
 import numpy as np
 from scipy import optimize
 
+from lava_init.checks import check_fan_in, check_sigma, check_threshold
+
 #: theta / sigma ratio used when ``sigma`` is not given; the fixed point is stable below
 #: :data:`CRITICAL_RATIO`, and 1.0 keeps about 16% of neurons above threshold per step.
 DEFAULT_RATIO = 1.0
 
 
-def _check_threshold(threshold: float, allow_zero: bool = True) -> None:
-    if not math.isfinite(threshold) or threshold < 0 or (threshold == 0 and not allow_zero):
-        raise ValueError(
-            f"threshold must be a finite number > 0 (got {threshold!r}); "
-            "use the neuron's firing threshold in SLAYER units, e.g. 1.25"
-        )
-
-
-def _check_sigma(sigma: float) -> None:
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise ValueError(
-            f"sigma must be a finite number > 0 (got {sigma!r}); it is the target standard "
-            "deviation of the membrane potential, e.g. sigma=threshold"
-        )
-
-
-def _check_fan_in(fan_in: int) -> None:
-    if fan_in <= 0:
-        raise ValueError(
-            f"fan_in must be >= 1 (got {fan_in}); a layer with no inputs cannot be initialized"
-        )
-
-
 def firing_probability(threshold: float, sigma: float = 1.0) -> float:
     """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``."""
-    _check_threshold(threshold)
-    _check_sigma(sigma)
+    check_threshold(threshold)
+    check_sigma(sigma)
     return 0.5 * math.erfc(threshold / (sigma * math.sqrt(2.0)))
 
 
 def weight_variance(fan_in: int, threshold: float, sigma: float = 1.0) -> float:
     """The paper's variance-conserving rule: ``Var[w] = sigma^2 / (fan_in * P(u > threshold))``."""
-    _check_fan_in(fan_in)
+    check_fan_in(fan_in)
     return sigma**2 / (fan_in * firing_probability(threshold, sigma))
 
 
 def kaiming_variance(fan_in: int) -> float:
     """Kaiming/He variance for ReLU networks: ``Var[w] = 2 / fan_in``."""
-    _check_fan_in(fan_in)
+    check_fan_in(fan_in)
     return 2.0 / fan_in
 
 
 def xavier_variance(fan_in: int, fan_out: int) -> float:
     """Xavier/Glorot variance: ``Var[w] = 2 / (fan_in + fan_out)``."""
-    _check_fan_in(fan_in)
-    _check_fan_in(fan_out)
+    check_fan_in(fan_in)
+    check_fan_in(fan_out, "fan_out")
     return 2.0 / (fan_in + fan_out)
 
 
 def slayer_default_variance(fan_in: int) -> float:
     """Variance of torch's ``kaiming_uniform_(a=sqrt(5))``, U(+-1/sqrt(fan_in)): 1/(3 fan_in)."""
-    _check_fan_in(fan_in)
+    check_fan_in(fan_in)
     return 1.0 / (3.0 * fan_in)
 
 
@@ -88,8 +67,8 @@ def variance_map(
     ``Var[u_0] = input_variance``. ``weight_var`` is one variance for every layer or an array
     of ``depth`` values. Returns an array of ``depth + 1`` variances; a silent layer gives 0.
     """
-    _check_threshold(threshold)
-    _check_fan_in(fan_in)
+    check_threshold(threshold)
+    check_fan_in(fan_in)
     if depth < 0:
         raise ValueError(f"depth must be >= 0 (got {depth})")
     weight_vars = np.broadcast_to(np.asarray(weight_var, dtype=float), (depth,))
@@ -135,5 +114,5 @@ def default_sigma(threshold: float) -> float:
     Keeps ``theta / sigma`` at 1.0, inside the stable region (below ~1.19); a threshold of 0
     keeps the paper's sigma = 1.
     """
-    _check_threshold(threshold)
+    check_threshold(threshold)
     return threshold / DEFAULT_RATIO if threshold > 0 else 1.0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,51 +12,21 @@ import h5py
 import numpy as np
 import torch
 
-from lava_init.network import block_synapses, is_slayer_block, synapse_weight
+from lava_init.files import atomic_write
+from lava_init.slayer_blocks import (
+    block_kind,
+    block_synapses,
+    chain_blocks,
+    eval_mode,
+    slayer_block_type,
+    synapse_weight,
+)
+from lava_init.temporal import LAVA_CURRENT_LIMIT
 
-#: Largest |current| Lava's 24-bit signed state holds, in SLAYER units (2**23 / 4096).
-CURRENT_LIMIT = 2.0**23 / 4096
 #: Block types NetX 0.6.0 cannot load (its create_* raise NotImplementedError).
 UNSUPPORTED_BLOCKS = ("Pool", "Average", "ConvT", "Unpool", "TimeDecimation", "KWTA")
 #: Block types exported as they are; everything else is refused before writing.
 SUPPORTED_BLOCKS = ("Input", "Flatten", "Dense", "Conv", "Recurrent")
-
-
-def find_blocks(net: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    """``(name, block)`` in execution order: ``net.blocks`` if it is a ModuleList, else the
-    outermost SLAYER blocks in module order (``net`` itself when it is one block)."""
-    blocks = getattr(net, "blocks", None)
-    if isinstance(blocks, torch.nn.ModuleList):
-        return [(f"blocks.{i}", block) for i, block in enumerate(blocks)]
-    if is_slayer_block(net):
-        return [(type(net).__name__, net)]
-    found: list[tuple[str, torch.nn.Module]] = []
-    for name, module in net.named_modules():
-        inside_found = any(name.startswith(f"{outer}.") for outer, _ in found)
-        if is_slayer_block(module) and not inside_found:
-            found.append((name, module))
-    if not found:
-        raise ValueError(
-            f"{type(net).__name__} contains no lava-dl SLAYER block; build it from "
-            "lava.lib.dl.slayer.block (e.g. cuba.Dense, cuba.Conv) or give it a 'blocks' "
-            "ModuleList"
-        )
-    return found
-
-
-def block_kind(block: torch.nn.Module) -> str:
-    """``module.Class`` of a SLAYER block, e.g. ``cuba.Dense``."""
-    return f"{type(block).__module__.rsplit('.', 1)[-1]}.{type(block).__name__}"
-
-
-def slayer_block_type(block: torch.nn.Module) -> str | None:
-    """The lava-dl block class name this block is or derives from (None if not SLAYER)."""
-    for cls in type(block).__mro__:
-        if cls.__module__.startswith("lava.lib.dl.slayer.block") and not cls.__name__.startswith(
-            "Abstract"
-        ):
-            return cls.__name__
-    return None
 
 
 def check_exportable(name: str, block: torch.nn.Module) -> None:
@@ -109,11 +77,12 @@ def _weight_warnings(name: str, block: torch.nn.Module) -> list[str]:
         worst_input += float(quantized.max())
     current_decay = float(neuron.current_decay.max()) / neuron.p_scale
     worst_current = worst_input / current_decay if current_decay > 0 else math.inf
-    if worst_current >= CURRENT_LIMIT:
+    if worst_current >= LAVA_CURRENT_LIMIT:
         messages.append(
             f"block {name!r}: the synaptic current can reach {worst_current:.4g} (all inputs "
             f"spiking, current decay {current_decay:g}); Lava's 24-bit current wraps at "
-            f"+-{CURRENT_LIMIT:g}, SLAYER does not. Use smaller weights or a larger current decay"
+            f"+-{LAVA_CURRENT_LIMIT:g}, SLAYER does not. Use smaller weights or a larger "
+            "current decay"
         )
     return messages
 
@@ -149,10 +118,6 @@ def _run_once(blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int,
             ) from None
         if isinstance(spikes, tuple):  # count_log=True returns (spikes, rate)
             spikes = spikes[0]
-
-
-def _training_modes(net: torch.nn.Module) -> dict[torch.nn.Module, bool]:
-    return {module: module.training for module in net.modules()}
 
 
 def _write_hdf5(
@@ -216,33 +181,23 @@ def export_netx(
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give the .net file to write")
-    blocks = find_blocks(net)
+    blocks = chain_blocks(net)
     for name, block in blocks:
         check_exportable(name, block)
     shape = _dummy_input(*blocks[0], input_shape)
-    modes = _training_modes(net)
-    try:
-        net.eval()
+    with eval_mode(net):
         _run_once(blocks, shape)
-    finally:
-        for module, training in modes.items():
-            module.training = training
     for name, block in blocks:
         if block_synapses(block):
             for message in _weight_warnings(name, block):
                 warnings.warn(message, stacklevel=2)
     exported = [(name, copy.deepcopy(block)) for name, block in blocks]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
-        _write_hdf5(temp, exported, shape)
-        _validate(temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
+
+    def write_and_validate(temp: str) -> None:
+        _write_hdf5(Path(temp), exported, shape)
+        _validate(Path(temp))
+
+    return atomic_write(path, write_and_validate)
 
 
 def netx_layers(path: str | Path) -> list[tuple[int, str, tuple[int, ...]]]:

@@ -106,51 +106,76 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.nda
     simulator, ``Loihi2SimCfg(select_tag="fixed_pt")``) or ``"loihi2"`` (needs lava-loihi).
     The runtime is always stopped, also on errors and KeyboardInterrupt.
     """
-    from lava.lib.dl.netx import hdf5
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.proc.io.sink import RingBuffer as SpikeSink
-    from lava.proc.io.source import RingBuffer as SpikeSource
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
     run_config = _run_config(backend)
     spikes = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
+    network, input_transform = _load_network(path)
+    try:
+        batch, source, sinks = _connect(network, spikes, input_transform)
+        outputs = _run_samples(network, batch, source, sinks, input_transform, run_config)
+    finally:
+        network.stop()
+    return outputs if spikes.ndim == batch.ndim else [layer[0] for layer in outputs]
+
+
+def _load_network(path: Path):
+    """The NetX network (its file closed again) and the Input layer's transform, if any."""
+    from lava.lib.dl.netx import hdf5
+
     try:
         input_transform = _input_layer_transform(path)
         network = hdf5.Network(net_config=str(path))
     except Exception as error:
         raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
                          "write it with export_netx") from None
-    try:
-        network.net_config.f.close()
-        first = network.in_layer
-        port = first.neuron.a_in if input_transform else network.inp
-        lava_shape = tuple(port.shape)
-        sample_shape = lava_shape[::-1] if len(lava_shape) == 3 else lava_shape
-        batch = _check_spikes(spikes, sample_shape)
-        steps = batch.shape[-1]
-        source_data = _to_lava_order(batch[0]).astype(np.int32)
-        if input_transform:
-            weight, bias = input_transform
-            source_data = source_data * weight + bias
-        source = SpikeSource(data=source_data)
-        source.s_out.connect(port)
-        sinks = []
-        for layer in network.layers:
-            sink = SpikeSink(shape=layer.out.shape, buffer=steps)
-            layer.out.connect(sink.a_in)
-            sinks.append(sink)
-        outputs: list[list[np.ndarray]] = [[] for _ in sinks]
-        for index, sample in enumerate(batch):
-            if index > 0:
-                _reset_state(network)
-                data = _to_lava_order(sample).astype(np.int32)
-                source.data.set(data * weight + bias if input_transform else data)
-            network.run(condition=RunSteps(num_steps=steps), run_cfg=run_config)
-            for recorded, sink in zip(outputs, sinks, strict=True):
-                recorded.append(_to_slayer_neurons(sink.data.get()).astype(np.int8))
-    finally:
-        network.stop()
-    stacked = [np.stack(recorded) for recorded in outputs]
-    return stacked if spikes.ndim == batch.ndim else [layer[0] for layer in stacked]
+    network.net_config.f.close()
+    return network, input_transform
+
+
+def _source_data(sample: np.ndarray, input_transform: tuple[int, int] | None) -> np.ndarray:
+    """One sample in Lava's order and integer units (through the Input layer's transform)."""
+    data = _to_lava_order(sample).astype(np.int32)
+    if input_transform:
+        weight, bias = input_transform
+        data = data * weight + bias
+    return data
+
+
+def _connect(network, spikes: np.ndarray, input_transform: tuple[int, int] | None):
+    """Check the spikes against the network input; connect a source and one sink per layer.
+
+    Returns ``(batch, source, sinks)``.
+    """
+    from lava.proc.io.sink import RingBuffer as SpikeSink
+    from lava.proc.io.source import RingBuffer as SpikeSource
+
+    port = network.in_layer.neuron.a_in if input_transform else network.inp
+    lava_shape = tuple(port.shape)
+    sample_shape = lava_shape[::-1] if len(lava_shape) == 3 else lava_shape
+    batch = _check_spikes(spikes, sample_shape)
+    source = SpikeSource(data=_source_data(batch[0], input_transform))
+    source.s_out.connect(port)
+    sinks = []
+    for layer in network.layers:
+        sink = SpikeSink(shape=layer.out.shape, buffer=batch.shape[-1])
+        layer.out.connect(sink.a_in)
+        sinks.append(sink)
+    return batch, source, sinks
+
+
+def _run_samples(network, batch: np.ndarray, source, sinks: list,
+                 input_transform: tuple[int, int] | None, run_config) -> list[np.ndarray]:
+    """Each sample for T steps, states zeroed in between; (batch, neurons, T) per layer."""
+    from lava.magma.core.run_conditions import RunSteps
+
+    outputs: list[list[np.ndarray]] = [[] for _ in sinks]
+    for index, sample in enumerate(batch):
+        if index > 0:
+            _reset_state(network)
+            source.data.set(_source_data(sample, input_transform))
+        network.run(condition=RunSteps(num_steps=batch.shape[-1]), run_cfg=run_config)
+        for recorded, sink in zip(outputs, sinks, strict=True):
+            recorded.append(_to_slayer_neurons(sink.data.get()).astype(np.int8))
+    return [np.stack(recorded) for recorded in outputs]

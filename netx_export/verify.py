@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from lava_init.report import format_table
-from netx_export.export import block_kind, find_blocks, slayer_block_type
+from lava_init.records import LayerActivity, layer_activity
+from lava_init.slayer_blocks import (
+    block_kind,
+    chain_blocks,
+    eval_mode,
+    parameter_device,
+    slayer_block_type,
+)
+from lava_init.tables import format_table
 from netx_export.lava_run import run_lava
 
 
@@ -17,22 +24,42 @@ from netx_export.lava_run import run_lava
 class LayerComparison:
     """One Lava layer against its SLAYER block.
 
-    ``latency``: first Lava step at which the input can reach the layer; ``slayer_rate`` and
-    ``lava_rate`` (spikes per neuron per step) and ``silent_fraction`` (neurons that never
-    spike) count from there. ``mismatches``: spikes that differ over all compared steps;
-    ``first_mismatch_step``: the first Lava step with one (None when spike-exact).
+    ``slayer`` and ``lava``: each side's activity from ``latency`` on, the first Lava step at
+    which the input can reach the layer. ``mismatches``: spikes that differ over all compared
+    steps; ``first_mismatch_step``: the first Lava step with one (None when spike-exact).
     """
 
-    name: str
     kind: str
-    neurons: int
-    latency: int
-    slayer_rate: float
-    lava_rate: float
+    slayer: LayerActivity
+    lava: LayerActivity
     mismatches: int
     first_mismatch_step: int | None
-    silent_fraction: float
     steps_compared: int
+
+    @property
+    def name(self) -> str:
+        return self.lava.name
+
+    @property
+    def neurons(self) -> int:
+        return self.lava.neurons
+
+    @property
+    def latency(self) -> int:
+        return self.lava.latency
+
+    @property
+    def slayer_rate(self) -> float:
+        return self.slayer.rate
+
+    @property
+    def lava_rate(self) -> float:
+        return self.lava.rate
+
+    @property
+    def silent_fraction(self) -> float:
+        """Neurons that never spike on Lava."""
+        return self.lava.silent_fraction
 
 
 @dataclass
@@ -118,15 +145,15 @@ def _compare(name: str, block: torch.nn.Module, slayer: np.ndarray, lava: np.nda
     steps_with_mismatch = np.flatnonzero(differs.any(axis=(0, 1)))
     first = int(steps_with_mismatch[0]) + start if steps_with_mismatch.size else None
     driven = max(0, latency - start)
-    lava_driven, slayer_driven = lava_window[..., driven:], slayer_window[..., driven:]
-    cells = max(1, lava_driven.size)
-    silent = float((lava_driven.sum(axis=(0, 2)) == 0).mean())
+
+    def side(window: np.ndarray) -> LayerActivity:
+        activity = layer_activity(name, window, driven)
+        return replace(activity, latency=latency)
+
     return LayerComparison(
-        name=name, kind=block_kind(block), neurons=int(lava.shape[1]), latency=latency,
-        slayer_rate=float(slayer_driven.sum()) / cells, lava_rate=float(lava_driven.sum()) / cells,
-        mismatches=int(differs.sum()), first_mismatch_step=first, silent_fraction=silent,
-        steps_compared=max(0, stop - start),
-    )
+        kind=block_kind(block), slayer=side(slayer_window), lava=side(lava_window),
+        mismatches=int(differs.sum()), first_mismatch_step=first,
+        steps_compared=max(0, stop - start))
 
 
 def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed_pt",
@@ -139,7 +166,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     Lava step ``t`` of a layer is compared with the SLAYER step that saw the same input; the
     report counts the differing spikes per layer and the first Lava step with a difference.
     """
-    blocks = find_blocks(net)
+    blocks = chain_blocks(net)
     lava_layers = _lava_layers(blocks)
     spikes_tensor = torch.as_tensor(np.asarray(spikes.detach().cpu() if hasattr(
         spikes, "detach") else spikes), dtype=torch.float32)
@@ -156,14 +183,8 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     starts_with_input = slayer_block_type(lava_layers[0][1]) == "Input"
     if not starts_with_input:
         spikes_tensor = torch.cat([torch.zeros_like(spikes_tensor[..., :1]), spikes_tensor], -1)
-    device = next((p.device for p in net.parameters()), torch.device("cpu"))
-    modes = {module: module.training for module in net.modules()}
-    try:
-        net.eval()
-        slayer_outputs = _slayer_outputs(blocks, spikes_tensor.to(device))
-    finally:
-        for module, training in modes.items():
-            module.training = training
+    with eval_mode(net):
+        slayer_outputs = _slayer_outputs(blocks, spikes_tensor.to(parameter_device(net)))
     offsets = _time_offsets(blocks)
     report = VerifyReport(backend, samples=int(spikes_tensor.shape[0]),
                           time_steps=int(lava_outputs[0].shape[-1]))

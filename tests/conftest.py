@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-#: ``../shared/data`` beside the checkout (CI and the development machines), or $LAVA_INIT_DATA.
-_DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SHARED_DATA = Path(os.environ.get("LAVA_INIT_DATA", _DEFAULT_DATA))
+from lava_init.apps.data import SHARED_DATA
+
+#: The benchmark scripts' folder: tests import its modules (example_nets) as its scripts do.
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from lava_init import measure_activity
-from lava_init.demo import activity_comparison, format_comparison
-from lava_init.models import MEMORYLESS, SlayerMLP
+from lava_init.apps.demo import activity_comparison, format_comparison
+from lava_init.apps.models import MEMORYLESS, SlayerMLP
 
 
 def constant_mlp(weight_value: float) -> SlayerMLP:

@@ -11,7 +11,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from lava_init.data import load_dataset
+from lava_init.apps.data import load_dataset
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

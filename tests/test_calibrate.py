@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lava_init
-from lava_init.models import SlayerCNN, SlayerMLP
+from lava_init.apps.models import SlayerCNN, SlayerMLP
 
 
 def _spikes(shape: tuple[int, ...], rate: float, seed: int = 1) -> torch.Tensor:
@@ -29,7 +29,7 @@ def test_calibration_hits_the_input_rate_and_is_deterministic():
         assert torch.equal(a, b)
     measured = lava_init.measure_activity(nets[0], x)
     for layer, calibrated in zip(measured.layers, reports[0].layers, strict=True):
-        assert layer.latency == calibrated.latency
+        assert layer.latency == calibrated.activity.latency
         assert layer.rate == pytest.approx(calibrated.rate)
         assert abs(layer.rate / reports[0].target - 1.0) <= 0.05
     assert max(layer.iterations for layer in reports[0].layers) <= 16

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from lava_init.data import (
+from lava_init.apps.data import (
     CIFAR_FOLDER,
     IDX_FILES,
     load_dataset,

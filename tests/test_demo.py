@@ -2,7 +2,7 @@
 
 import re
 
-from lava_init.cli import main
+from lava_init.apps.cli import main
 
 
 def test_demo_trains_exports_and_lava_matches_slayer(tmp_path, capsys):

@@ -4,7 +4,8 @@ import pytest
 import torch
 from lava.lib.dl import slayer
 
-from lava_init import init, theory
+from lava_init import initializers, theory
+from lava_init.quantization import SLAYER_8BIT, Quantization
 
 SHAPES_AND_FAN_IN = [
     ((30, 20), 20),                        # Linear
@@ -17,29 +18,30 @@ SHAPES_AND_FAN_IN = [
 
 @pytest.mark.parametrize("shape, fan_in", SHAPES_AND_FAN_IN)
 def test_fan_in_of_supported_shapes(shape, fan_in):
-    assert init.calculate_fan_in(torch.empty(shape)) == fan_in
+    assert initializers.calculate_fan_in(torch.empty(shape)) == fan_in
 
 
 def test_fan_in_matches_real_layers():
     conv = torch.nn.Conv2d(8, 16, 3, groups=4)
-    assert init.calculate_fan_in(conv.weight) == 2 * 9
+    assert initializers.calculate_fan_in(conv.weight) == 2 * 9
     dense = slayer.synapse.Dense(100, 50)
-    assert init.calculate_fan_in(dense.weight) == 100
+    assert initializers.calculate_fan_in(dense.weight) == 100
     conv3 = slayer.synapse.Conv(32, 64, 3, groups=2)
-    assert init.calculate_fan_in(conv3.weight) == 16 * 9
+    assert initializers.calculate_fan_in(conv3.weight) == 16 * 9
 
 
 @pytest.mark.parametrize("shape", [(5,), (3, 0), (4, 0, 3)])
 def test_fan_in_errors(shape):
     with pytest.raises(ValueError, match="fan-in"):
-        init.calculate_fan_in(torch.empty(shape))
+        initializers.calculate_fan_in(torch.empty(shape))
 
 
 @pytest.mark.parametrize("distribution", ["normal", "uniform"])
 def test_variance_conserving_variance_for_both_distributions(distribution):
     weight = torch.empty(400, 500)
     generator = torch.Generator().manual_seed(1)
-    init.variance_conserving_(weight, threshold=0.5, distribution=distribution, generator=generator)
+    initializers.variance_conserving_(weight, threshold=0.5, distribution=distribution,
+                                      generator=generator)
     assert float(weight.var()) == pytest.approx(theory.weight_variance(500, 0.5), rel=0.02)
     if distribution == "uniform":
         bound = (3 * theory.weight_variance(500, 0.5)) ** 0.5
@@ -51,12 +53,12 @@ def test_variance_conserving_variance_for_both_distributions(distribution):
 
 def test_unknown_distribution_is_a_clear_error():
     with pytest.raises(ValueError, match="distribution must be one of"):
-        init.variance_conserving_(torch.empty(3, 3), distribution="cauchy")
+        initializers.variance_conserving_(torch.empty(3, 3), distribution="cauchy")
 
 
 @pytest.mark.parametrize("name", ["variance_conserving", "kaiming", "xavier", "slayer_default"])
 def test_same_generator_seed_gives_the_same_weights(name):
-    fill = init.get_initializer(name).fn
+    fill = initializers.get_initializer(name).draw
     a = fill(torch.empty(20, 30), threshold=1.0, generator=torch.Generator().manual_seed(7))
     b = fill(torch.empty(20, 30), threshold=1.0, generator=torch.Generator().manual_seed(7))
     c = fill(torch.empty(20, 30), threshold=1.0, generator=torch.Generator().manual_seed(8))
@@ -66,28 +68,28 @@ def test_same_generator_seed_gives_the_same_weights(name):
 def test_baselines_have_their_textbook_variances():
     generator = torch.Generator().manual_seed(0)
     weight = torch.empty(300, 600)
-    init.kaiming_normal_(weight, generator=generator)
+    initializers.kaiming_normal_(weight, generator=generator)
     assert float(weight.var()) == pytest.approx(2 / 600, rel=0.02)
-    init.xavier_normal_(weight, generator=generator)
+    initializers.xavier_normal_(weight, generator=generator)
     assert float(weight.var()) == pytest.approx(2 / 900, rel=0.02)
-    init.slayer_default_(weight, generator=generator)
+    initializers.slayer_default_(weight, generator=generator)
     assert float(weight.abs().max()) <= 600**-0.5
     assert float(weight.var()) == pytest.approx(1 / 1800, rel=0.02)
 
 
 def test_slayer_default_matches_torch_default_conv3d_init():
     reference = slayer.synapse.Dense(256, 128).weight.detach()
-    ours = init.slayer_default_(torch.empty_like(reference))
+    ours = initializers.slayer_default_(torch.empty_like(reference))
     assert float(ours.var()) == pytest.approx(float(reference.var()), rel=0.05)
 
 
 def test_quantization_matches_slayer_quantize_8bit():
     neuron = slayer.neuron.cuba.Neuron(threshold=1.0, current_decay=0.25, voltage_decay=0.03)
     weight = torch.linspace(-5, 5, 2001)
-    assert torch.equal(init.SLAYER_8BIT.apply(weight), neuron.quantize_8bit(weight))
-    assert init.Quantization.from_w_scale(neuron.w_scale) == init.SLAYER_8BIT
+    assert torch.equal(SLAYER_8BIT.apply(weight), neuron.quantize_8bit(weight))
+    assert Quantization.from_w_scale(neuron.w_scale) == SLAYER_8BIT
 
 
 def test_unknown_method_lists_the_valid_ones():
     with pytest.raises(ValueError, match="valid methods: .*variance_conserving"):
-        init.get_initializer("lecun")
+        initializers.get_initializer("lecun")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.models import (
+from lava_init.apps.models import (
     ARCHITECTURES,
     MEMORYLESS,
     NeuronConfig,
@@ -17,7 +17,8 @@ from lava_init.models import (
     pad_for_lava,
     spiking_layers,
 )
-from lava_init.network import initialize, weighted_blocks
+from lava_init.network_init import initialize
+from lava_init.slayer_blocks import weighted_blocks
 
 
 def test_cnn_blocks_strides_and_output_shape():

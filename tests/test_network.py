@@ -9,8 +9,8 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init import SLAYER_8BIT, initialize, theory
-from lava_init.models import NeuronConfig, SlayerMLP
-from lava_init.network import synapse_weight
+from lava_init.apps.models import NeuronConfig, SlayerMLP
+from lava_init.network_init import synapse_weight
 
 
 def dense(threshold, n_in, n_out, **kwargs):

@@ -13,16 +13,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from lava.lib.dl import slayer
-from lava.lib.dl.netx import hdf5
-
-from lava_init.checkpoint import save_model
-from lava_init.cli import main
-from lava_init.init import SLAYER_8BIT
-from lava_init.models import MEMORYLESS, SlayerMLP, build_model
-from lava_init.network import initialize
-from netx_export import export_netx, loihi2_available, run_lava, verify
-from netx_export.examples import (
+from example_nets import (
     CONV_INPUT,
     DENSE_INPUT,
     NEURON,
@@ -34,6 +25,15 @@ from netx_export.examples import (
     random_spikes,
     recurrent_net,
 )
+from lava.lib.dl import slayer
+from lava.lib.dl.netx import hdf5
+
+from lava_init.apps.checkpoints import save_model
+from lava_init.apps.cli import main
+from lava_init.apps.models import MEMORYLESS, SlayerMLP, build_model
+from lava_init.network_init import initialize
+from lava_init.quantization import SLAYER_8BIT
+from netx_export import export_netx, loihi2_available, run_lava, verify
 
 NETWORKS = {
     "dense": (dense_net, DENSE_INPUT),

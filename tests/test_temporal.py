@@ -11,9 +11,9 @@ from lava.lib.dl import slayer
 
 import lava_init
 from lava_init import temporal, theory
-from lava_init.init import SLAYER_8BIT, fill_with_variance_
-from lava_init.models import MEMORYLESS, NeuronConfig, SlayerMLP
-from lava_init.temporal_init import fluctuation_driven_
+from lava_init.apps.models import MEMORYLESS, NeuronConfig, SlayerMLP
+from lava_init.initializers import fill_with_variance_, fluctuation_driven_
+from lava_init.quantization import SLAYER_8BIT
 
 TUTORIAL = (0.25, 0.03)
 FAST = (0.5, 0.2)

@@ -1,12 +1,11 @@
 """The closed forms of lava_init.theory against reference values and a Monte-Carlo network."""
 
-import math
 
 import numpy as np
 import pytest
 import torch
 
-from lava_init import init, theory
+from lava_init import initializers, theory
 
 REFERENCE_GAIN = {0.25: 2.4919, 0.5: 3.2411, 1.0: 6.3030, 1.5: 14.968, 2.0: 43.956}
 
@@ -41,28 +40,39 @@ def test_fixed_point_slope_and_critical_ratio():
     assert theory.fixed_point_slope(theory.CRITICAL_RATIO) == pytest.approx(1.0)
     assert theory.is_stable(1.0, 1.0) and not theory.is_stable(1.25, 1.0)
     assert theory.is_stable(1.25, theory.default_sigma(1.25))
-    r = 0.8
-    phi = math.exp(-r * r / 2) / math.sqrt(2 * math.pi)
-    tail = 0.5 * math.erfc(r / 2**0.5)
-    assert theory.fixed_point_slope(0.8) == pytest.approx(r * phi / (2 * tail))
+    for threshold, sigma in ((0.8, 1.0), (1.25, 1.25), (1.25, 1.0)):
+        assert theory.fixed_point_slope(threshold, sigma) == pytest.approx(
+            finite_difference_slope(threshold, sigma), rel=1e-4)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: theory.firing_probability(-1.0),
-    lambda: theory.firing_probability(float("nan")),
-    lambda: theory.firing_probability(1.0, sigma=0.0),
-    lambda: theory.weight_variance(0, 1.0),
-    lambda: theory.variance_map(10, 0.1, 1.0, -1),
+def finite_difference_slope(threshold: float, sigma: float, fan_in: int = 1000) -> float:
+    """d Var[u_1] / d Var[u_0] of ``variance_map`` at its fixed point Var = sigma^2."""
+    weight_var = theory.weight_variance(fan_in, threshold, sigma)
+    step = 1e-5 * sigma**2
+
+    def next_variance(variance: float) -> float:
+        return float(theory.variance_map(fan_in, weight_var, threshold, 1, variance)[1])
+
+    return (next_variance(sigma**2 + step) - next_variance(sigma**2 - step)) / (2 * step)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: theory.firing_probability(-1.0), r"threshold must be a finite number > 0 \(got -1.0\)"),
+    (lambda: theory.firing_probability(float("nan")), r"threshold must be .*\(got nan\)"),
+    (lambda: theory.firing_probability(1.0, sigma=0.0), r"sigma must be a finite number > 0"),
+    (lambda: theory.weight_variance(0, 1.0), r"fan_in must be >= 1 \(got 0\)"),
+    (lambda: theory.xavier_variance(10, 0), r"fan_out must be >= 1 \(got 0\)"),
+    (lambda: theory.variance_map(10, 0.1, 1.0, -1), r"depth must be >= 0 \(got -1\)"),
 ])
-def test_bad_arguments_raise_clear_errors(call):
-    with pytest.raises(ValueError, match="must be|>= 1|>= 0"):
+def test_bad_arguments_raise_clear_errors(call, message):
+    with pytest.raises(ValueError, match=message):
         call()
 
 
 def heaviside_variances(method: str, threshold: float, depth=100, width=1000, batch=200, seed=0):
     """Var[u_l] of a Heaviside network u_l = W_l H(u_{l-1} - theta), u_0 ~ N(0, 1)."""
     generator = torch.Generator().manual_seed(seed)
-    fill = init.get_initializer(method).fn
+    fill = initializers.get_initializer(method).draw
     u = torch.randn(batch, width, generator=generator)
     variances = [float(u.var())]
     weight = torch.empty(width, width)

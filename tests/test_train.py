@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from lava_init import cli
 from lava_init.activity import measure_activity
-from lava_init.checkpoint import load_checkpoint, load_model
-from lava_init.data import IDX_FILES, load_dataset, write_idx
-from lava_init.models import build_model
-from lava_init.train import (
+from lava_init.apps import cli
+from lava_init.apps.checkpoints import load_checkpoint, load_model
+from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
+from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.models import build_model
+from lava_init.apps.training import (
     CHECKPOINT_NAME,
     METRIC_COLUMNS,
     METRICS_NAME,
     TrainConfig,
-    export_and_verify,
     initialize_for_training,
     model_config,
     train,
@@ -137,7 +137,7 @@ def test_resume_with_other_settings_is_refused(uninterrupted):
 def test_ddp_two_processes_match_single_process(uninterrupted, tmp_path):
     _, rows, _ = uninterrupted
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "lava_init.cli", "train", "--dataset", "digits",
+               "--nproc_per_node", "2", "-m", "lava_init.apps.cli", "train", "--dataset", "digits",
                "--depth", "2", "--width", "32", "--epochs", "2", "--batch-size", "32",
                "--lr", "0.01", "--limit", "256", "--test-limit", "96", "--seed", "5",
                "--no-progress", "--out", str(tmp_path)]

@@ -14,6 +14,7 @@ Samples are ``(spikes, label)``: spikes (C, H, W, T) float 0/1, or (C*H*W, T) wi
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
 import zlib
 from pathlib import Path
@@ -21,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lava_init.checkpoint import atomic_write
 from lava_init.encoding import rate_encode
+from lava_init.files import atomic_write
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
 NUM_CLASSES = 10
@@ -39,6 +40,12 @@ NMNIST_FOLDERS = {"train": "Train", "test": "Test"}
 #: Fraction of scikit-learn's 1,797 digits used for training (the first ones); the rest test.
 DIGITS_TRAIN_FRACTION = 0.8
 IDX_UBYTE = 0x08
+
+
+#: The shared real-data folder beside a source checkout (``../shared/data``), or
+#: ``$LAVA_INIT_DATA``: what the tests, benchmarks and tutorials read MNIST and the rest from.
+SHARED_DATA = Path(os.environ.get("LAVA_INIT_DATA",
+                                  Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
 def default_data_dir(name: str) -> Path:
@@ -343,6 +350,16 @@ def load_digits_images(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     part = slice(0, split) if train else slice(split, None)
     images = torch.tensor(digits.images[part], dtype=torch.uint8).unsqueeze(1)
     return images, torch.tensor(digits.target[part], dtype=torch.long)
+
+
+def digits_spikes(samples: int, time_steps: int, seed: int) -> torch.Tensor:
+    """The first ``samples`` scikit-learn digits (8x8, intensities / 16) as Bernoulli spikes,
+    shape (samples, 64, time_steps)."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits().data[:samples] / 16.0
+    generator = torch.Generator().manual_seed(seed)
+    return rate_encode(torch.tensor(images, dtype=torch.float32), time_steps, generator)
 
 
 def nmnist_files(data_dir: str | Path | None, train: bool,

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from lava_init.models import build_model
-
-
-def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
-    """``write(temp_path)`` to a temp file in the target's folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
+from lava_init.apps.models import build_model
+from lava_init.files import atomic_write
 
 
 def atomic_save(obj: object, path: str | Path) -> Path:
     """``torch.save`` to a temp file in the target's folder, then rename over ``path``."""
     return atomic_write(path, lambda temp: torch.save(obj, temp))
-
-
-def atomic_write_text(text: str, path: str | Path) -> Path:
-    """Write ``text`` to a temp file in the target's folder, then rename over ``path``."""
-    return atomic_write(path, lambda temp: Path(temp).write_text(text))
 
 
 def save_model(path: str | Path, model: torch.nn.Module, config: dict, **extra) -> Path:
@@ -62,3 +40,13 @@ def load_model(path: str | Path) -> torch.nn.Module:
     model = build_model(checkpoint["model_config"])
     model.load_state_dict(checkpoint["model_state"])
     return model
+
+
+def checkpoint_input_shape(path: str | Path) -> tuple[int, ...] | None:
+    """One sample's input shape from a checkpoint's model config (None if it has none)."""
+    config = load_checkpoint(path)["model_config"]
+    if "in_shape" in config:
+        return tuple(int(n) for n in config["in_shape"])
+    if "in_features" in config:
+        return (int(config["in_features"]),)
+    return None

@@ -7,18 +7,17 @@ import math
 
 import torch
 
-from lava_init.checkpoint import load_model
-from lava_init.demo import digits_spikes
+from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
+from lava_init.apps.data import digits_spikes
 from lava_init.encoding import rate_encode
-from netx_export.export import find_blocks
-from netx_export.export_command import checkpoint_input_shape
-from netx_export.verify import verify
+from lava_init.slayer_blocks import chain_blocks
+from netx_export import verify
 
 DATA_SOURCES = ("random", "digits")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="model saved by lava_init.checkpoint.save_model")
+    parser.add_argument("checkpoint", help="model saved by lava_init.apps.checkpoints.save_model")
     parser.add_argument("net_file", help="NetX file exported from that model")
     parser.add_argument("--data", choices=DATA_SOURCES, default="random",
                         help="random: Bernoulli spikes with per-input rates uniform in "
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint} has no in_shape or in_features in its model config; "
                          "verify from Python with netx_export.verify(net, path, spikes)")
     model = load_model(args.checkpoint)
-    steps = args.time_steps or 2 * len(find_blocks(model)) + 8
+    steps = args.time_steps or 2 * len(chain_blocks(model)) + 8
     if args.data == "digits":
         if math.prod(input_shape) != 64:
             raise ValueError(f"--data digits needs a model with 64 inputs (it has {input_shape})")

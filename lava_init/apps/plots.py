@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from lava_init import theory  # noqa: E402
-from lava_init.checkpoint import atomic_write  # noqa: E402
-from lava_init.experiments import LayerRecord  # noqa: E402
+from lava_init.apps.propagation import LayerRecord  # noqa: E402
+from lava_init.files import atomic_write  # noqa: E402
 
 DPI = 72
 #: Var[u] band the tests require of variance_conserving at layer 100.

@@ -10,30 +10,21 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from sklearn.datasets import load_digits
 
 from lava_init.activity import ActivityReport, measure_activity
-from lava_init.data import load_dataset
-from lava_init.encoding import rate_encode
-from lava_init.models import MEMORYLESS, SlayerMLP
-from lava_init.network import initialize
-from lava_init.plots import plt, save_figure
-from lava_init.report import format_table
-from lava_init.train import TrainConfig, TrainResult, export_and_verify, train
+from lava_init.apps.data import digits_spikes, load_dataset
+from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.models import MEMORYLESS, SlayerMLP
+from lava_init.apps.plots import plt, save_figure
+from lava_init.apps.training import TrainConfig, TrainResult, train
+from lava_init.network_init import initialize
+from lava_init.tables import format_table
 
 DEMO_METHODS = ("slayer_default", "kaiming", "xavier", "variance_conserving")
-
-
-def digits_spikes(samples: int, time_steps: int, seed: int) -> torch.Tensor:
-    """``samples`` scikit-learn digits (8x8, intensities /16) as Bernoulli spikes (N, 64, T)."""
-    images = load_digits().data[:samples] / 16.0
-    generator = torch.Generator().manual_seed(seed)
-    return rate_encode(torch.tensor(images, dtype=torch.float32), time_steps, generator)
 
 
 def activity_comparison(
@@ -145,20 +136,3 @@ def end_to_end(settings: DemoSettings, out: Path) -> int:
     figure = demo_figure(activity, results, out / "demo.png")
     print(f"\n4. Figure (activity per layer, learning curves): {figure}")
     return 0 if check.report.total_mismatches == 0 else 1
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = DemoSettings()
-    parser.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs,
-                        help=f"training epochs per init (default {defaults.epochs})")
-    parser.add_argument("--lava-samples", type=int, default=defaults.lava_samples,
-                        help=f"test samples run on Lava (default {defaults.lava_samples})")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.epochs < 1 or args.lava_samples < 1:
-        raise ValueError("--epochs and --lava-samples must be >= 1")
-    settings = DemoSettings(epochs=args.epochs, lava_samples=args.lava_samples, seed=args.seed)
-    return end_to_end(settings, Path(args.out))

@@ -1,5 +1,5 @@
 """The numbers in docs/netx_export.md: SLAYER vs Lava fixed point on the example networks and
-per-layer Lava rates of a 20-layer net. Run ``python -m netx_export.benchmark`` (about 3 min
+per-layer Lava rates of a 20-layer net. Run ``python benchmarks/netx_examples.py`` (about 3 min
 on 2 CPU cores)."""
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import warnings
 from pathlib import Path
 
 import torch
-
-from lava_init.report import format_table
-from netx_export.examples import (
+from example_nets import (
     CONV_INPUT,
     DENSE_INPUT,
     conv_net,
@@ -22,6 +20,8 @@ from netx_export.examples import (
     input_block_net,
     random_spikes,
 )
+
+from lava_init.tables import format_table
 from netx_export.export import export_netx
 from netx_export.verify import VerifyReport, verify
 

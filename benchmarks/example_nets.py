@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.models import MEMORYLESS, SlayerMLP
-from lava_init.network import initialize
+from lava_init.apps.models import MEMORYLESS, SlayerMLP
+from lava_init.network_init import initialize
 
 #: CUBA parameters of lava-dl's tutorials (SLAYER units, decays per step).
 NEURON = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}

@@ -5,27 +5,17 @@ from __future__ import annotations
 import argparse
 import math
 
-from lava_init.checkpoint import load_checkpoint, load_model
-from lava_init.report import format_table
-from netx_export.export import export_netx, netx_layers
+from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
+from lava_init.tables import format_table
+from netx_export import export_netx, netx_layers
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="model saved by lava_init.checkpoint.save_model")
+    parser.add_argument("checkpoint", help="model saved by lava_init.apps.checkpoints.save_model")
     parser.add_argument("output", help="NetX file to write (replaced atomically)")
     parser.add_argument("--input-shape", type=int, nargs="+", default=None, metavar="N",
                         help="one sample's input shape, e.g. 2 32 32 for a Conv-first net "
                              "(default: the checkpoint's in_shape or in_features)")
-
-
-def checkpoint_input_shape(path: str) -> tuple[int, ...] | None:
-    """One sample's input shape from a checkpoint's model config (None if it has none)."""
-    config = load_checkpoint(path)["model_config"]
-    if "in_shape" in config:
-        return tuple(int(n) for n in config["in_shape"])
-    if "in_features" in config:
-        return (int(config["in_features"]),)
-    return None
 
 
 def run(args: argparse.Namespace) -> int:

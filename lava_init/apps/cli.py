@@ -10,14 +10,18 @@ import argparse
 import importlib
 import sys
 
-#: name -> (module, one-line help)
+#: name -> (module in lava_init.apps.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("lava_init.demo", "the main job: deep SLAYER MLP on digits, inits side by side"),
-    "propagate": ("lava_init.experiments", "the paper's deep-propagation runs: CSV and figures"),
-    "export": ("netx_export.export_command", "write a saved model as a NetX HDF5 network"),
-    "verify": ("netx_export.verify_command", "compare SLAYER and Lava fixed point spike for spike"),
-    "train": ("lava_init.train", "train a SLAYER MLP/CNN on a data set from any initializer"),
+    "demo": ("demo", "the main job: deep SLAYER MLP on digits, inits side by side"),
+    "propagate": ("propagate", "the paper's deep-propagation runs: CSV and figures"),
+    "export": ("export", "write a saved model as a NetX HDF5 network"),
+    "verify": ("verify", "compare SLAYER and Lava fixed point spike for spike"),
+    "train": ("train", "train a SLAYER MLP/CNN on a data set from any initializer"),
 }
+
+
+def _command_module(name: str):
+    return importlib.import_module(f"lava_init.apps.commands.{name}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -26,7 +30,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         if name == command:
-            importlib.import_module(module_name).add_arguments(sub)
+            _command_module(module_name).add_arguments(sub)
     return parser
 
 
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    module = importlib.import_module(COMMANDS[args.command][0])
+    module = _command_module(COMMANDS[args.command][0])
     try:
         return module.run(args)
     except (ValueError, FileNotFoundError) as error:

@@ -1,0 +1,8 @@
+"""Applications built on the lava-init library (layer 4): nothing below imports them.
+
+* training: :mod:`.data` (data sets as spikes), :mod:`.models` (SLAYER MLP / CNN),
+  :mod:`.checkpoints`, :mod:`.training` (the loop), :mod:`.lava_check` (export + Lava);
+* the paper's propagation study: :mod:`.propagation` and its figures :mod:`.plots`;
+* :mod:`.demo`, the main job;
+* :mod:`.cli` and :mod:`.commands`: the ``lava-init`` command line.
+"""

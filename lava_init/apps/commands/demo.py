@@ -1,0 +1,25 @@
+"""``lava-init demo``: the main job, end to end on scikit-learn's embedded digits."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lava_init.apps.demo import DemoSettings, end_to_end
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = DemoSettings()
+    parser.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                        help=f"training epochs per init (default {defaults.epochs})")
+    parser.add_argument("--lava-samples", type=int, default=defaults.lava_samples,
+                        help=f"test samples run on Lava (default {defaults.lava_samples})")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.epochs < 1 or args.lava_samples < 1:
+        raise ValueError("--epochs and --lava-samples must be >= 1")
+    settings = DemoSettings(epochs=args.epochs, lava_samples=args.lava_samples, seed=args.seed)
+    return end_to_end(settings, Path(args.out))

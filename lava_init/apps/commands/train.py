@@ -1,0 +1,115 @@
+"""``lava-init train``: train a SLAYER MLP or CNN from any initializer, resumable, DDP-ready."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch.distributed as dist
+
+from lava_init.apps.commands.neuron_options import add_neuron_arguments, neuron_from_args
+from lava_init.apps.data import DATASETS, load_dataset
+from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.models import ARCHITECTURES
+from lava_init.apps.training import (
+    CHECKPOINT_NAME,
+    METRIC_COLUMNS,
+    METRICS_NAME,
+    TrainConfig,
+    train,
+)
+from lava_init.initializers import INITIALIZERS
+from lava_init.tables import format_table
+
+#: The NetX file ``--export`` writes into the run folder.
+NETX_NAME = "network.net"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    neuron = defaults.neuron
+    parser.add_argument("--dataset", default=defaults.dataset,
+                        help=f"one of {', '.join(DATASETS)} (default {defaults.dataset})")
+    parser.add_argument("--arch", default=defaults.arch,
+                        help=f"one of {', '.join(ARCHITECTURES)} (default {defaults.arch})")
+    parser.add_argument("--depth", type=int, default=defaults.depth,
+                        help="hidden Dense layers (mlp) or 3x3 convolutions (cnn) (default 10)")
+    parser.add_argument("--width", type=int, default=defaults.width,
+                        help="neurons per hidden Dense layer (default 100)")
+    parser.add_argument("--channels", type=int, default=defaults.channels,
+                        help="channels per convolution, cnn only (default 64)")
+    parser.add_argument("--init", default=defaults.init,
+                        help=f"one of {', '.join(sorted(INITIALIZERS))} (default {defaults.init})")
+    parser.add_argument("--sigma", type=float, default=None,
+                        help="target membrane std; default: the threshold, per block")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="after the init, calibrate every block on the first batch to its "
+                             "input rate (lava_init.calibrate)")
+    parser.add_argument("--readout-rate", type=float, default=None,
+                        help="with --calibrate: the output block's target rate (spikes per "
+                             "neuron per step; default: the input rate)")
+    parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
+                        help="time steps per sample (default 3)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="global batch, split between torchrun processes (default 64)")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on the first N training samples only")
+    parser.add_argument("--test-limit", type=int, default=None,
+                        help="test on the first N test samples only")
+    add_neuron_arguments(parser, neuron)
+    parser.add_argument("--delay-shift", action="store_true",
+                        help="SLAYER's one-step delay per block, as on Lava (needs more time "
+                             "steps than blocks)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the data set's files (e.g. ../shared/data/mnist)")
+    parser.add_argument("--download", action="store_true",
+                        help="fetch missing data with torchvision / tonic (needs internet)")
+    parser.add_argument("--out", default=None,
+                        help="run folder: metrics.csv and checkpoint.pt (default: none written)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--export", action="store_true",
+                        help="at the end, write OUT/network.net (NetX) and run it on Lava "
+                             "fixed_pt: SLAYER vs Lava accuracy and mismatches per layer")
+    parser.add_argument("--export-samples", type=int, default=16,
+                        help="test samples run on Lava with --export (default 16)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar or tables")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    neuron = neuron_from_args(args)
+    return TrainConfig(
+        dataset=args.dataset, arch=args.arch, depth=args.depth, width=args.width,
+        channels=args.channels, init=args.init, sigma=args.sigma, calibrate=args.calibrate,
+        readout_rate=args.readout_rate, time_steps=args.time_steps,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        limit=args.limit, test_limit=args.test_limit, neuron=neuron,
+        delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
+        out=args.out, resume=args.resume, progress=not args.no_progress)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.export and config.out is None:
+        raise ValueError("--export writes OUT/network.net: give --out RUN_DIR")
+    if args.export_samples < 1:
+        raise ValueError(f"export-samples must be >= 1 (got {args.export_samples})")
+    result = train(config)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(format_table(list(METRIC_COLUMNS),
+                           [[row[c] for c in METRIC_COLUMNS] for row in result.metrics]))
+        if result.run_dir is not None:
+            print(f"metrics: {result.run_dir / METRICS_NAME}\n"
+                  f"checkpoint: {result.run_dir / CHECKPOINT_NAME}")
+        if args.export:
+            test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
+                                    config.seed, config.arch == "mlp", config.test_limit,
+                                    config.download)
+            print(export_and_verify(result.model, test_set, result.run_dir / NETX_NAME,
+                                    args.export_samples))
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0

@@ -1,0 +1,53 @@
+"""A trained network exported to NetX and run on Lava fixed_pt: accuracy and mismatches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lava_init.apps.data import SpikeDataset
+from lava_init.apps.models import pad_for_lava, spiking_layers
+from netx_export import VerifyReport, export_netx, run_lava, verify
+
+
+@dataclass
+class LavaCheck:
+    """The trained network exported to NetX and run on Lava fixed_pt on test samples."""
+
+    path: Path
+    samples: int
+    slayer_acc: float
+    lava_acc: float
+    report: VerifyReport
+
+    def __str__(self) -> str:
+        return (f"{self.report}\nNetX network: {self.path}\non the first {self.samples} test "
+                f"samples: SLAYER accuracy {self.slayer_acc:.4f}, Lava fixed_pt accuracy "
+                f"{self.lava_acc:.4f}")
+
+@torch.no_grad()
+def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str | Path,
+                      samples: int = 16) -> LavaCheck:
+    """Export ``model`` with ``netx_export.export_netx``, run it on Lava's fixed-point simulator
+    on the first ``samples`` of ``dataset`` (each followed by one silent step per layer, see
+    :func:`lava_init.apps.models.pad_for_lava`) and compare: accuracy from the output spike counts
+    in SLAYER (steps 0 .. T-1) and on Lava (steps L .. L+T-1), and ``verify``'s per-layer
+    mismatches."""
+
+    items = [dataset[i] for i in range(min(samples, len(dataset)))]
+    spikes = torch.stack([spikes for spikes, _ in items])
+    labels = torch.tensor([label for _, label in items])
+    model = model.cpu().eval()
+    path = export_netx(model, path, input_shape=dataset.model_input_shape)
+    slayer_counts = model(spikes).sum(-1)
+    padded = pad_for_lava(spikes, model)
+    layers, time_steps = spiking_layers(model), spikes.shape[-1]
+    lava_counts = torch.as_tensor(run_lava(path, padded)[-1][..., layers:layers + time_steps]
+                                  ).sum(-1)
+    return LavaCheck(
+        path=path, samples=len(items),
+        slayer_acc=float((slayer_counts.argmax(1) == labels).float().mean()),
+        lava_acc=float((lava_counts.argmax(1) == labels).float().mean()),
+        report=verify(model, path, padded))

@@ -1,0 +1,422 @@
+"""Training a SLAYER MLP or CNN from any initializer: resumable, DDP-ready.
+
+Adam, a cosine learning-rate schedule over all steps, cross-entropy on the output spike counts
+(summed over the T steps). Each epoch appends a row to ``RUN_DIR/metrics.csv`` and saves an
+atomic checkpoint (model, optimizer, scheduler, epoch, RNG states); ``--resume`` continues
+from it with the same results as an uninterrupted run. Started with ``torchrun`` the same
+command trains data-parallel (DDP; gloo on CPU, nccl on GPU), the global batch split between
+the processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from lava_init.activity import measure_activity
+from lava_init.apps.checkpoints import atomic_save, load_checkpoint
+from lava_init.apps.data import DATASETS, NUM_CLASSES, SpikeDataset, load_dataset
+from lava_init.apps.models import ARCHITECTURES, MEMORYLESS, NeuronConfig, build_model
+from lava_init.calibration import calibrate
+from lava_init.checks import check_count, check_rate
+from lava_init.files import atomic_write_text
+from lava_init.initializers import get_initializer
+from lava_init.network_init import initialize
+from lava_init.slayer_blocks import eval_mode
+
+CHECKPOINT_NAME = "checkpoint.pt"
+METRICS_NAME = "metrics.csv"
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+#: Test samples whose per-layer spike rates are logged each epoch.
+RATE_SAMPLES = 256
+#: The default neuron for training: the paper's memoryless CUBA neuron (threshold 1.25, decays
+#: 1.0) with a surrogate gradient that reaches the first layers of a deep net. lava-dl's
+#: tutorial surrogate (tau_grad 0.03, scale_grad 3) shrinks the gradient ~10x per block
+#: (benchmarks/gradient_flow.py); see docs/training.md.
+TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.01, scale_grad=10.0)
+#: Config fields that may differ between a run and its resumption.
+RESUME_FREE_FIELDS = ("resume", "progress", "out", "data_dir", "download")
+
+
+@dataclass
+class TrainConfig:
+    """One training run. ``depth``: hidden Dense layers (mlp) or convolutions (cnn);
+    ``width``: hidden Dense neurons; ``channels``: convolution channels (cnn);
+    ``limit`` / ``test_limit``: use only the first N training / test samples;
+    ``neuron``: :data:`TRAIN_NEURON` by default;
+    ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
+    the paper's setting; see :mod:`lava_init.models`); ``calibrate``: after the init, run
+    :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
+    their input rate, the output block to ``readout_rate`` when given)."""
+
+    dataset: str = "mnist"
+    arch: str = "mlp"
+    depth: int = 10
+    width: int = 100
+    channels: int = 64
+    init: str = "variance_conserving"
+    sigma: float | None = None
+    calibrate: bool = False
+    readout_rate: float | None = None
+    time_steps: int = 3
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 0
+    limit: int | None = None
+    test_limit: int | None = None
+    neuron: NeuronConfig = TRAIN_NEURON
+    delay_shift: bool = False
+    data_dir: str | None = None
+    download: bool = False
+    out: str | None = None
+    resume: bool = False
+    progress: bool = True
+
+    def as_dict(self) -> dict:
+        """JSON-able (and ``torch.load(weights_only=True)``-able) form."""
+        values = dataclasses.asdict(self)
+        values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
+        values["out"] = None if self.out is None else str(self.out)
+        return values
+
+
+@dataclass
+class TrainResult:
+    """Per-epoch metrics rows, the trained network (unwrapped, CPU) and its build config."""
+
+    metrics: list[dict]
+    model: torch.nn.Module
+    model_config: dict
+    run_dir: Path | None
+
+
+@dataclass
+class _Distributed:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def validate(config: TrainConfig) -> None:
+    """Raise one clear ValueError for a setting that cannot train."""
+    if config.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASETS)}")
+    if config.arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {config.arch!r}; valid: "
+                         f"{', '.join(ARCHITECTURES)}")
+    get_initializer(config.init)
+    for name in ("depth", "width", "channels", "time_steps", "epochs", "batch_size"):
+        check_count(getattr(config, name), name.replace("_", "-"))
+    if not config.lr > 0:
+        raise ValueError(f"lr must be > 0 (got {config.lr})")
+    if config.readout_rate is not None:
+        if not config.calibrate:
+            raise ValueError("readout-rate is the output block's calibration target; add "
+                             "--calibrate")
+        check_rate(config.readout_rate, "readout-rate")
+
+
+def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
+                            train_set: SpikeDataset) -> list[object]:
+    """``config.init`` (methods with a ``time_steps`` option get the run's T), then, with
+    ``config.calibrate``, calibration on the first batch; returns the reports to print."""
+    options = {}
+    if "time_steps" in get_initializer(config.init).options:
+        options["time_steps"] = config.time_steps
+    reports: list[object] = [initialize(model, config.init, sigma=config.sigma,
+                                        generator=torch.Generator().manual_seed(config.seed),
+                                        **options)]
+    if config.calibrate:
+        train_set.set_epoch(0)
+        batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,
+                                                                len(train_set)))])
+        reports.append(calibrate(model, batch, readout_target=config.readout_rate))
+    return reports
+
+
+def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
+    """The :func:`lava_init.models.build_model` config for this run's data."""
+    common = {"out_features": NUM_CLASSES, "depth": config.depth, "width": config.width,
+              "neuron": config.neuron.params(), "delay_shift": config.delay_shift}
+    if config.arch == "mlp":
+        return {"arch": "mlp", "in_features": int(np.prod(input_shape)), **common}
+    return {"arch": "cnn", "in_shape": list(input_shape), "channels": config.channels, **common}
+
+
+def _setup_distributed() -> _Distributed:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return _Distributed(device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    else:
+        device = torch.device("cpu")
+        backend = "gloo"
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return _Distributed(dist.get_rank(), dist.get_world_size(), device)
+
+
+def _all_sum(values: list[float], distributed: _Distributed) -> list[float]:
+    if distributed.world == 1:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64, device=distributed.device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def _rng_states() -> dict:
+    kind, key, position, has_gauss, cached_gaussian = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": {"kind": kind, "key": torch.from_numpy(key.astype(np.int64)),
+                      "position": position, "has_gauss": has_gauss,
+                      "cached_gaussian": cached_gaussian}}
+
+
+def _set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    random.setstate(states["python"])
+    numpy_state = states["numpy"]
+    np.random.set_state((numpy_state["kind"], numpy_state["key"].numpy().astype(np.uint32),
+                         numpy_state["position"], numpy_state["has_gauss"],
+                         numpy_state["cached_gaussian"]))
+
+
+def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
+    current = config.as_dict()
+    differing = [k for k in current if k not in RESUME_FREE_FIELDS and saved.get(k) != current[k]]
+    if differing:
+        changes = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in differing)
+        raise ValueError(f"{path} was trained with other settings ({changes}); resume with the "
+                         "same settings or use another --out folder")
+
+
+def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
+    """All rows as CSV, written atomically (temp file in the same folder, then rename)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(buffer.getvalue(), path)
+
+
+def _epoch_order(dataset: SpikeDataset, seed: int, epoch: int, distributed: _Distributed,
+                 shuffle: bool) -> list[int]:
+    """This process's sample indices: a seeded permutation, every world-th from the rank on,
+    so the union of the processes' k-th batches is the single-process k-th batch. Training
+    orders are padded (by repeating the first samples) to a multiple of the processes."""
+    if shuffle:
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        order = torch.randperm(len(dataset), generator=generator).tolist()
+        order += order[:-len(order) % distributed.world]  # equal batches in every process
+    else:
+        order = list(range(len(dataset)))
+    return order[distributed.rank::distributed.world]
+
+
+def _loader(dataset: SpikeDataset, indices: list[int], batch_size: int):
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=indices)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
+             distributed: _Distributed | None = None) -> tuple[float, float]:
+    """Mean cross-entropy on output spike counts and accuracy (fraction) over ``dataset``."""
+    distributed = distributed or _Distributed()
+    indices = _epoch_order(dataset, 0, 0, distributed, shuffle=False)
+    loss_sum = correct = count = 0.0
+    with eval_mode(model):
+        for spikes, labels in _loader(dataset, indices, batch_size):
+            counts = model(spikes.to(distributed.device)).sum(-1)
+            labels = labels.to(distributed.device)
+            loss_sum += float(F.cross_entropy(counts, labels, reduction="sum"))
+            correct += float((counts.argmax(1) == labels).sum())
+            count += len(labels)
+    loss_sum, correct, count = _all_sum([loss_sum, correct, count], distributed)
+    return loss_sum / count, correct / count
+
+
+def layer_rates(model: torch.nn.Module, dataset: SpikeDataset, device: torch.device) -> dict:
+    """``{"rate_<block>": spikes per neuron per step}`` on the first test samples."""
+    samples = [dataset[i][0] for i in range(min(RATE_SAMPLES, len(dataset)))]
+    with eval_mode(model):
+        report = measure_activity(model, torch.stack(samples).to(device))
+    return {f"rate_{layer.name}": layer.rate for layer in report.layers}
+
+
+@dataclass
+class _Run:
+    """Everything one training run holds: data, network, optimizer, where it writes."""
+
+    config: TrainConfig
+    distributed: _Distributed
+    train_set: SpikeDataset
+    test_set: SpikeDataset
+    net_config: dict
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    init_reports: list[object]
+    rows: list[dict] = dataclasses.field(default_factory=list)
+    start_epoch: int = 0
+
+    @property
+    def run_dir(self) -> Path | None:
+        return Path(self.config.out) if self.config.out is not None else None
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.run_dir / CHECKPOINT_NAME if self.run_dir is not None else None
+
+    @property
+    def local_batch(self) -> int:
+        return self.config.batch_size // self.distributed.world
+
+    @property
+    def speaks(self) -> bool:
+        """True in the process that prints (rank 0, progress on)."""
+        return self.distributed.main and self.config.progress
+
+
+def _build(config: TrainConfig) -> _Run:
+    """Data, the initialized network, Adam and the cosine schedule over all steps."""
+    validate(config)
+    distributed = _setup_distributed()
+    if config.batch_size % distributed.world:
+        raise ValueError(f"batch-size {config.batch_size} must be a multiple of the "
+                         f"{distributed.world} processes")
+    flatten = config.arch == "mlp"
+    train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
+                             config.seed, flatten, config.limit, config.download)
+    test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
+                            config.seed, flatten, config.test_limit, config.download)
+    net_config = model_config(config, train_set.input_shape)
+    torch.manual_seed(config.seed)
+    model = build_model(net_config)
+    init_reports = initialize_for_training(model, config, train_set)
+    model.to(distributed.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps_per_epoch = -(-len(train_set) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=config.epochs * steps_per_epoch)
+    return _Run(config, distributed, train_set, test_set, net_config, model, optimizer,
+                scheduler, init_reports)
+
+
+def _restore(run: _Run) -> None:
+    """With ``--resume`` and a checkpoint: its weights, optimizer, schedule, RNG and rows."""
+    path = run.checkpoint_path
+    if not (run.config.resume and path is not None and path.is_file()):
+        if run.speaks:
+            if run.config.resume:
+                print(f"no checkpoint in {run.run_dir}; starting from epoch 1")
+            print(*run.init_reports, sep="\n")
+        return
+    checkpoint = load_checkpoint(path)
+    _check_resumable(checkpoint["train_config"], run.config, path)
+    run.model.load_state_dict(checkpoint["model_state"])
+    run.optimizer.load_state_dict(checkpoint["optimizer_state"])
+    run.scheduler.load_state_dict(checkpoint["scheduler_state"])
+    _set_rng_states(checkpoint["rng"])
+    run.rows = list(checkpoint["metrics"])
+    run.start_epoch = int(checkpoint["epoch"])
+    if run.distributed.main:
+        print(f"resuming {path} after epoch {run.start_epoch}")
+
+
+def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
+    """One pass over the training set; returns the epoch's metrics row."""
+    config, distributed = run.config, run.distributed
+    started = time.perf_counter()
+    run.train_set.set_epoch(epoch)
+    indices = _epoch_order(run.train_set, config.seed, epoch, distributed, shuffle=True)
+    batches = tqdm(_loader(run.train_set, indices, run.local_batch), disable=not run.speaks,
+                   desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
+    model.train()
+    loss_sum = correct = count = 0.0
+    for spikes, labels in batches:
+        spikes, labels = spikes.to(distributed.device), labels.to(distributed.device)
+        counts = model(spikes).sum(-1)
+        loss = F.cross_entropy(counts, labels)
+        run.optimizer.zero_grad()
+        loss.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        loss_sum += float(loss) * len(labels)
+        correct += float((counts.argmax(1) == labels).sum())
+        count += len(labels)
+        batches.set_postfix(loss=f"{loss_sum / count:.4f}", acc=f"{correct / count:.4f}")
+    loss_sum, correct, count = _all_sum([loss_sum, correct, count], distributed)
+    test_loss, test_acc = evaluate(run.model, run.test_set, run.local_batch, distributed)
+    return {"epoch": epoch + 1, "train_loss": loss_sum / count, "train_acc": correct / count,
+            "test_loss": test_loss, "test_acc": test_acc,
+            "seconds": time.perf_counter() - started,
+            **layer_rates(run.model, run.test_set, distributed.device)}
+
+
+def _save(run: _Run, epoch: int) -> None:
+    """Checkpoint (model, optimizer, schedule, RNG, rows) and metrics.csv, atomically."""
+    if not (run.distributed.main and run.run_dir is not None):
+        return
+    atomic_save({"model_config": run.net_config, "model_state": run.model.state_dict(),
+                 "optimizer_state": run.optimizer.state_dict(),
+                 "scheduler_state": run.scheduler.state_dict(), "epoch": epoch + 1,
+                 "train_config": run.config.as_dict(), "metrics": run.rows,
+                 "rng": _rng_states()}, run.checkpoint_path)
+    write_metrics_csv(run.run_dir / METRICS_NAME, run.rows)
+
+
+def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train as configured; ``callback(row)`` is called after each epoch's checkpoint.
+
+    Args:
+        config: the run (data, network, init, optimizer budget, output folder).
+        callback: called with each epoch's metrics row after it is saved.
+
+    Returns:
+        A :class:`TrainResult`: the metrics rows (``epoch, train_loss, train_acc, test_loss,
+        test_acc, seconds, rate_<block>...``; accuracies are fractions) and the network.
+    """
+    run = _build(config)
+    _restore(run)
+    # tqdm's default lock is a multiprocessing RLock, which fixes the start method; Lava (netx)
+    # sets it at import and then fails, so a later export in this process would break.
+    tqdm.set_lock(threading.RLock())
+    model = DistributedDataParallel(run.model) if run.distributed.world > 1 else run.model
+    for epoch in range(run.start_epoch, config.epochs):
+        row = _train_epoch(run, model, epoch)
+        run.rows.append(row)
+        _save(run, epoch)
+        if run.speaks:
+            print(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                           for k, v in row.items() if k in METRIC_COLUMNS))
+        if callback is not None:
+            callback(row)
+    if run.distributed.world > 1:
+        dist.barrier()
+    return TrainResult(run.rows, run.model.cpu(), run.net_config, run.run_dir)

@@ -1,0 +1,95 @@
+"""Validation of the numbers users pass in: one clear ValueError naming the value and the fix.
+
+Pure Python (no numpy, torch or lava-dl), shared by the closed forms, the library and the
+command line, so that a bad threshold, rate, decay or count reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def check_threshold(threshold: float, allow_zero: bool = True) -> float:
+    """``threshold`` as a float; ValueError unless finite and > 0 (>= 0 with ``allow_zero``).
+
+    >>> check_threshold(1.25)
+    1.25
+    """
+    value = float(threshold)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(
+            f"threshold must be a finite number > 0 (got {threshold!r}); "
+            "use the neuron's firing threshold in SLAYER units, e.g. 1.25"
+        )
+    return value
+
+
+def check_sigma(sigma: float) -> float:
+    """``sigma`` (target membrane std, weight units) as a float; ValueError unless finite > 0.
+
+    >>> check_sigma(2)
+    2.0
+    """
+    value = float(sigma)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"sigma must be a finite number > 0 (got {sigma!r}); it is the target standard "
+            "deviation of the membrane potential, e.g. sigma=threshold"
+        )
+    return value
+
+
+def check_fan_in(fan_in: int, what: str = "fan_in") -> int:
+    """``fan_in`` as an int; ValueError unless >= 1.
+
+    >>> check_fan_in(784)
+    784
+    """
+    if fan_in < 1:
+        raise ValueError(
+            f"{what} must be >= 1 (got {fan_in}); a layer with no inputs cannot be initialized"
+        )
+    return int(fan_in)
+
+
+def check_rate(rate: float, what: str = "rate") -> float:
+    """A spike rate (spikes per neuron per step) strictly inside (0, 1).
+
+    >>> check_rate(0.2)
+    0.2
+    """
+    value = float(rate)
+    if not math.isfinite(value) or not 0.0 < value < 1.0:
+        raise ValueError(
+            f"{what} must be in (0, 1) spikes per neuron per step (got {rate!r}); a rate of 0 "
+            "carries no signal and a rate of 1 spikes at every step"
+        )
+    return value
+
+
+def check_decay(decay: float, what: str = "decay", allow_zero: bool = True) -> float:
+    """A decay (fraction lost per step) in [0, 1], or (0, 1] without ``allow_zero``.
+
+    >>> check_decay(0.25, "current_decay")
+    0.25
+    """
+    value = float(decay)
+    low_ok = value >= 0.0 if allow_zero else value > 0.0
+    if not math.isfinite(value) or not low_ok or value > 1.0:
+        interval = "[0, 1]" if allow_zero else "(0, 1] (a decay of 0 never forgets)"
+        raise ValueError(
+            f"{what} must be in {interval} (got {decay!r}); it is the fraction lost per step, "
+            "e.g. 0.25 for the current and 0.03 for the voltage of lava-dl's tutorials"
+        )
+    return value
+
+
+def check_count(value: int, what: str) -> int:
+    """A count such as ``time_steps`` or ``depth``; ValueError unless an integer >= 1.
+
+    >>> check_count(20, "time_steps")
+    20
+    """
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{what} must be an integer >= 1 (got {value!r})")
+    return int(value)

@@ -1,0 +1,200 @@
+"""Apply the initializers to lava-dl SLAYER networks, block by block.
+
+Each block is initialized from its own neuron (threshold, weight grid) and its own synapses
+(fan-in, weight normalization); lava-dl's block / synapse / neuron split is used as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+
+from lava_init import theory
+from lava_init.checks import check_sigma
+from lava_init.initializers import InitMethod, calculate_fan_out, get_initializer
+from lava_init.quantization import Quantization
+from lava_init.slayer_blocks import (
+    block_decays,
+    block_fan_in,
+    block_quantization,
+    block_synapses,
+    block_threshold,
+    set_synapse_weight,
+    synapse_weight,
+    weighted_blocks,
+)
+from lava_init.tables import format_table
+
+#: Fraction of zero weights above which the quantized distribution is called degenerate.
+MAX_ZERO_FRACTION = 0.5
+#: Relative error of the quantized variance that is tolerated.
+VARIANCE_TOLERANCE = 0.05
+
+
+@dataclass
+class BlockInit:
+    """One initialized block: its inputs and the statistics of its quantized weights."""
+
+    name: str
+    kind: str
+    fan_in: int
+    threshold: float | None
+    sigma: float
+    target_std: float
+    quantized_std: float
+    fraction_zero: float
+    fraction_clipped: float
+    stable: bool
+
+
+@dataclass
+class InitReport:
+    """What :func:`initialize` did, one row per block; ``str()`` prints the table.
+    ``options``: the method's options as given (e.g. ``time_steps``)."""
+
+    method: str
+    options: dict = field(default_factory=dict)
+    blocks: list[BlockInit] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        headers = ["block", "kind", "fan_in", "threshold", "sigma", "target_std",
+                   "quantized_std", "zero", "clipped", "stable"]
+        rows = [[b.name, b.kind, b.fan_in, "-" if b.threshold is None else b.threshold,
+                 b.sigma, b.target_std, b.quantized_std, b.fraction_zero, b.fraction_clipped,
+                 b.stable] for b in self.blocks]
+        given = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        lines = [f"init method: {self.method}{f' ({given})' if given else ''}",
+                 format_table(headers, rows)]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def warn(self, message: str) -> None:
+        """Record ``message`` in the report and issue it as a Python warning."""
+        self.warnings.append(message)
+        warnings.warn(message, stacklevel=4)
+
+
+def _check_options(method: InitMethod, options: dict) -> None:
+    if options and not method.options:
+        raise ValueError(f"init method {method.name!r} takes no options (got "
+                         f"{', '.join(options)}); options such as time_steps are for methods "
+                         "like 'temporal'")
+    unknown = [name for name in options if name not in method.options]
+    if unknown:
+        raise ValueError(f"init method {method.name!r} has no option {', '.join(unknown)}; "
+                         f"its options are: {', '.join(method.options)}")
+
+
+def _block_point(name: str, block: torch.nn.Module, sigma: float | None
+                 ) -> tuple[float | None, float, float]:
+    """``(threshold as stored or None, sigma, threshold used by the rule)`` of one block.
+
+    Readout blocks without a threshold are treated as if ``threshold = sigma``.
+    """
+    threshold = block_threshold(block)
+    if threshold is not None and (not math.isfinite(threshold) or threshold <= 0):
+        raise ValueError(
+            f"block {name!r} has threshold {threshold!r}; the variance-conserving rule needs a "
+            "finite threshold > 0 (SLAYER stores int(theta*64)/64, so use theta >= 1/64)")
+    if sigma is not None:
+        block_sigma = check_sigma(sigma)
+    else:
+        block_sigma = theory.default_sigma(threshold) if threshold is not None else 1.0
+    rule_threshold = block_sigma * theory.DEFAULT_RATIO if threshold is None else threshold
+    return threshold, block_sigma, rule_threshold
+
+
+def _draw_block(method: InitMethod, block: torch.nn.Module, quantization: Quantization | None,
+                **keywords: object) -> torch.Tensor:
+    """Draw every synapse of ``block`` with ``method``; returns all drawn weights, flat."""
+    weights = []
+    for synapse in block_synapses(block):
+        weight = torch.empty_like(synapse_weight(synapse))
+        method.draw(weight, quantization=quantization, **keywords)
+        set_synapse_weight(synapse, weight)
+        weights.append(weight.flatten())
+    return torch.cat(weights)
+
+
+@torch.no_grad()
+def initialize(
+    net: torch.nn.Module,
+    method: str = "variance_conserving",
+    sigma: float | None = None,
+    quantize: bool | None = None,
+    generator: torch.Generator | None = None,
+    **options: object,
+) -> InitReport:
+    """Initialize every SLAYER block of ``net`` in place and return a per-block report.
+
+    Args:
+        net: any module holding lava-dl SLAYER blocks with weights.
+        method: a name from :data:`lava_init.initializers.INITIALIZERS`.
+        sigma: target membrane std (weight units); None chooses ``sigma = threshold`` per
+            block, a stable fixed point (theta/sigma = 1 < 1.19).
+        quantize: draw on the block's 8-bit weight grid so that the variance SLAYER and Loihi
+            see is the target; None means yes for quantization-aware methods.
+        generator: torch generator for reproducible draws.
+        **options: options of time-aware methods (e.g. ``time_steps=20`` for ``temporal``),
+            which also get each block's decays.
+
+    Returns:
+        An :class:`InitReport`, one :class:`BlockInit` row per block.
+
+    >>> import torch; from lava.lib.dl import slayer
+    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense({"threshold": 1.0}, 64, 32))
+    >>> initialize(net).blocks[0].fan_in
+    64
+    """
+    init_method = get_initializer(method)
+    _check_options(init_method, options)
+    blocks = weighted_blocks(net)
+    quantize = init_method.quantization_aware if quantize is None else quantize
+    report = InitReport(method, dict(options))
+    for name, block in blocks:
+        threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
+        stable = theory.is_stable(rule_threshold, block_sigma)
+        if init_method.uses_threshold and not stable:
+            report.warn(f"block {name!r}: theta/sigma = {rule_threshold / block_sigma:.3f} "
+                        f"> {theory.CRITICAL_RATIO:.3f} makes the variance fixed point unstable "
+                        "(activity dies out or saturates with depth); use sigma >= "
+                        f"{rule_threshold / theory.CRITICAL_RATIO:.4g} or sigma=None")
+        fan_in = block_fan_in(block)
+        dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
+        weight = _draw_block(init_method, block, block_quantization(block) if quantize else None,
+                             threshold=rule_threshold, sigma=block_sigma, generator=generator,
+                             fan_in=fan_in, **dynamics)
+        fan_out = calculate_fan_out(synapse_weight(block_synapses(block)[0]))
+        target_variance = (init_method.variance(fan_in, fan_out, rule_threshold, block_sigma)
+                           if init_method.variance else None)
+        report.blocks.append(_block_row(name, block, target_variance, fan_in, threshold,
+                                        block_sigma, weight, stable,
+                                        init_method.quantization_aware, report))
+    return report
+
+
+def _block_row(name: str, block: torch.nn.Module, target_variance: float | None,
+               fan_in: int, threshold: float | None, sigma: float, weight: torch.Tensor,
+               stable: bool, quantization_aware: bool, report: InitReport) -> BlockInit:
+    grid = block_quantization(block)
+    effective = grid.apply(weight) if grid else weight
+    target_std = math.sqrt(target_variance) if target_variance is not None else float(
+        weight.pow(2).mean().sqrt())
+    quantized_std = float(effective.pow(2).mean().sqrt())
+    fraction_zero = float((effective == 0).float().mean())
+    fraction_clipped = (float(((effective <= grid.low) | (effective >= grid.high)).float().mean())
+                        if grid else 0.0)
+    if quantization_aware and grid and target_std > 0:
+        error = abs(quantized_std**2 / target_std**2 - 1.0)
+        if error > VARIANCE_TOLERANCE or fraction_zero > MAX_ZERO_FRACTION:
+            report.warn(f"block {name!r}: target weight std {target_std:.4g} is small against "
+                        f"the 8-bit weight step {grid.step:.4g}; {fraction_zero:.0%} of weights "
+                        f"quantize to zero (quantized variance off by {error:.1%}). Raise sigma "
+                        "together with the threshold, or give the neuron a finer weight grid "
+                        "(its scale)")
+    return BlockInit(name, type(block).__name__, fan_in, threshold, sigma, target_std,
+                     quantized_std, fraction_zero, fraction_clipped, stable)

@@ -1,0 +1,55 @@
+"""The per-layer activity record every report of the toolkit shares (numpy only).
+
+:func:`lava_init.measure_activity`, :func:`lava_init.calibrate` and
+:func:`netx_export.verify` all describe a layer by the same :class:`LayerActivity`: its name,
+neurons, latency, spike rate and silent fraction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LayerActivity:
+    """Activity of one layer over a batch.
+
+    ``latency``: first step at which input can reach the layer (one step per delaying block
+    before it); ``rate``: spikes per neuron per step from ``latency`` on;
+    ``silent_fraction``: neurons that never spike in that window for any sample;
+    ``input_variance``: variance of the synaptic input (weight units), NaN when not measured.
+    """
+
+    name: str
+    neurons: int
+    latency: int
+    rate: float
+    silent_fraction: float
+    input_variance: float = math.nan
+
+    @property
+    def active_fraction(self) -> float:
+        """Neurons that spike at least once for some sample: ``1 - silent_fraction``."""
+        return 1.0 - self.silent_fraction
+
+
+def layer_activity(name: str, spikes, latency: int = 0,
+                   input_variance: float = math.nan) -> LayerActivity:
+    """The :class:`LayerActivity` of ``spikes`` (batch, neurons..., T), counted from ``latency``.
+
+    ``spikes``: a numpy array or torch tensor of 0/1.
+
+    >>> layer_activity("l1", np.array([[[0, 1], [0, 0]]])).silent_fraction
+    0.5
+    """
+    values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
+    values = values.reshape(values.shape[0], -1, values.shape[-1])[..., latency:]
+    per_neuron = values.sum(axis=(0, 2))
+    return LayerActivity(
+        name=name, neurons=int(per_neuron.size), latency=latency,
+        rate=float(values.mean()) if values.size else 0.0,
+        silent_fraction=float((per_neuron == 0).mean()) if per_neuron.size else 1.0,
+        input_variance=float(input_variance))

@@ -1,0 +1,202 @@
+"""Everything lava-init needs to know about lava-dl SLAYER blocks, in one place.
+
+Finding blocks in a network, their synapses, fan-in, threshold, decays and weight grid, the
+effective weight under ``weight_norm``, the latency each ``delay_shift`` adds, and an
+eval-mode context. The rest of the toolkit asks this module and never reads lava-dl's
+attributes itself; lava-dl's block / synapse / neuron split is used as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import torch
+from lava.lib.dl.slayer import synapse as slayer_synapse
+
+from lava_init.quantization import Quantization
+
+#: Synapse attributes of SLAYER blocks, in the order they feed the neuron.
+SYNAPSE_ATTRIBUTES = ("synapse", "input_synapse", "recurrent_synapse")
+#: SLAYER synapses with learnable weights (Pool / Unpool hold fixed weights).
+WEIGHTED_SYNAPSES = (slayer_synapse.Dense, slayer_synapse.Conv, slayer_synapse.ConvTranspose)
+#: The module lava-dl's blocks live in.
+SLAYER_BLOCK_MODULE = "lava.lib.dl.slayer.block"
+
+
+def is_slayer_block(module: torch.nn.Module) -> bool:
+    """True for modules defined in ``lava.lib.dl.slayer.block`` (cuba.Dense, cuba.Conv, ...)."""
+    return type(module).__module__.startswith(SLAYER_BLOCK_MODULE)
+
+
+def no_blocks_error(net: torch.nn.Module, what: str = "with weights") -> ValueError:
+    """The one error for a network that holds no SLAYER block (``what`` says which kind)."""
+    return ValueError(
+        f"{type(net).__name__} contains no lava-dl SLAYER block {what}; build it from "
+        "lava.lib.dl.slayer.block (e.g. cuba.Dense, cuba.Conv)"
+    )
+
+
+def block_synapses(block: torch.nn.Module) -> list[torch.nn.Module]:
+    """The learnable synapses of a SLAYER block (input and recurrent ones for Recurrent)."""
+    found = (getattr(block, name, None) for name in SYNAPSE_ATTRIBUTES)
+    return [s for s in found if isinstance(s, WEIGHTED_SYNAPSES)]
+
+
+def weighted_blocks(net: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, block)`` for every SLAYER block with learnable weights, in module order.
+
+    Raises ValueError (:func:`no_blocks_error`) when there is none.
+    """
+    found = [(name or type(module).__name__, module) for name, module in net.named_modules()
+             if is_slayer_block(module) and block_synapses(module)]
+    if not found:
+        raise no_blocks_error(net)
+    return found
+
+
+def spiking_blocks(net: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, block)`` for every SLAYER block with a neuron, in module order.
+
+    Raises ValueError (:func:`no_blocks_error`) when there is none.
+    """
+    found = [(name or type(module).__name__, module) for name, module in net.named_modules()
+             if is_slayer_block(module) and hasattr(module, "neuron")]
+    if not found:
+        raise no_blocks_error(net, "with neurons")
+    return found
+
+
+def chain_blocks(net: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """``(name, block)`` in execution order: ``net.blocks`` if it is a ModuleList, else the
+    outermost SLAYER blocks in module order (``net`` itself when it is one block)."""
+    blocks = getattr(net, "blocks", None)
+    if isinstance(blocks, torch.nn.ModuleList):
+        return [(f"blocks.{i}", block) for i, block in enumerate(blocks)]
+    if is_slayer_block(net):
+        return [(type(net).__name__, net)]
+    found: list[tuple[str, torch.nn.Module]] = []
+    for name, module in net.named_modules():
+        inside_found = any(name.startswith(f"{outer}.") for outer, _ in found)
+        if is_slayer_block(module) and not inside_found:
+            found.append((name, module))
+    if not found:
+        raise no_blocks_error(net, "(or give it a 'blocks' ModuleList)")
+    return found
+
+
+def block_kind(block: torch.nn.Module) -> str:
+    """``module.Class`` of a SLAYER block, e.g. ``cuba.Dense``."""
+    return f"{type(block).__module__.rsplit('.', 1)[-1]}.{type(block).__name__}"
+
+
+def slayer_block_type(block: torch.nn.Module) -> str | None:
+    """The lava-dl block class name this block is or derives from (None if not SLAYER)."""
+    for cls in type(block).__mro__:
+        if cls.__module__.startswith(SLAYER_BLOCK_MODULE) and not cls.__name__.startswith(
+                "Abstract"):
+            return cls.__name__
+    return None
+
+
+def latencies(net: torch.nn.Module) -> dict[int, int]:
+    """First step at which input can reach each SLAYER block with a neuron, by ``id(block)``
+    (one step per ``delay_shift`` block up to and including it)."""
+    latency, found = 0, {}
+    for module in net.modules():
+        if is_slayer_block(module) and hasattr(module, "neuron"):
+            latency += int(bool(getattr(module, "delay_shift", False)))
+            found[id(module)] = latency
+    return found
+
+
+def synapse_weight(synapse: torch.nn.Module) -> torch.Tensor:
+    """The effective weight tensor of a synapse (``g * v / ||v||`` under weight_norm)."""
+    if getattr(synapse, "weight_norm_enabled", False):
+        v, g = synapse.weight_v, synapse.weight_g
+        return g * v / v.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, *[1] * (v.dim() - 1))
+    return synapse.weight
+
+
+@torch.no_grad()
+def set_synapse_weight(synapse: torch.nn.Module, weight: torch.Tensor) -> None:
+    """Make ``weight`` the synapse's effective weight, setting ``g`` and ``v`` under weight_norm.
+
+    A row that is all zero keeps ``v = 1`` and ``g = 0`` so that ``g * v / ||v||`` stays finite.
+    """
+    if getattr(synapse, "weight_norm_enabled", False):
+        norms = weight.flatten(1).norm(dim=1)
+        direction = weight.clone()
+        direction[norms == 0] = 1.0
+        synapse.weight_v.copy_(direction)
+        synapse.weight_g.copy_(norms.view_as(synapse.weight_g))
+    else:
+        synapse.weight.copy_(weight)
+
+
+def synapse_fan_in(synapse: torch.nn.Module) -> int:
+    """Inputs per neuron; for a transposed convolution, averaged over output positions."""
+    shape = synapse_weight(synapse).shape
+    kernel = math.prod(shape[2:])
+    if isinstance(synapse, slayer_synapse.ConvTranspose):
+        return max(1, round(shape[0] // synapse.groups * kernel / math.prod(synapse.stride)))
+    return shape[1] * kernel
+
+
+def block_fan_in(block: torch.nn.Module) -> int:
+    """Inputs per neuron over all the block's synapses (input + recurrent for Recurrent)."""
+    return sum(synapse_fan_in(s) for s in block_synapses(block))
+
+
+def block_quantization(block: torch.nn.Module) -> Quantization | None:
+    """The weight grid SLAYER applies in this block's forward pass (None without pre_hook_fx)."""
+    synapses = block_synapses(block)
+    if not synapses or synapses[0].pre_hook_fx is None or not hasattr(block.neuron, "w_scale"):
+        return None
+    return Quantization.from_w_scale(block.neuron.w_scale)
+
+
+def block_threshold(block: torch.nn.Module) -> float | None:
+    """The block's firing threshold as SLAYER stores it (int(theta*64)/64); None for readouts."""
+    threshold = getattr(block.neuron, "threshold", None)
+    if threshold is None or float(threshold) < 0:
+        return None
+    return float(threshold)
+
+
+def block_decays(block: torch.nn.Module) -> dict[str, float]:
+    """``current_decay`` and ``voltage_decay`` as SLAYER applies them (1/4096 steps, in [0, 1]).
+
+    A neuron without a current state (LIF) has ``current_decay = 1``; one without a voltage
+    decay (e.g. sigma-delta) cannot be modelled over time and gives a clear error.
+    """
+    neuron = block.neuron
+    if not hasattr(neuron, "voltage_decay"):
+        raise ValueError(f"{type(neuron).__module__} neurons have no voltage decay; time-aware "
+                         "init methods need CUBA or LIF neurons")
+    scale = float(neuron.p_scale)
+
+    def decay(parameter: torch.Tensor) -> float:
+        return float(torch.round(parameter.detach().clamp(0, scale)).mean()) / scale
+
+    current = decay(neuron.current_decay) if hasattr(neuron, "current_decay") else 1.0
+    return {"current_decay": current, "voltage_decay": decay(neuron.voltage_decay)}
+
+
+@contextlib.contextmanager
+def eval_mode(net: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Put every module of ``net`` in eval mode for the ``with`` body, then restore each
+    module's own mode (also on errors)."""
+    modes = {module: module.training for module in net.modules()}
+    try:
+        net.eval()
+        yield net
+    finally:
+        for module, training in modes.items():
+            module.training = training
+
+
+def parameter_device(net: torch.nn.Module) -> torch.device:
+    """The device of ``net``'s first parameter (CPU for a network without parameters)."""
+    return next((p.device for p in net.parameters()), torch.device("cpu"))
