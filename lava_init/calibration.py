@@ -217,6 +217,17 @@ def _targets(x: torch.Tensor, target: float | None, readout_target: float | None
     return target, check_rate(readout_target, "readout target rate")
 
 
+def _check_steps(last: tuple[str, torch.nn.Module], starts: dict[int, int],
+                 x: torch.Tensor) -> None:
+    """ValueError when the last block starts after ``x`` ends (too many delaying blocks)."""
+    name, block = last
+    if starts[id(block)] >= x.shape[-1]:
+        raise ValueError(
+            f"block {name!r} starts at step {starts[id(block)]} but x has {x.shape[-1]} steps; "
+            "give x more steps than the network has delay_shift blocks or build the net with "
+            "delay_shift=False")
+
+
 @torch.no_grad()
 def calibrate(
     net: torch.nn.Module,
@@ -256,13 +267,8 @@ def calibrate(
     if not math.isfinite(tolerance) or tolerance <= 0:
         raise ValueError(f"tolerance must be > 0 (got {tolerance!r}), e.g. 0.05 for 5%")
     starts = latencies(net)
-    last_name, last_block = blocks[-1]
-    if starts[id(last_block)] >= x.shape[-1]:
-        raise ValueError(
-            f"block {last_name!r} starts at step {starts[id(last_block)]} but x has "
-            f"{x.shape[-1]} steps; give x more steps than the network has delay_shift blocks "
-            "or build the net with delay_shift=False"
-        )
+    _check_steps(blocks[-1], starts, x)
+    last_block = blocks[-1][1]
     chain = _is_chain(net, x, [block for _, block in blocks])
     block_input = x
     report = CalibrationReport(target)

@@ -123,34 +123,25 @@ def variance_conserving_(
     return fill_with_variance_(tensor, variance, distribution, generator, quantization)
 
 
-def kaiming_normal_(
-    tensor: torch.Tensor,
-    generator: torch.Generator | None = None,
-    quantization: Quantization | None = None,
-    fan_in: int | None = None,
-) -> torch.Tensor:
+def kaiming_normal_(tensor: torch.Tensor, generator: torch.Generator | None = None,
+                    quantization: Quantization | None = None, fan_in: int | None = None
+                    ) -> torch.Tensor:
     """Kaiming/He (ReLU), normal: ``Var[w] = 2 / fan_in``."""
     variance = theory.kaiming_variance(fan_in or calculate_fan_in(tensor))
     return fill_with_variance_(tensor, variance, "normal", generator, quantization)
 
 
-def xavier_normal_(
-    tensor: torch.Tensor,
-    generator: torch.Generator | None = None,
-    quantization: Quantization | None = None,
-    fan_in: int | None = None,
-) -> torch.Tensor:
+def xavier_normal_(tensor: torch.Tensor, generator: torch.Generator | None = None,
+                   quantization: Quantization | None = None, fan_in: int | None = None
+                   ) -> torch.Tensor:
     """Xavier/Glorot, normal: ``Var[w] = 2 / (fan_in + fan_out)``."""
     variance = theory.xavier_variance(fan_in or calculate_fan_in(tensor), calculate_fan_out(tensor))
     return fill_with_variance_(tensor, variance, "normal", generator, quantization)
 
 
-def slayer_default_(
-    tensor: torch.Tensor,
-    generator: torch.Generator | None = None,
-    quantization: Quantization | None = None,
-    fan_in: int | None = None,
-) -> torch.Tensor:
+def slayer_default_(tensor: torch.Tensor, generator: torch.Generator | None = None,
+                    quantization: Quantization | None = None, fan_in: int | None = None
+                    ) -> torch.Tensor:
     """SLAYER's (torch's Conv3d) default: ``kaiming_uniform_(a=sqrt(5))`` = U(+-1/sqrt(fan_in)).
 
     ``Var[w] = 1 / (3 * fan_in)``.
@@ -160,17 +151,10 @@ def slayer_default_(
 
 
 def temporal_(
-    tensor: torch.Tensor,
-    threshold: float = 1.0,
-    sigma: float = 1.0,
-    distribution: str = "normal",
-    generator: torch.Generator | None = None,
-    quantization: Quantization | None = None,
-    fan_in: int | None = None,
-    *,
-    current_decay: float = 1.0,
-    voltage_decay: float = 1.0,
-    time_steps: int = 1,
+    tensor: torch.Tensor, threshold: float = 1.0, sigma: float = 1.0,
+    distribution: str = "normal", generator: torch.Generator | None = None,
+    quantization: Quantization | None = None, fan_in: int | None = None, *,
+    current_decay: float = 1.0, voltage_decay: float = 1.0, time_steps: int = 1,
     target_rate: float | None = None,
 ) -> torch.Tensor:
     """Time-aware rule for CUBA neurons over ``time_steps`` (:mod:`lava_init.temporal`).
@@ -188,18 +172,10 @@ def temporal_(
 
 @torch.no_grad()
 def fluctuation_driven_(
-    tensor: torch.Tensor,
-    threshold: float = 1.0,
-    distribution: str = "normal",
-    generator: torch.Generator | None = None,
-    quantization: Quantization | None = None,
-    fan_in: int | None = None,
-    *,
-    current_decay: float = 1.0,
-    voltage_decay: float = 1.0,
-    rate: float | None = None,
-    xi: float = 2.0,
-    membrane_mean: float = 0.0,
+    tensor: torch.Tensor, threshold: float = 1.0, distribution: str = "normal",
+    generator: torch.Generator | None = None, quantization: Quantization | None = None,
+    fan_in: int | None = None, *, current_decay: float = 1.0, voltage_decay: float = 1.0,
+    rate: float | None = None, xi: float = 2.0, membrane_mean: float = 0.0,
 ) -> torch.Tensor:
     """Rossbroich, Gygax & Zenke (2022) for the discrete CUBA kernel.
 

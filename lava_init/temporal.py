@@ -337,15 +337,10 @@ def temporal_drive_scale(
     return math.exp(log_scale)
 
 
-def temporal_weight_variance(
-    fan_in: int,
-    threshold: float,
-    current_decay: float,
-    voltage_decay: float,
-    time_steps: int,
-    target_rate: float | None = None,
-    sigma: float | None = None,
-) -> float:
+def temporal_weight_variance(fan_in: int, threshold: float, current_decay: float,
+                             voltage_decay: float, time_steps: int,
+                             target_rate: float | None = None,
+                             sigma: float | None = None) -> float:
     """Var[w] of the time-aware rule: ``temporal_drive_scale(...) / fan_in`` (weight units^2).
 
     Decays are taken as SLAYER quantizes them (1/4096 steps); ``sigma`` is the onset-step

@@ -36,30 +36,12 @@ class LayerComparison:
     first_mismatch_step: int | None
     steps_compared: int
 
-    @property
-    def name(self) -> str:
-        return self.lava.name
-
-    @property
-    def neurons(self) -> int:
-        return self.lava.neurons
-
-    @property
-    def latency(self) -> int:
-        return self.lava.latency
-
-    @property
-    def slayer_rate(self) -> float:
-        return self.slayer.rate
-
-    @property
-    def lava_rate(self) -> float:
-        return self.lava.rate
-
-    @property
-    def silent_fraction(self) -> float:
-        """Neurons that never spike on Lava."""
-        return self.lava.silent_fraction
+    name = property(lambda self: self.lava.name, doc="The layer's block name.")
+    latency = property(lambda self: self.lava.latency, doc="First step input reaches it.")
+    slayer_rate = property(lambda self: self.slayer.rate, doc="SLAYER's spike rate.")
+    lava_rate = property(lambda self: self.lava.rate, doc="Lava's spike rate.")
+    silent_fraction = property(lambda self: self.lava.silent_fraction,
+                               doc="Neurons that never spike on Lava.")
 
 
 @dataclass
@@ -83,7 +65,7 @@ class VerifyReport:
     def __str__(self) -> str:
         headers = ["layer", "kind", "neurons", "latency", "slayer_rate", "lava_rate",
                    "mismatches", "first_mismatch", "silent"]
-        rows = [[layer.name, layer.kind, layer.neurons, layer.latency, layer.slayer_rate,
+        rows = [[layer.name, layer.kind, layer.lava.neurons, layer.latency, layer.slayer_rate,
                  layer.lava_rate,
                  layer.mismatches, "-" if layer.first_mismatch_step is None
                  else layer.first_mismatch_step, layer.silent_fraction]

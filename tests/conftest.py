@@ -26,3 +26,18 @@ def shared_data() -> Path:
             pytest.fail(f"CI must run with the shared data at {SHARED_DATA}")
         pytest.skip(f"real data not found at {SHARED_DATA} (set LAVA_INIT_DATA to its folder)")
     return SHARED_DATA
+
+
+#: Test files of the integration tier: Lava runs, training, subprocesses, DDP, tutorials,
+#: benchmarks. Everything else (math, single blocks, layout) is the fast tier:
+#: ``pytest -m "not integration"``.
+INTEGRATION_FILES = {"test_netx_export.py", "test_train.py", "test_demo.py", "test_tutorials.py",
+                     "test_benchmarks.py", "test_experiments.py", "test_data.py",
+                     "test_models.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.path
+        if path.name in INTEGRATION_FILES or path.parts[-2] == "netx_export":
+            item.add_marker(pytest.mark.integration)

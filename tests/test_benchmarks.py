@@ -5,15 +5,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import BENCHMARKS
 
 from lava_init.apps.data import load_dataset
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def _load(name: str) -> ModuleType:
@@ -24,7 +22,15 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in BENCHMARKS.glob("*.py")))
+#: The benchmark scripts (modules with a ``main``; example_nets is a helper they share).
+SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("*.py") if "\ndef main(" in p.read_text())
+
+
+def test_the_scripts_are_found():
+    assert {"convergence", "deep_cuba", "netx_examples"} <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
 def test_every_benchmark_loads_and_has_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
         _load(name).main(["--help"])

@@ -46,7 +46,7 @@ def test_variance_conserving_keeps_membrane_variance_to_layer_100(
 def test_kaiming_is_silent_by_layer_100_at_threshold_1():
     records = simulate("kaiming", (1.0,), PropagationSetup(depth=100, **PAPER_LAYER))
     depth = silent_depth(records, "kaiming", 1.0)
-    assert depth is not None and depth <= 100
+    assert depth is not None and 2 <= depth <= 5  # the paper: Kaiming dies within a few layers
     assert records[-1].rate == 0.0 and records[-1].silent_fraction == 1.0
     assert records[-1].variance == 0.0
 
@@ -112,8 +112,8 @@ def test_cli_writes_csv_and_figures(tmp_path, capsys):
     assert code == 0
     with open(out / "propagation.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert set(CSV_COLUMNS) >= {"method", "threshold", "layer", "variance", "rate",
-                                "silent_fraction", "predicted_variance"}
+    assert set(rows[0]) >= {"method", "threshold", "layer", "variance", "rate",
+                            "silent_fraction", "predicted_variance"}
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == 2 * 2 * 4
     assert {row["method"] for row in rows} == {"variance_conserving", "kaiming"}

@@ -8,7 +8,6 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init.apps.models import (
-    ARCHITECTURES,
     MEMORYLESS,
     NeuronConfig,
     SlayerCNN,
@@ -43,7 +42,10 @@ def test_build_model_for_both_architectures_from_config():
     for net in (mlp, cnn):
         thresholds = {float(b.neuron.threshold) for _, b in weighted_blocks(net)}
         assert thresholds == {0.5}
-    assert ARCHITECTURES == ("mlp", "cnn")
+    assert type(mlp).__name__ == "SlayerMLP" and type(cnn).__name__ == "SlayerCNN"
+    assert [type(b).__name__ for b in cnn.blocks] == ["Conv", "Conv", "Flatten", "Dense",
+                                                      "Dense"]
+    assert [b.synapse.stride[0] for b in cnn.blocks[:2]] == [1, 2]  # every 2nd conv strides
 
 
 def test_cnn_initialized_per_block_fan_in():

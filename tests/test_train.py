@@ -168,7 +168,7 @@ def test_cli_bad_inputs_give_one_clear_line(capsys, tmp_path):
     assert "unknown dataset 'svhn'; valid: digits, mnist, fashion-mnist, nmnist, cifar10" in line
     line = _cli_error(capsys, ["--dataset", "mnist", "--data-dir", str(tmp_path / "missing")])
     assert "does not exist" in line and "--data-dir" in line and "--download" in line
-    assert "depth must be >= 1 (got 0)" in _cli_error(capsys, ["--dataset", "digits",
+    assert "depth must be an integer >= 1 (got 0)" in _cli_error(capsys, ["--dataset", "digits",
                                                                "--depth", "0"])
     for split in ("train", "test"):
         image_name, label_name = IDX_FILES[split]

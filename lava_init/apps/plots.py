@@ -55,48 +55,52 @@ def _panel_grid(count: int) -> tuple[plt.Figure, np.ndarray]:
     return figure, axes[0]
 
 
-def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
-    """Var[u] vs layer, one panel per threshold; measured solid, theory dashed."""
+def _threshold_panels(records: Sequence[LayerRecord], path: Path, draw, ylabel: str,
+                      legend_loc: str) -> Path:
+    """One panel per threshold, one color per method: ``draw(axis, method, threshold,
+    color)`` plots a method's curves; the figure is saved to ``path``."""
     methods, thresholds = _keys(records)
     figure, axes = _panel_grid(len(thresholds))
     for axis, threshold in zip(axes, thresholds, strict=True):
         for index, method in enumerate(methods):
-            color = f"C{index}"
-            layers, measured = _series(records, method, threshold, "variance")
-            _, predicted = _series(records, method, threshold, "predicted_variance")
-            axis.plot(layers, np.maximum(measured, 1e-8), color=color, label=method)
-            axis.plot(layers, np.maximum(predicted, 1e-8), color=color, linestyle="--",
-                      linewidth=1)
-        axis.set_yscale("log")
-        axis.set_ylim(1e-4, max(10.0, 2.0 * max(r.variance for r in records)))
+            draw(axis, method, threshold, f"C{index}")
         axis.set_title(f"theta = {threshold:g}")
         axis.set_xlabel("layer")
-    axes[0].set_ylabel("Var[u] (solid: measured, dashed: theory)")
-    axes[-1].legend(fontsize=7, loc="lower left")
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(fontsize=7, loc=legend_loc)
     figure.suptitle(_title(records), fontsize=9)
     return save_figure(figure, path)
+
+
+def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
+    """Var[u] vs layer, one panel per threshold; measured solid, theory dashed."""
+    top = max(10.0, 2.0 * max(r.variance for r in records))
+
+    def draw(axis, method: str, threshold: float, color: str) -> None:
+        layers, measured = _series(records, method, threshold, "variance")
+        _, predicted = _series(records, method, threshold, "predicted_variance")
+        axis.plot(layers, np.maximum(measured, 1e-8), color=color, label=method)
+        axis.plot(layers, np.maximum(predicted, 1e-8), color=color, linestyle="--", linewidth=1)
+        axis.set_yscale("log")
+        axis.set_ylim(1e-4, top)
+
+    return _threshold_panels(records, path, draw, "Var[u] (solid: measured, dashed: theory)",
+                             "lower left")
 
 
 def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
     """Spike rate vs layer, one panel per threshold; dashed: P(u > theta) from the theory."""
-    methods, thresholds = _keys(records)
-    figure, axes = _panel_grid(len(thresholds))
-    for axis, threshold in zip(axes, thresholds, strict=True):
-        for index, method in enumerate(methods):
-            color = f"C{index}"
-            layers, rate = _series(records, method, threshold, "rate")
-            _, predicted = _series(records, method, threshold, "predicted_variance")
-            predicted_rate = [np.nan if np.isnan(v) else
-                              theory.firing_probability(threshold, float(np.sqrt(v)))
-                              if v > 0 else 0.0 for v in predicted]
-            axis.plot(layers, rate, color=color, label=method)
-            axis.plot(layers, predicted_rate, color=color, linestyle="--", linewidth=1)
-        axis.set_title(f"theta = {threshold:g}")
-        axis.set_xlabel("layer")
-    axes[0].set_ylabel("spikes / neuron / step")
-    axes[-1].legend(fontsize=7, loc="upper right")
-    figure.suptitle(_title(records), fontsize=9)
-    return save_figure(figure, path)
+
+    def draw(axis, method: str, threshold: float, color: str) -> None:
+        layers, rate = _series(records, method, threshold, "rate")
+        _, predicted = _series(records, method, threshold, "predicted_variance")
+        predicted_rate = [np.nan if np.isnan(v) else
+                          theory.firing_probability(threshold, float(np.sqrt(v)))
+                          if v > 0 else 0.0 for v in predicted]
+        axis.plot(layers, rate, color=color, label=method)
+        axis.plot(layers, predicted_rate, color=color, linestyle="--", linewidth=1)
+
+    return _threshold_panels(records, path, draw, "spikes / neuron / step", "upper right")
 
 
 def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:

@@ -244,8 +244,8 @@ def _draw_weights(method: InitMethod, thresholds: Sequence[float], alive: list[b
     weights = torch.zeros((count, setup.width, setup.width))
     for index in range(count):
         if alive[index] or (count == 1 and any(alive)):
-            method.fn(weights[index], threshold=thresholds[index], sigma=setup.sigma,
-                      generator=generators[index], **_dynamics(method, setup))
+            method.draw(weights[index], threshold=thresholds[index], sigma=setup.sigma,
+                        generator=generators[index], **_dynamics(method, setup))
     return weights
 
 

@@ -15,7 +15,6 @@ import dataclasses
 import io
 import os
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -404,9 +403,6 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
     """
     run = _build(config)
     _restore(run)
-    # tqdm's default lock is a multiprocessing RLock, which fixes the start method; Lava (netx)
-    # sets it at import and then fails, so a later export in this process would break.
-    tqdm.set_lock(threading.RLock())
     model = DistributedDataParallel(run.model) if run.distributed.world > 1 else run.model
     for epoch in range(run.start_epoch, config.epochs):
         row = _train_epoch(run, model, epoch)

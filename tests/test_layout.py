@@ -1,0 +1,121 @@
+"""The layout promised in the README: layers import only downwards, no cycles, short functions.
+
+Layers: math (numpy/scipy) < SLAYER glue < library (and netx_export) < apps.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("lava_init", "netx_export")
+MATH = {f"lava_init.{name}" for name in (
+    "checks", "files", "tables", "records", "quantization", "theory", "temporal")}
+GLUE = {"lava_init.slayer_blocks"}
+#: Longest function allowed in the two packages (lines, docstring included).
+MAX_FUNCTION_LINES = 60
+
+
+def layer(module: str) -> int:
+    """0 math, 1 SLAYER glue, 2 library (netx_export too), 3 apps."""
+    if module in MATH:
+        return 0
+    if module in GLUE:
+        return 1
+    if module.startswith("lava_init.apps"):
+        return 3
+    return 2
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def source_files() -> list[Path]:
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+def imports_of(path: Path) -> set[str]:
+    """Project modules ``path`` imports anywhere in the file (module level or in functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+            found.update(n if n in ALL_MODULES else node.module for n in names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.split(".")[0] in PACKAGES}
+
+
+ALL_MODULES = {module_name(p) for p in source_files()}
+#: The package __init__ files re-export by name; the graph is between the modules themselves.
+GRAPH = {module_name(p): imports_of(p) - set(PACKAGES) for p in source_files()
+         if p.name != "__init__.py"}
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_imports_go_down_the_layers(module):
+    upward = [target for target in GRAPH[module] if layer(target) > layer(module)]
+    assert not upward, f"{module} (layer {layer(module)}) imports {upward} from above"
+    if module.startswith("netx_export"):
+        library = [t for t in GRAPH[module] if t.startswith("lava_init") and layer(t) > 1]
+        assert not library, f"{module} uses {library}: netx_export takes only math and glue"
+
+
+def test_no_import_cycle_between_files():
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(GRAPH.get(module, ())):
+            assert state.get(target) != 1, f"import cycle: {' -> '.join([*trail, target])}"
+            if target not in state:
+                visit(target, [*trail, target])
+        state[module] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_functions_are_short():
+    long = [f"{path.relative_to(ROOT)}:{node.lineno} {node.name} "
+            f"({node.end_lineno - node.lineno + 1} lines)"
+            for path in source_files() for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert not long, long
+
+
+def loaded_after(code: str) -> set[str]:
+    """Names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    script = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    return set(result.stdout.split())
+
+
+def test_the_math_layer_imports_without_torch():
+    modules = loaded_after("\n".join(f"import {name}" for name in sorted(MATH)))
+    assert "torch" not in modules and not any(m.startswith("lava.") for m in modules)
+
+
+def test_the_library_does_not_import_apps_netx_export_or_sklearn():
+    modules = loaded_after("import lava_init\nfrom lava_init import initialize, calibrate, "
+                           "measure_activity, temporal_, rate_encode")
+    assert "lava_init.network_init" in modules  # the check below is not vacuous
+    assert not {m for m in modules if m.startswith(("netx_export", "sklearn", "lava_init.apps"))}
+
+
+def test_netx_export_uses_only_the_lower_layers_of_lava_init():
+    modules = loaded_after("import netx_export")
+    ours = {m for m in modules if m.startswith("lava_init.")}
+    assert "lava_init.slayer_blocks" in ours
+    assert ours <= MATH | GLUE, ours - MATH - GLUE
+    assert not {m for m in modules if m.startswith("sklearn")}
