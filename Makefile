@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test test-fast lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	@bash .ci/find_python310.sh >/dev/null || { bash .ci/find_python310.sh; exit 1; }
@@ -20,8 +20,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The fast tier alone (math, single blocks, layout, doctests of the math layer): seconds.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not integration"
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check lava_init netx_export tests benchmarks
+	$(VENV)/bin/ruff check lava_init netx_export tests benchmarks tutorials
 
 clean-venv:
 	rm -rf $(VENV)

@@ -63,7 +63,8 @@ def measure_activity(net: torch.nn.Module, x: torch.Tensor) -> ActivityReport:
         An :class:`ActivityReport`, one :class:`~lava_init.records.LayerActivity` per block.
 
     >>> import torch; from lava.lib.dl import slayer
-    >>> net = slayer.block.cuba.Dense({"threshold": 1.0}, 8, 4, delay_shift=False)
+    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    >>> net = slayer.block.cuba.Dense(neuron, 8, 4, delay_shift=False)
     >>> len(measure_activity(net, torch.ones(2, 8, 5)).layers)
     1
     """

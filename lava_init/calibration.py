@@ -257,7 +257,8 @@ def calibrate(
         scale and is marked not converged.
 
     >>> import torch; from lava.lib.dl import slayer
-    >>> net = slayer.block.cuba.Dense({"threshold": 1.0}, 64, 64, delay_shift=False)
+    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    >>> net = slayer.block.cuba.Dense(neuron, 64, 64, delay_shift=False)
     >>> x = (torch.rand(8, 64, 10, generator=torch.Generator().manual_seed(0)) < 0.2).float()
     >>> calibrate(net, x).converged
     True

@@ -146,7 +146,8 @@ def initialize(
         An :class:`InitReport`, one :class:`BlockInit` row per block.
 
     >>> import torch; from lava.lib.dl import slayer
-    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense({"threshold": 1.0}, 64, 32))
+    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 64, 32))
     >>> initialize(net).blocks[0].fan_in
     64
     """

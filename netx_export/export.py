@@ -169,14 +169,29 @@ def export_netx(
 ) -> Path:
     """Write ``net`` as a NetX HDF5 file at ``path`` and return the path.
 
-    ``input_shape``: one sample's shape without batch and time, ``(features,)`` or
-    ``(channels, height, width)``; needed when the first block is a Conv. The net is run once
-    on zeros (eval mode, no gradients) so SLAYER knows its neuron shapes; its modes, weights
-    and weight normalization are left as they were (a copy is exported). The file is written
-    to a temp file in the same folder, loaded back with ``lava.lib.dl.netx.hdf5.Network`` and
-    only then renamed over ``path``, so an open NetX network on the old file keeps working and
-    a failed export leaves the old file intact. A Conv-first net gets a shape-only ``input``
-    group at ``layer/0``; otherwise ``layer/{i}`` is block ``i``.
+    The net is run once on zeros (eval mode, no gradients) so SLAYER knows its neuron shapes;
+    its modes, weights and weight normalization are left as they were (a copy is exported).
+    The file is written to a temp file in the same folder, loaded back with
+    ``lava.lib.dl.netx.hdf5.Network`` and only then renamed over ``path``, so an open NetX
+    network on the old file keeps working and a failed export leaves the old file intact. A
+    Conv-first net gets a shape-only ``input`` group at ``layer/0``; otherwise ``layer/{i}``
+    is block ``i``.
+
+    Args:
+        net: a chain of lava-dl SLAYER blocks (``net.blocks`` or its outermost blocks).
+        path: the ``.net`` file to write.
+        input_shape: one sample's shape without batch and time, ``(features,)`` or
+            ``(channels, height, width)``; needed when the first block is a Conv.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    >>> import tempfile, torch; from lava.lib.dl import slayer
+    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4))
+    >>> path = export_netx(net, tempfile.mkdtemp() + "/net.net")
+    >>> [kind for _, kind, _ in netx_layers(path)]
+    ['dense']
     """
     path = Path(path)
     if path.is_dir():

@@ -97,14 +97,27 @@ def _reset_state(network) -> None:
 def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.ndarray]:
     """Run the NetX network at ``path`` on ``spikes`` and return each layer's output spikes.
 
-    ``spikes``: binary array (numpy or torch) in SLAYER order, one sample ``(*input, T)`` or a
-    batch ``(batch, *input, T)``; ``input`` is ``(features,)`` or ``(channels, height, width)``.
-    Samples run one after another for T steps each, every state zeroed in between. Returns one
-    int array per NetX layer (Flatten has none): ``(neurons, T)`` for one sample,
-    ``(batch, neurons, T)`` for a batch, neurons in SLAYER's (C, H, W) order. Lava delays
-    each synapse layer by one step. ``backend``: ``"fixed_pt"`` (Lava's bit-accurate CPU
-    simulator, ``Loihi2SimCfg(select_tag="fixed_pt")``) or ``"loihi2"`` (needs lava-loihi).
-    The runtime is always stopped, also on errors and KeyboardInterrupt.
+    Samples run one after another for T steps each, every state zeroed in between; Lava
+    delays each synapse layer by one step. The runtime is always stopped, also on errors and
+    KeyboardInterrupt.
+
+    Args:
+        path: a NetX HDF5 file (e.g. from :func:`netx_export.export_netx`).
+        spikes: binary array (numpy or torch) in SLAYER order, one sample ``(*input, T)`` or a
+            batch ``(batch, *input, T)``; ``input`` is ``(features,)`` or ``(C, H, W)``.
+        backend: ``"fixed_pt"`` (Lava's bit-accurate CPU simulator,
+            ``Loihi2SimCfg(select_tag="fixed_pt")``) or ``"loihi2"`` (needs lava-loihi).
+
+    Returns:
+        One int array per NetX layer (Flatten has none): ``(neurons, T)`` for one sample,
+        ``(batch, neurons, T)`` for a batch, neurons in SLAYER's (C, H, W) order.
+
+    >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
+    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4))
+    >>> path = export_netx(net, tempfile.mkdtemp() + "/net.net")
+    >>> [layer.shape for layer in run_lava(path, torch.ones(8, 5))]
+    [(4, 5)]
     """
     path = Path(path)
     if not path.is_file():

@@ -142,11 +142,28 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
            ) -> VerifyReport:
     """Run ``net`` (SLAYER, eval mode) and the NetX file ``path`` (Lava) on the same spikes.
 
-    ``spikes``: binary, SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``. Lava delays
-    each layer by one step and SLAYER each delay_shift block by one; a net without an Input
-    block gets one leading zero step on the SLAYER side so that the neuron biases line up.
-    Lava step ``t`` of a layer is compared with the SLAYER step that saw the same input; the
-    report counts the differing spikes per layer and the first Lava step with a difference.
+    Lava delays each layer by one step and SLAYER each delay_shift block by one; a net
+    without an Input block gets one leading zero step on the SLAYER side so that the neuron
+    biases line up. Lava step ``t`` of a layer is compared with the SLAYER step that saw the
+    same input.
+
+    Args:
+        net: the SLAYER network ``path`` was exported from.
+        path: its NetX file.
+        spikes: binary, SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``.
+        backend: ``"fixed_pt"`` (Lava's CPU simulator) or ``"loihi2"`` (needs lava-loihi).
+
+    Returns:
+        A :class:`VerifyReport`: per layer both sides' activity, the differing spikes and the
+        first Lava step with a difference.
+
+    >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
+    >>> torch.manual_seed(0) and None
+    >>> neuron = {"threshold": 0.5, "current_decay": 1.0, "voltage_decay": 1.0}
+    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4))
+    >>> path = export_netx(net, tempfile.mkdtemp() + "/net.net")
+    >>> verify(net, path, (torch.rand(2, 8, 6) < 0.5).float()).total_mismatches
+    0
     """
     blocks = chain_blocks(net)
     lava_layers = _lava_layers(blocks)
