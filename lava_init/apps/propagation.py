@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from lava_init import theory
 from lava_init.apps.models import NeuronConfig
+from lava_init.checks import check_count, check_decay, check_sigma
 from lava_init.files import atomic_write_text
 from lava_init.initializers import INITIALIZERS, InitMethod, get_initializer
 from lava_init.network_init import initialize
@@ -76,22 +77,10 @@ class PropagationSetup:
         if self.neuron not in NEURONS:
             raise ValueError(f"unknown neuron {self.neuron!r}; valid: {', '.join(NEURONS)}")
         for name in ("depth", "width", "batch", "time_steps", "networks"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                flag = name.replace("_", "-")
-                raise ValueError(f"{name} must be an integer >= 1 (got {value!r}); "
-                                 f"pass e.g. --{flag} 10")
-        if not math.isfinite(self.sigma) or self.sigma <= 0:
-            raise ValueError(f"sigma must be a finite number > 0 (got {self.sigma!r}); "
-                             "the paper uses --sigma 1")
-        hints = {"leak": "beta = 0 is memoryless, 1 never leaks",
-                 "current_decay": "1.0 is memoryless, lava-dl tutorials use 0.25",
-                 "voltage_decay": "1.0 is memoryless, lava-dl tutorials use 0.03"}
-        for name, hint in hints.items():
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                flag = name.replace("_", "-")
-                raise ValueError(f"--{flag} must lie in [0, 1] (got {value!r}); {hint}")
+            check_count(getattr(self, name), name)
+        check_sigma(self.sigma)
+        for name in ("leak", "current_decay", "voltage_decay"):
+            check_decay(getattr(self, name), f"--{name.replace('_', '-')}")
 
     @property
     def steps(self) -> int:
