@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from lava.lib.dl import slayer
 
@@ -85,11 +87,12 @@ def recurrent_net(seed: int = 7) -> BlockNet:
 
 
 def deep_mlp(method: str, depth: int = 20, width: int = 64, sigma: float | None = None,
-             in_features: int = 32, seed: int = 0) -> SlayerMLP:
-    """A memoryless CUBA MLP (threshold 1.25) of ``depth`` hidden layers, initialized by
+             in_features: int = 32, seed: int = 0, threshold: float = 1.25) -> SlayerMLP:
+    """A memoryless CUBA MLP of ``depth`` hidden layers, initialized by
     :func:`lava_init.initialize` with ``method`` and ``sigma``."""
     torch.manual_seed(seed)
-    net = SlayerMLP(in_features, 8, depth=depth, width=width, neuron=MEMORYLESS)
+    neuron = dataclasses.replace(MEMORYLESS, threshold=threshold)
+    net = SlayerMLP(in_features, 8, depth=depth, width=width, neuron=neuron)
     initialize(net, method, sigma=sigma, generator=torch.Generator().manual_seed(seed + 1))
     return net
 

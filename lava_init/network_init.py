@@ -18,6 +18,7 @@ from lava_init.initializers import InitMethod, calculate_fan_out, get_initialize
 from lava_init.quantization import Quantization
 from lava_init.slayer_blocks import (
     block_decays,
+    block_effective_threshold,
     block_fan_in,
     block_quantization,
     block_synapses,
@@ -42,7 +43,9 @@ class BlockInit:
     kind: str
     fan_in: int
     threshold: float | None
+    effective_threshold: float
     sigma: float
+    margin: float
     target_std: float
     quantized_std: float
     fraction_zero: float
@@ -61,11 +64,11 @@ class InitReport:
     warnings: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        headers = ["block", "kind", "fan_in", "threshold", "sigma", "target_std",
-                   "quantized_std", "zero", "clipped", "stable"]
+        headers = ["block", "kind", "fan_in", "threshold", "theta_eff", "sigma", "margin",
+                   "target_std", "quantized_std", "zero", "clipped", "stable"]
         rows = [[b.name, b.kind, b.fan_in, "-" if b.threshold is None else b.threshold,
-                 b.sigma, b.target_std, b.quantized_std, b.fraction_zero, b.fraction_clipped,
-                 b.stable] for b in self.blocks]
+                 b.effective_threshold, b.sigma, b.margin, b.target_std, b.quantized_std,
+                 b.fraction_zero, b.fraction_clipped, b.stable] for b in self.blocks]
         given = ", ".join(f"{k}={v}" for k, v in self.options.items())
         lines = [f"init method: {self.method}{f' ({given})' if given else ''}",
                  format_table(headers, rows)]
@@ -93,18 +96,21 @@ def _block_point(name: str, block: torch.nn.Module, sigma: float | None
                  ) -> tuple[float | None, float, float]:
     """``(threshold as stored or None, sigma, threshold used by the rule)`` of one block.
 
-    Readout blocks without a threshold are treated as if ``threshold = sigma``.
+    The rule uses the effective threshold on the block's membrane lattice
+    (:func:`~lava_init.slayer_blocks.block_effective_threshold`); readout blocks without a
+    threshold are treated as if ``theta = sigma * DEFAULT_RATIO``.
     """
     threshold = block_threshold(block)
     if threshold is not None and (not math.isfinite(threshold) or threshold <= 0):
         raise ValueError(
             f"block {name!r} has threshold {threshold!r}; the variance-conserving rule needs a "
             "finite threshold > 0 (SLAYER stores int(theta*64)/64, so use theta >= 1/64)")
+    effective = block_effective_threshold(block)
     if sigma is not None:
         block_sigma = check_sigma(sigma)
     else:
-        block_sigma = theory.default_sigma(threshold) if threshold is not None else 1.0
-    rule_threshold = block_sigma * theory.DEFAULT_RATIO if threshold is None else threshold
+        block_sigma = theory.default_sigma(effective) if effective is not None else 1.0
+    rule_threshold = block_sigma * theory.DEFAULT_RATIO if effective is None else effective
     return threshold, block_sigma, rule_threshold
 
 
@@ -134,8 +140,11 @@ def initialize(
     Args:
         net: any module holding lava-dl SLAYER blocks with weights.
         method: a name from :data:`lava_init.initializers.INITIALIZERS`.
-        sigma: target membrane std (weight units); None chooses ``sigma = threshold`` per
-            block, a stable fixed point (theta/sigma = 1 < 1.19).
+        sigma: target membrane std (weight units); None chooses, per block,
+            ``sigma = theta_eff / DEFAULT_RATIO`` (:func:`lava_init.theory.default_sigma`):
+            a stable fixed point with a drive margin of ``DEFAULT_MARGIN`` to the
+            saddle-node. ``theta_eff`` is the threshold on the block's membrane lattice
+            (:func:`lava_init.quantization.effective_threshold`).
         quantize: draw on the block's 8-bit weight grid so that the variance SLAYER and Loihi
             see is the target; None means yes for quantization-aware methods.
         generator: torch generator for reproducible draws.
@@ -158,12 +167,8 @@ def initialize(
     report = InitReport(method, dict(options))
     for name, block in blocks:
         threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
-        stable = theory.is_stable(rule_threshold, block_sigma)
-        if init_method.uses_threshold and not stable:
-            report.warn(f"block {name!r}: theta/sigma = {rule_threshold / block_sigma:.3f} "
-                        f"> {theory.CRITICAL_RATIO:.3f} makes the variance fixed point unstable "
-                        "(activity dies out or saturates with depth); use sigma >= "
-                        f"{rule_threshold / theory.CRITICAL_RATIO:.4g} or sigma=None")
+        if init_method.uses_threshold:
+            _warn_operating_point(report, name, rule_threshold, block_sigma)
         fan_in = block_fan_in(block)
         dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
         weight = _draw_block(init_method, block, block_quantization(block) if quantize else None,
@@ -172,15 +177,31 @@ def initialize(
         fan_out = calculate_fan_out(synapse_weight(block_synapses(block)[0]))
         target_variance = (init_method.variance(fan_in, fan_out, rule_threshold, block_sigma)
                            if init_method.variance else None)
-        report.blocks.append(_block_row(name, block, target_variance, fan_in, threshold,
-                                        block_sigma, weight, stable,
+        report.blocks.append(_block_row(name, block, target_variance, fan_in,
+                                        (threshold, rule_threshold), block_sigma, weight,
                                         init_method.quantization_aware, report))
     return report
 
 
+def _warn_operating_point(report: InitReport, name: str, threshold: float, sigma: float) -> None:
+    """Warn, naming the block, when ``(threshold, sigma)`` is unstable or near the saddle-node."""
+    ratio = threshold / sigma
+    if not theory.is_stable(threshold, sigma):
+        report.warn(f"block {name!r}: theta/sigma = {ratio:.3f} > {theory.CRITICAL_RATIO:.3f} "
+                    "makes the variance fixed point unstable (activity dies out or saturates "
+                    f"with depth); use sigma >= {threshold / theory.DEFAULT_RATIO:.4g} or "
+                    "sigma=None")
+    elif theory.drive_margin(threshold, sigma) < theory.DEFAULT_MARGIN * (1 - 1e-9):
+        report.warn(f"block {name!r}: theta/sigma = {ratio:.3f} leaves a drive margin of "
+                    f"{theory.drive_margin(threshold, sigma):.3f} to the saddle-node (default "
+                    f"{theory.DEFAULT_MARGIN:.3f} at theta/sigma = {theory.DEFAULT_RATIO}); "
+                    "narrow deep stacks can fall silent. Use sigma >= "
+                    f"{threshold / theory.DEFAULT_RATIO:.4g} or sigma=None")
+
+
 def _block_row(name: str, block: torch.nn.Module, target_variance: float | None,
-               fan_in: int, threshold: float | None, sigma: float, weight: torch.Tensor,
-               stable: bool, quantization_aware: bool, report: InitReport) -> BlockInit:
+               fan_in: int, thresholds: tuple[float | None, float], sigma: float,
+               weight: torch.Tensor, quantization_aware: bool, report: InitReport) -> BlockInit:
     grid = block_quantization(block)
     effective = grid.apply(weight) if grid else weight
     target_std = math.sqrt(target_variance) if target_variance is not None else float(
@@ -197,5 +218,7 @@ def _block_row(name: str, block: torch.nn.Module, target_variance: float | None,
                         f"quantize to zero (quantized variance off by {error:.1%}). Raise sigma "
                         "together with the threshold, or give the neuron a finer weight grid "
                         "(its scale)")
-    return BlockInit(name, type(block).__name__, fan_in, threshold, sigma, target_std,
-                     quantized_std, fraction_zero, fraction_clipped, stable)
+    threshold, effective = thresholds
+    return BlockInit(name, type(block).__name__, fan_in, threshold, effective, sigma,
+                     theory.drive_margin(effective, sigma), target_std, quantized_std,
+                     fraction_zero, fraction_clipped, theory.is_stable(effective, sigma))

@@ -115,3 +115,22 @@ def scale_for_quantized_variance(sample: np.ndarray, variance: float,
     crossing = optimize.brentq(lambda s: moment(s) - variance, 0.0, high, xtol=tolerance)
     sides = (max(crossing - tolerance, 0.0), crossing + tolerance)
     return min(sides, key=lambda s: abs(moment(s) - variance))
+
+
+def effective_threshold(threshold: float, lattice_step: float | None) -> float:
+    """The threshold a Gaussian model of the membrane must use when the membrane is on a lattice.
+
+    SLAYER and Loihi spike when ``v > theta`` (strictly). A membrane that only takes values
+    ``k * step`` (a memoryless neuron's membrane is a sum of weights on the weight grid) spikes
+    when ``v >= (floor(theta / step) + 1) * step``; the continuity correction puts the Gaussian
+    model's threshold half a step below that: ``(floor(theta / step) + 0.5) * step``. A
+    threshold on the grid acts as ``theta + step / 2``; one half-way between grid points is
+    unchanged. ``lattice_step`` None (a continuous membrane) returns ``theta``.
+
+    >>> effective_threshold(1.0, 1 / 32), effective_threshold(1.265625, 1 / 32)
+    (1.015625, 1.265625)
+    """
+    if lattice_step is None or lattice_step <= 0:
+        return float(threshold)
+    levels = math.floor(threshold / lattice_step + 1e-9)
+    return (levels + 0.5) * lattice_step

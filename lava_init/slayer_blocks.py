@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import torch
 from lava.lib.dl.slayer import synapse as slayer_synapse
 
-from lava_init.quantization import Quantization
+from lava_init.quantization import Quantization, effective_threshold
 
 #: Synapse attributes of SLAYER blocks, in the order they feed the neuron.
 SYNAPSE_ATTRIBUTES = ("synapse", "input_synapse", "recurrent_synapse")
@@ -182,6 +182,36 @@ def block_decays(block: torch.nn.Module) -> dict[str, float]:
 
     current = decay(neuron.current_decay) if hasattr(neuron, "current_decay") else 1.0
     return {"current_decay": current, "voltage_decay": decay(neuron.voltage_decay)}
+
+
+def is_memoryless(block: torch.nn.Module) -> bool:
+    """True when both decays are 1 as SLAYER applies them: the membrane is this step's input."""
+    try:
+        decays = block_decays(block)
+    except ValueError:
+        return False
+    return decays["current_decay"] == 1.0 and decays["voltage_decay"] == 1.0
+
+
+def membrane_lattice_step(block: torch.nn.Module) -> float | None:
+    """The step of the lattice the block's membrane lies on (SLAYER units), None if fine.
+
+    Memoryless with quantized weights: the weight step (1/32 for the default scale), which
+    moves the effective threshold by half a step. With decays the states carry 1/4096
+    resolution after every step, so the lattice moves it by at most 1/8192: None (no
+    correction).
+    """
+    grid = block_quantization(block)
+    return grid.step if grid is not None and is_memoryless(block) else None
+
+
+def block_effective_threshold(block: torch.nn.Module) -> float | None:
+    """The block's threshold as the Gaussian rule must see it on its membrane lattice
+    (:func:`lava_init.quantization.effective_threshold`); None for readouts."""
+    threshold = block_threshold(block)
+    if threshold is None:
+        return None
+    return effective_threshold(threshold, membrane_lattice_step(block))
 
 
 @contextlib.contextmanager

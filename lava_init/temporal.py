@@ -249,7 +249,7 @@ def memoryless_drive_scale(threshold: float, target_rate: float, input_rate: flo
 def onset_drive_scale(threshold: float, sigma: float | None = None) -> float:
     """``N Var[w]`` of the paper's rule, ``sigma^2 / P(u > theta)``: the onset-step drive.
 
-    ``sigma`` None is ``default_sigma(threshold)`` (theta/sigma = 1, stable).
+    ``sigma`` None is ``default_sigma(threshold)`` (the default operating point, stable).
     Every T-step window starts from rest, so at its first step ``v = c = I`` and a deep stack is
     exactly the paper's memoryless network; below this drive's stable fixed point (theta/sigma
     beyond ~1.19) the first spikes of each layer come later than those of the layer before,
@@ -286,6 +286,46 @@ def deep_stack_response(
     return responses
 
 
+def _memoryless_target_drive(threshold: float, target_rate: float) -> float:
+    """``N Var[w]`` holding a memoryless stack at ``target_rate``, refused below the robust
+    range (:data:`lava_init.theory.SMALLEST_ROBUST_RATE`)."""
+    if target_rate < theory.SMALLEST_ROBUST_RATE * (1 - 1e-9):
+        raise ValueError(
+            f"a deep memoryless stack cannot hold a rate of {target_rate:.3g}: below "
+            f"{theory.SMALLEST_ROBUST_RATE:.3f} (P(u > theta) at theta/sigma = "
+            f"{theory.DEFAULT_RATIO}) the rule's operating point nears the saddle-node, where "
+            "finite-width stacks fall silent; ask for a target_rate >= "
+            f"{theory.SMALLEST_ROBUST_RATE:.3f} or set the readout's rate with calibrate")
+    return memoryless_drive_scale(threshold, target_rate, target_rate)
+
+
+def _integrating_target_drive(threshold: float, current_decay: float, voltage_decay: float,
+                              time_steps: int, target_rate: float, onset: float) -> float:
+    """The smallest ``N Var[w]`` whose mean-field stack holds ``target_rate`` in its deep
+    layers (bracketing by factors of 2 around the onset drive, then brentq on log drive)."""
+
+    def excess(log_scale: float) -> float:
+        return deep_stack_response(math.exp(log_scale), threshold, current_decay, voltage_decay,
+                                   time_steps, target_rate)[-1].rate - target_rate
+
+    low = high = math.log(onset)
+    if excess(low) >= 0:
+        while excess(low) >= 0 and low > math.log(onset / 1e4):
+            high, low = low, low - math.log(2.0)
+    else:
+        while excess(high) < 0:
+            low, high = high, high + math.log(2.0)
+            if high > math.log(onset * 1e4):
+                raise ValueError(
+                    f"no weight scale keeps a rate of {target_rate:.3g} over {time_steps} "
+                    f"steps with threshold {threshold} and decays ({current_decay}, "
+                    f"{voltage_decay}); lower the target rate")
+    if excess(low) >= 0:
+        return math.exp(low)
+    # the deep rate is a noisy step function of the drive: brentq finds a crossing
+    return math.exp(optimize.brentq(excess, low, high, xtol=1e-6, maxiter=20, disp=False))
+
+
 @lru_cache(maxsize=256)
 def temporal_drive_scale(
     threshold: float,
@@ -295,14 +335,15 @@ def temporal_drive_scale(
     target_rate: float | None = None,
     sigma: float | None = None,
 ) -> float:
-    """``N Var[w]`` of the time-aware rule: ``max(onset drive, drive for the target rate)``.
+    """``N Var[w]`` of the time-aware rule: the onset drive, or the drive for a target rate.
 
-    The onset drive (:func:`onset_drive_scale`) keeps the first step of every window at the
-    paper's stable fixed point. ``target_rate`` (spikes per neuron per step over the T steps)
-    raises the drive until the deep layers of a mean-field stack (:func:`deep_stack_response`,
-    input at the target rate) fire at least that much; for decays 1 the deep rate has the
-    closed form :func:`memoryless_drive_scale`, so with T = 1 or decays 1 and the paper's rate
-    the rule is the paper's exactly.
+    Without ``target_rate``, the onset drive (:func:`onset_drive_scale`) keeps the first step
+    of every window at the paper's stable fixed point. With it (spikes per neuron per step over
+    the T steps), the drive under which a deep stack holds that rate, growing with the target:
+    for decays 1 or T = 1 the closed form :func:`memoryless_drive_scale` (refused below
+    :data:`lava_init.theory.SMALLEST_ROBUST_RATE`, where no robust fixed point exists), else
+    the smallest drive whose mean-field stack (:func:`deep_stack_response`, input at the
+    target rate) fires at least that much in its deep layers.
     """
     check_decay(current_decay, "current_decay")
     check_decay(voltage_decay, "voltage_decay")
@@ -313,28 +354,9 @@ def temporal_drive_scale(
     check_rate(target_rate, "target rate")
     memoryless = quantize_decay(current_decay) == 1.0 and quantize_decay(voltage_decay) == 1.0
     if memoryless or time_steps == 1:
-        return max(onset, memoryless_drive_scale(threshold, target_rate, target_rate))
-
-    def deep_rate(scale: float) -> float:
-        return deep_stack_response(scale, threshold, current_decay, voltage_decay, time_steps,
-                                   target_rate)[-1].rate
-
-    if deep_rate(onset) >= target_rate:
-        return onset
-    high = 2.0 * onset
-    while deep_rate(high) < target_rate:
-        high *= 2.0
-        if high > 1e4 * onset:
-            raise ValueError(
-                f"no weight scale keeps a rate of {target_rate:.3g} over {time_steps} steps "
-                f"with threshold {threshold} and decays ({current_decay}, {voltage_decay}); "
-                "lower the target rate"
-            )
-    # the deep rate is a noisy step function of log(scale): brentq finds a crossing
-    log_scale = optimize.brentq(lambda x: deep_rate(math.exp(x)) - target_rate,
-                                math.log(onset), math.log(high), xtol=1e-6, maxiter=20,
-                                disp=False)
-    return math.exp(log_scale)
+        return _memoryless_target_drive(threshold, target_rate)
+    return _integrating_target_drive(threshold, current_decay, voltage_decay, time_steps,
+                                     target_rate, onset)
 
 
 def temporal_weight_variance(fan_in: int, threshold: float, current_decay: float,

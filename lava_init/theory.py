@@ -17,10 +17,6 @@ from scipy import optimize
 
 from lava_init.checks import check_fan_in, check_sigma, check_threshold
 
-#: theta / sigma ratio used when ``sigma`` is not given; the fixed point is stable below
-#: :data:`CRITICAL_RATIO`, and 1.0 keeps about 16% of neurons above threshold per step.
-DEFAULT_RATIO = 1.0
-
 
 def firing_probability(threshold: float, sigma: float = 1.0) -> float:
     """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``."""
@@ -108,11 +104,50 @@ def is_stable(threshold: float, sigma: float) -> bool:
     return fixed_point_slope(threshold, sigma) < 1.0
 
 
+#: ``max_r r^2 P(u > r)`` for u ~ N(0, 1), reached at r = CRITICAL_RATIO: the variance map
+#: ``V -> c P(u > theta | V)`` has a fixed point only while ``c >= theta^2 / SADDLE_NODE_PEAK``.
+SADDLE_NODE_PEAK = CRITICAL_RATIO**2 * 0.5 * math.erfc(CRITICAL_RATIO / math.sqrt(2.0))
+
+
+def saddle_node_drive(threshold: float) -> float:
+    """The smallest drive ``c = fan_in Var[w]`` at which the variance map has a fixed point.
+
+    ``theta^2 / max_r r^2 P(u > r)``: below it every layer's variance shrinks and activity dies
+    out at any width (a saddle-node bifurcation at ``r = theta / sigma = CRITICAL_RATIO``).
+    """
+    return check_threshold(threshold, allow_zero=False) ** 2 / SADDLE_NODE_PEAK
+
+
+def drive_margin(threshold: float, sigma: float) -> float:
+    """The rule's drive for ``(threshold, sigma)`` over the saddle-node drive (>= 1).
+
+    ``SADDLE_NODE_PEAK / (r^2 P(u > r))`` with ``r = theta / sigma``: 1 at the bifurcation,
+    1.045 for the paper's ``sigma = theta``. Finite-width noise moves the rate of a deep
+    layer at random; the margin is how far it can move before no fixed point catches it.
+    """
+    return weight_variance(1, threshold, sigma) / saddle_node_drive(threshold)
+
+
+#: theta / sigma of the default operating point, chosen from the finite-width study
+#: (benchmarks/operating_point.py): memoryless SLAYER stacks of width >= 96 keep the rate of
+#: layer 100 within [0.5, 2] of layer 1 there, for on- and off-grid thresholds.
+DEFAULT_RATIO = 0.7
+#: Drive margin of the default operating point; initialize warns below it.
+DEFAULT_MARGIN = drive_margin(DEFAULT_RATIO, 1.0)
+#: Spike rate of a memoryless layer at the default point, P(u > DEFAULT_RATIO): the smallest
+#: rate a deep memoryless stack holds robustly (a lower one needs r beyond the default, toward
+#: the saddle-node, where finite-width stacks fall silent).
+SMALLEST_ROBUST_RATE = 0.5 * math.erfc(DEFAULT_RATIO / math.sqrt(2.0))
+
+
 def default_sigma(threshold: float) -> float:
     """Membrane std chosen for a neuron with this threshold: ``threshold / DEFAULT_RATIO``.
 
-    Keeps ``theta / sigma`` at 1.0, inside the stable region (below ~1.19); a threshold of 0
-    keeps the paper's sigma = 1.
+    Keeps ``theta / sigma`` at the default operating point, with a drive margin of
+    :data:`DEFAULT_MARGIN` to the saddle-node; a threshold of 0 keeps the paper's sigma = 1.
+
+    >>> round(default_sigma(1.0) * DEFAULT_RATIO, 6)
+    1.0
     """
     check_threshold(threshold)
     return threshold / DEFAULT_RATIO if threshold > 0 else 1.0

@@ -9,7 +9,7 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init import SLAYER_8BIT, initialize, theory
-from lava_init.apps.models import NeuronConfig, SlayerMLP
+from lava_init.apps.models import MEMORYLESS, NeuronConfig, SlayerMLP
 from lava_init.network_init import synapse_weight
 
 
@@ -42,7 +42,8 @@ def test_every_block_uses_its_own_threshold_and_fan_in():
     assert [rows[n].threshold for n in rows] == [0.5, 1.0, 2.0]
     for name, block in [("conv", net.conv), ("hidden", net.hidden), ("out", net.out)]:
         row = rows[name]
-        assert row.sigma == row.threshold
+        assert row.effective_threshold == row.threshold  # integrating neurons: no lattice shift
+        assert row.sigma == pytest.approx(row.threshold / theory.DEFAULT_RATIO)
         target = theory.weight_variance(row.fan_in, row.threshold, row.sigma)
         assert row.target_std == pytest.approx(math.sqrt(target))
         measured = float(effective_weight(block).pow(2).mean())
@@ -55,16 +56,55 @@ def test_threshold_as_slayer_stores_it():
     assert report.blocks[0].threshold == int(1.3 * 64) / 64
 
 
+def memoryless(threshold, n_in, n_out):
+    params = {**MEMORYLESS.params(), "threshold": threshold}
+    return slayer.block.cuba.Dense(params, n_in, n_out, delay_shift=False)
+
+
+@pytest.mark.filterwarnings("ignore:.*8-bit weight step")  # fan-in 8192: small weights
 @pytest.mark.parametrize("fan_in, threshold",
-                         itertools.product([16, 128, 1024, 8192], [0.1, 0.5, 1.25, 2.0]))
-def test_quantized_variance_within_5_percent(fan_in, threshold):
-    block = dense(threshold, fan_in, 64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # tiny targets warn (tested below)
-        report = initialize(block, generator=torch.Generator().manual_seed(fan_in))
-    target = theory.weight_variance(fan_in, report.blocks[0].threshold, report.blocks[0].sigma)
-    assert float(effective_weight(block).pow(2).mean()) == pytest.approx(target, rel=0.05)
-    assert report.blocks[0].quantized_std ** 2 == pytest.approx(target, rel=0.05)
+                         itertools.product([128, 1024, 8192], [0.25, 1.25, 2.0, 1.265625]))
+def test_fresh_input_at_the_fixed_point_rate_comes_out_at_that_rate(fan_in, threshold):
+    """The rule on the 8-bit grid with the lattice threshold: a memoryless block fed spikes at
+    its fixed-point rate P(u > theta_eff | sigma) fires at that rate (inputs never seen by the
+    scale solver)."""
+    block = memoryless(threshold, fan_in, 256)
+    row = initialize(block, generator=torch.Generator().manual_seed(fan_in)).blocks[0]
+    rate = theory.firing_probability(row.effective_threshold, row.sigma)
+    spikes = (torch.rand(64, fan_in, 16, generator=torch.Generator().manual_seed(1)) < rate)
+    with torch.no_grad():
+        measured = float(block(spikes.float()).mean())
+    assert measured == pytest.approx(rate, rel=0.07)
+
+
+@pytest.mark.parametrize("threshold, effective", [
+    (1.0, 1.0 + 1 / 64), (1.25, 1.25 + 1 / 64), (0.5, 0.5 + 1 / 64), (1.265625, 1.265625)])
+def test_memoryless_blocks_use_the_threshold_on_the_weight_lattice(threshold, effective):
+    row = initialize(memoryless(threshold, 256, 64)).blocks[0]
+    assert row.threshold == threshold and row.effective_threshold == effective
+    assert row.sigma == pytest.approx(effective / theory.DEFAULT_RATIO)
+    assert "theta_eff" in str(initialize(memoryless(threshold, 256, 64)))
+
+
+def deep_rates(threshold, width=96, depth=60, seed=0, input_rate=0.2, sigma=None):
+    """Spike rate of each layer of a memoryless stack initialized by default, one block at a
+    time (SLAYER cuba.Dense, delay_shift=False)."""
+    generator = torch.Generator().manual_seed(seed)
+    spikes = (torch.rand(64, width, 1, generator=generator) < input_rate).float()
+    rates = []
+    for _ in range(depth):
+        block = memoryless(threshold, width, width)
+        initialize(block, sigma=sigma, generator=generator)
+        with torch.no_grad():
+            spikes = block(spikes)
+        rates.append(float(spikes.mean()))
+    return rates
+
+
+@pytest.mark.parametrize("threshold", [0.25, 0.5, 1.0, 1.25, 2.0])
+def test_default_keeps_a_narrow_deep_stack_on_grid_thresholds_alive(threshold):
+    rates = deep_rates(threshold)
+    assert 0.5 <= rates[-1] / rates[0] <= 2.0, rates[::10]
 
 
 def test_weight_norm_blocks_get_the_drawn_effective_weight():
@@ -93,6 +133,17 @@ def test_user_sigma_that_makes_the_fixed_point_unstable_warns_with_the_layer_nam
         report = initialize(net, sigma=1.0)
     assert not report.blocks[1].stable
     assert "unstable" in str(report)
+
+
+def test_user_sigma_near_the_saddle_node_warns_with_the_margin():
+    with pytest.warns(UserWarning, match=r"block 'Dense'.*drive margin of 1\.04"):
+        report = initialize(dense(1.0, 64, 64), sigma=1.0)
+    assert report.blocks[0].stable
+    assert report.blocks[0].margin == pytest.approx(theory.drive_margin(1.0, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default = initialize(dense(1.0, 64, 64))
+    assert default.blocks[0].margin == pytest.approx(theory.DEFAULT_MARGIN)
 
 
 def test_tiny_target_std_warns_about_the_quantization_step():

@@ -291,7 +291,6 @@ def test_deep_variance_conserving_net_is_spike_exact_on_lava(tmp_path):
 #: The variance-conserving rule with theta/sigma = 1.25 / 2 = 0.625: a stable fixed point
 #: (slope 0.5). At the default theta/sigma = 1 (slope 0.76) a 64-wide memoryless net still drifts
 #: down by more than 2x over 20 layers (see docs/netx_export.md).
-DEEP_SIGMA = 2.0
 
 
 @pytest.mark.slow
@@ -299,7 +298,7 @@ def test_20_layer_net_keeps_its_rate_on_lava_and_slayer_default_is_silent(tmp_pa
     spikes = random_spikes((32,), steps=40, batch=2, rate=0.3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the SLAYER default init warns about its own scale
-        variance_conserving = deep_mlp("variance_conserving", sigma=DEEP_SIGMA)
+        variance_conserving = deep_mlp("variance_conserving")
         default = deep_mlp("slayer_default")
     kept = verify(variance_conserving,
                   export_netx(variance_conserving, tmp_path / "vc.net"), spikes)
@@ -313,6 +312,17 @@ def test_20_layer_net_keeps_its_rate_on_lava_and_slayer_default_is_silent(tmp_pa
     assert kept.propagates
     assert silent.layers[-1].lava_rate == 0, str(silent)
     assert not silent.propagates
+
+
+@pytest.mark.slow
+def test_narrow_30_layer_default_net_at_threshold_half_holds_its_rate_on_lava(tmp_path):
+    """Issue 12's Lava target: width 64, 30 layers, theta 0.5, default init."""
+    net = deep_mlp("variance_conserving", depth=30, width=64, threshold=0.5, in_features=64)
+    report = verify(net, export_netx(net, tmp_path / "narrow.net"),
+                    random_spikes((64,), steps=40, batch=2, rate=0.2))
+    assert report.total_mismatches == 0
+    hidden = [layer.lava_rate for layer in report.layers[:-1]]
+    assert 0.5 <= hidden[-1] / hidden[0] <= 2.0, str(report)
 
 
 def test_cli_export_and_verify_a_checkpoint(tmp_path, capsys):

@@ -23,13 +23,34 @@ FAST = (0.5, 0.2)
 @pytest.mark.parametrize("decays, time_steps", [((1.0, 1.0), 1), ((1.0, 1.0), 20),
                                                 (TUTORIAL, 1)])
 def test_reduces_to_the_papers_rule(threshold, decays, time_steps):
-    paper = theory.weight_variance(100, threshold, theory.default_sigma(threshold))
-    rule = temporal.temporal_weight_variance(100, threshold, *decays, time_steps)
-    assert rule == pytest.approx(paper, rel=1e-12)
-    paper_rate = theory.firing_probability(threshold, theory.default_sigma(threshold))
-    with_rate = temporal.temporal_weight_variance(100, threshold, 1.0, 1.0, time_steps,
+    """Decays 1 or T = 1: asking for the paper's rate gives the paper's weights."""
+    sigma = theory.default_sigma(threshold)
+    paper = theory.weight_variance(100, threshold, sigma)
+    paper_rate = theory.firing_probability(threshold, sigma)
+    with_rate = temporal.temporal_weight_variance(100, threshold, *decays, time_steps,
                                                   target_rate=paper_rate)
     assert with_rate == pytest.approx(paper, rel=1e-9)
+
+
+def test_integrating_neurons_over_many_steps_do_not_reduce_to_the_papers_rule():
+    sigma = theory.default_sigma(1.25)
+    paper = theory.weight_variance(100, 1.25, sigma)
+    rate = theory.firing_probability(1.25, sigma)
+    with_rate = temporal.temporal_weight_variance(100, 1.25, *TUTORIAL, 20, target_rate=rate)
+    assert with_rate < 0.5 * paper  # the membrane integrates: far less drive holds the rate
+
+
+@pytest.mark.parametrize("decays, time_steps", [((1.0, 1.0), 1), (TUTORIAL, 20)])
+def test_drive_grows_with_the_target_rate(decays, time_steps):
+    targets = (0.25, 0.3, 0.4) if time_steps == 1 else (0.05, 0.1, 0.2)
+    drives = [temporal.temporal_drive_scale(1.25, *decays, time_steps, target_rate=rate)
+              for rate in targets]
+    assert drives == sorted(drives) and drives[0] < drives[-1]
+
+
+def test_memoryless_target_below_the_robust_range_names_the_smallest_rate():
+    with pytest.raises(ValueError, match=r"cannot hold a rate of 0.02: below 0.242"):
+        temporal.temporal_drive_scale(1.25, 1.0, 1.0, 3, target_rate=0.02)
 
 
 @pytest.mark.parametrize("neuron", [MEMORYLESS, NeuronConfig(current_decay=TUTORIAL[0],
