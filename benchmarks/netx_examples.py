@@ -37,7 +37,7 @@ EXAMPLES = {
 }
 #: (label, init method, sigma) of the 20-layer comparison; sigma None = threshold (default).
 DEEP_INITS = (
-    ("variance_conserving sigma=theta", "variance_conserving", None),
+    ("variance_conserving default", "variance_conserving", None),
     ("variance_conserving sigma=2.0", "variance_conserving", 2.0),
     ("slayer_default", "slayer_default", None),
 )

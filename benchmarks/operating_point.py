@@ -36,6 +36,8 @@ ON_GRID = (0.25, 0.5, 1.0, 1.25, 2.0)
 OFF_GRID = (0.765625, 1.265625)
 #: The band the rate of the last layer must stay in, relative to the first.
 BAND = (0.5, 2.0)
+#: Ratios below this (silent last layers) are drawn at it on the log axis.
+FLOOR = 1e-3
 
 
 def layer_rates(threshold: float, width: int, depth: int, sigma: float | None, seed: int,
@@ -78,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input-rate", type=float, default=0.2)
     parser.add_argument("--samples", type=int, default=64, help="input samples (one step each)")
     parser.add_argument("--out", type=Path, default=Path("runs/operating_point"))
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the figure and table from OUT/operating_point.json")
     return parser.parse_args(argv)
 
 
@@ -123,9 +127,11 @@ def figure(results: list[dict], path: Path) -> Path:
     labels = list(dict.fromkeys(r["ratio"] for r in results if r["ratio"] != "default"))
     fig, axis = plt.subplots(figsize=(6, 4))
     for index, width in enumerate(widths):
-        worst = [min(r["score"] for r in results if r["width"] == width and r["ratio"] == label)
+        worst = [max(FLOOR, min(r["score"] for r in results
+                                if r["width"] == width and r["ratio"] == label))
                  for label in labels]
-        best = [max(r["score"] for r in results if r["width"] == width and r["ratio"] == label)
+        best = [max(FLOOR, max(r["score"] for r in results
+                               if r["width"] == width and r["ratio"] == label))
                 for label in labels]
         xs = [float(label) for label in labels]
         axis.plot(xs, worst, marker="o", color=f"C{index}", label=f"width {width}")
@@ -133,7 +139,8 @@ def figure(results: list[dict], path: Path) -> Path:
     axis.axhspan(*BAND, color="0.9", zorder=0)
     axis.axvline(theory.CRITICAL_RATIO, color="0.4", linestyle="--", linewidth=1)
     axis.set(xlabel="r = theta_eff / sigma", ylabel="rate last layer / first layer",
-             yscale="symlog", title="memoryless SLAYER stacks: worst (solid) and best (dotted)")
+             yscale="log", ylim=(FLOOR / 2, 4),
+             title="memoryless stacks: worst (solid), best (dotted) of 21")
     axis.legend(fontsize=7)
     fig.tight_layout()
     atomic_write(path, lambda temp: fig.savefig(temp, format="png", dpi=80))
@@ -144,9 +151,12 @@ def figure(results: list[dict], path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(2)
-    results = run(args)
-    atomic_write_text(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()},
-                                  "results": results}), args.out / "operating_point.json")
+    if args.replot:
+        results = json.loads((args.out / "operating_point.json").read_text())["results"]
+    else:
+        results = run(args)
+        atomic_write_text(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()},
+                                      "results": results}), args.out / "operating_point.json")
     figure(results, args.out / "operating_point.png")
     print(format_table(["width", "r", "worst ratio", "best ratio", "in [0.5, 2]",
                         "rate layer 1"], summary(results)))

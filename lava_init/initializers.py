@@ -187,7 +187,7 @@ def fluctuation_driven_(
     otherwise the mean is added and the weights rounded to the grid.
     """
     if rate is None:
-        rate = theory.firing_probability(threshold, theory.default_sigma(threshold))
+        rate = theory.firing_probability(threshold, threshold)
     mean, variance = temporal.fluctuation_driven_moments(
         fan_in or calculate_fan_in(tensor), rate, threshold, quantize_decay(current_decay),
         quantize_decay(voltage_decay), xi, membrane_mean)

@@ -79,3 +79,13 @@ def test_saccade_recordings_follow_the_digit_and_load_as_nmnist(tmp_path, shared
     spikes, _ = train[0]
     assert spikes.shape == (2, 34, 34, 20) and 0 < float(spikes.mean()) < 0.5
     assert all(float(spikes[..., step].sum()) > 0 for step in range(20))
+
+
+def test_operating_point_study_writes_rates_and_a_figure(tmp_path):
+    study = _load("operating_point")
+    assert study.main(["--widths", "32", "--ratios", "0.7,default", "--thresholds", "1.0",
+                       "--seeds", "0", "--depth", "4", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "operating_point.json").read_text())["results"]
+    assert [r["ratio"] for r in results] == ["0.7", "default"]
+    assert results[0]["rates"] == results[1]["rates"]  # 0.7 is the library's default
+    assert (tmp_path / "operating_point.png").read_bytes()[:4] == b"\x89PNG"

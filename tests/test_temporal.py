@@ -195,3 +195,20 @@ def test_unknown_option_of_a_time_aware_method_is_an_error():
     net = SlayerMLP(8, 2, depth=1, width=8)
     with pytest.raises(ValueError, match="has no option time_steps; its options are: rate"):
         lava_init.initialize(net, "fluctuation_driven", time_steps=20)
+
+
+@pytest.mark.parametrize("target", [0.25, 0.3, 0.4])
+def test_memoryless_stack_reaches_the_target_rate_within_20_percent(target):
+    """Width 128, 60 memoryless blocks initialized with ``temporal`` at a target rate."""
+    generator = torch.Generator().manual_seed(0)
+    spikes = (torch.rand(64, 128, 3, generator=generator) < target).float()
+    rates = []
+    for _ in range(60):
+        block = slayer.block.cuba.Dense({**MEMORYLESS.params(), "threshold": 1.25}, 128, 128,
+                                        delay_shift=False)
+        lava_init.initialize(block, "temporal", time_steps=3, target_rate=target,
+                             generator=generator)
+        with torch.no_grad():
+            spikes = block(spikes)
+        rates.append(float(spikes.mean()))
+    assert all(abs(rate / target - 1) <= 0.2 for rate in rates), rates[::10]
