@@ -1,6 +1,7 @@
 """Finite-width study of the default operating point: rate ratio over depth against r, width.
 
-Memoryless SLAYER ``cuba.Dense`` stacks (``delay_shift=False``, built and initialized one block
+SLAYER ``cuba.Dense`` stacks (memoryless by default; ``--decays`` and ``--time-steps`` for
+integrating neurons) (``delay_shift=False``, built and initialized one block
 at a time with ``lava_init.initialize``), Bernoulli input spikes at ``--input-rate``. For each
 width, ratio ``r = theta / sigma`` (``sigma = theta_eff / r``, the effective threshold of
 ``lava_init.quantization.effective_threshold``) and threshold (on the 1/32 weight grid and off
@@ -41,11 +42,14 @@ FLOOR = 1e-3
 
 
 def layer_rates(threshold: float, width: int, depth: int, sigma: float | None, seed: int,
-                input_rate: float, samples: int) -> list[float]:
-    """Spike rate of each of ``depth`` memoryless layers of ``width`` (one block in memory)."""
+                args: argparse.Namespace) -> list[float]:
+    """Spike rate of each of ``depth`` layers of ``width`` (one block in memory), over the
+    ``args.time_steps`` steps every layer sees (``delay_shift=False``)."""
     generator = torch.Generator().manual_seed(seed)
-    spikes = (torch.rand(samples, width, 1, generator=generator) < input_rate).float()
-    neuron = {**MEMORYLESS.params(), "threshold": threshold}
+    spikes = (torch.rand(args.samples, width, args.time_steps, generator=generator)
+              < args.input_rate).float()
+    neuron = {**MEMORYLESS.params(), "threshold": threshold, "current_decay": args.decays[0],
+              "voltage_decay": args.decays[1]}
     rates = []
     for _ in range(depth):
         block = slayer.block.cuba.Dense(neuron, width, width, delay_shift=False)
@@ -61,12 +65,14 @@ def layer_rates(threshold: float, width: int, depth: int, sigma: float | None, s
     return rates
 
 
-def sigma_for(threshold: float, ratio: float | None) -> float | None:
-    """``sigma = theta_eff / ratio`` (None: the library's default)."""
+def sigma_for(threshold: float, ratio: float | None, decays: tuple[float, float]
+              ) -> float | None:
+    """``sigma = theta_eff / ratio`` (None: the library's default); ``theta_eff`` moves by
+    half a weight step for memoryless neurons only (docs/robust_init.md)."""
     if ratio is None:
         return None
-    effective = quantization.effective_threshold(threshold, quantization.SLAYER_8BIT.step)
-    return effective / ratio
+    step = quantization.SLAYER_8BIT.step if decays == (1.0, 1.0) else None
+    return quantization.effective_threshold(threshold, step) / ratio
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +84,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--input-rate", type=float, default=0.2)
-    parser.add_argument("--samples", type=int, default=64, help="input samples (one step each)")
+    parser.add_argument("--samples", type=int, default=64, help="input samples")
+    parser.add_argument("--decays", type=lambda text: tuple(float(v) for v in text.split(",")),
+                        default=(1.0, 1.0),
+                        help="current,voltage decay (default 1,1: memoryless; tutorials "
+                             "0.25,0.03)")
+    parser.add_argument("--time-steps", type=int, default=1,
+                        help="steps per sample (default 1; give integrating neurons e.g. 20)")
     parser.add_argument("--out", type=Path, default=Path("runs/operating_point"))
     parser.add_argument("--replot", action="store_true",
                         help="redraw the figure and table from OUT/operating_point.json")
@@ -100,8 +112,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         for ratio in ratios:
             for threshold in thresholds:
                 for seed in seeds:
-                    rates = layer_rates(threshold, width, args.depth, sigma_for(threshold, ratio),
-                                        seed, args.input_rate, args.samples)
+                    rates = layer_rates(threshold, width, args.depth,
+                                        sigma_for(threshold, ratio, args.decays), seed, args)
                     results.append({"width": width, "ratio": ratio_label(ratio),
                                     "threshold": threshold, "seed": seed, "rates": rates,
                                     "score": rates[-1] / rates[0] if rates[0] else 0.0})
@@ -140,7 +152,7 @@ def figure(results: list[dict], path: Path) -> Path:
     axis.axvline(theory.CRITICAL_RATIO, color="0.4", linestyle="--", linewidth=1)
     axis.set(xlabel="r = theta_eff / sigma", ylabel="rate last layer / first layer",
              yscale="log", ylim=(FLOOR / 2, 4),
-             title="memoryless stacks: worst (solid), best (dotted) of 21")
+             title="worst (solid) and best (dotted) stack per point")
     axis.legend(fontsize=7)
     fig.tight_layout()
     atomic_write(path, lambda temp: fig.savefig(temp, format="png", dpi=80))

@@ -23,6 +23,7 @@ from lava_init.slayer_blocks import (
     block_quantization,
     block_synapses,
     block_threshold,
+    is_memoryless,
     set_synapse_weight,
     synapse_weight,
     weighted_blocks,
@@ -108,8 +109,10 @@ def _block_point(name: str, block: torch.nn.Module, sigma: float | None
     effective = block_effective_threshold(block)
     if sigma is not None:
         block_sigma = check_sigma(sigma)
+    elif effective is not None:
+        block_sigma = theory.default_sigma(effective, is_memoryless(block))
     else:
-        block_sigma = theory.default_sigma(effective) if effective is not None else 1.0
+        block_sigma = 1.0
     rule_threshold = block_sigma * theory.DEFAULT_RATIO if effective is None else effective
     return threshold, block_sigma, rule_threshold
 
@@ -141,9 +144,9 @@ def initialize(
         net: any module holding lava-dl SLAYER blocks with weights.
         method: a name from :data:`lava_init.initializers.INITIALIZERS`.
         sigma: target membrane std (weight units); None chooses, per block,
-            ``sigma = theta_eff / DEFAULT_RATIO`` (:func:`lava_init.theory.default_sigma`):
-            a stable fixed point with a drive margin of ``DEFAULT_MARGIN`` to the
-            saddle-node. ``theta_eff`` is the threshold on the block's membrane lattice
+            :func:`lava_init.theory.default_sigma`: ``theta_eff / 0.7`` for memoryless
+            blocks (a drive margin of ``DEFAULT_MARGIN`` to the saddle-node), ``theta`` for
+            integrating ones. ``theta_eff`` is the threshold on the block's membrane lattice
             (:func:`lava_init.quantization.effective_threshold`).
         quantize: draw on the block's 8-bit weight grid so that the variance SLAYER and Loihi
             see is the target; None means yes for quantization-aware methods.
@@ -168,7 +171,8 @@ def initialize(
     for name, block in blocks:
         threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
         if init_method.uses_threshold:
-            _warn_operating_point(report, name, rule_threshold, block_sigma)
+            _warn_operating_point(report, name, rule_threshold, block_sigma,
+                                  is_memoryless(block))
         fan_in = block_fan_in(block)
         dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
         weight = _draw_block(init_method, block, block_quantization(block) if quantize else None,
@@ -183,15 +187,17 @@ def initialize(
     return report
 
 
-def _warn_operating_point(report: InitReport, name: str, threshold: float, sigma: float) -> None:
-    """Warn, naming the block, when ``(threshold, sigma)`` is unstable or near the saddle-node."""
+def _warn_operating_point(report: InitReport, name: str, threshold: float, sigma: float,
+                          memoryless: bool) -> None:
+    """Warn, naming the block, when ``(threshold, sigma)`` is unstable or, for a memoryless
+    block, nearer the saddle-node than the default."""
     ratio = threshold / sigma
     if not theory.is_stable(threshold, sigma):
         report.warn(f"block {name!r}: theta/sigma = {ratio:.3f} > {theory.CRITICAL_RATIO:.3f} "
                     "makes the variance fixed point unstable (activity dies out or saturates "
                     f"with depth); use sigma >= {threshold / theory.DEFAULT_RATIO:.4g} or "
                     "sigma=None")
-    elif theory.drive_margin(threshold, sigma) < theory.DEFAULT_MARGIN * (1 - 1e-9):
+    elif memoryless and theory.drive_margin(threshold, sigma) < theory.DEFAULT_MARGIN * (1 - 1e-9):
         report.warn(f"block {name!r}: theta/sigma = {ratio:.3f} leaves a drive margin of "
                     f"{theory.drive_margin(threshold, sigma):.3f} to the saddle-node (default "
                     f"{theory.DEFAULT_MARGIN:.3f} at theta/sigma = {theory.DEFAULT_RATIO}); "

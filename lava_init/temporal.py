@@ -249,7 +249,7 @@ def memoryless_drive_scale(threshold: float, target_rate: float, input_rate: flo
 def onset_drive_scale(threshold: float, sigma: float | None = None) -> float:
     """``N Var[w]`` of the paper's rule, ``sigma^2 / P(u > theta)``: the onset-step drive.
 
-    ``sigma`` None is ``default_sigma(threshold)`` (the default operating point, stable).
+    ``sigma`` None is ``default_sigma(threshold)`` (the memoryless default operating point).
     Every T-step window starts from rest, so at its first step ``v = c = I`` and a deep stack is
     exactly the paper's memoryless network; below this drive's stable fixed point (theta/sigma
     beyond ~1.19) the first spikes of each layer come later than those of the layer before,
@@ -301,29 +301,35 @@ def _memoryless_target_drive(threshold: float, target_rate: float) -> float:
 
 def _integrating_target_drive(threshold: float, current_decay: float, voltage_decay: float,
                               time_steps: int, target_rate: float, onset: float) -> float:
-    """The smallest ``N Var[w]`` whose mean-field stack holds ``target_rate`` in its deep
-    layers (bracketing by factors of 2 around the onset drive, then brentq on log drive)."""
+    """The smallest ``N Var[w]`` from the onset drive up whose mean-field stack holds
+    ``target_rate`` in its deep layers; targets below the onset drive's deep rate are refused
+    (a deep CUBA stack is bistable: silence, or a rate set by integration)."""
 
-    def excess(log_scale: float) -> float:
+    def deep_rate(log_scale: float) -> float:
         return deep_stack_response(math.exp(log_scale), threshold, current_decay, voltage_decay,
-                                   time_steps, target_rate)[-1].rate - target_rate
+                                   time_steps, target_rate)[-1].rate
 
-    low = high = math.log(onset)
-    if excess(low) >= 0:
-        while excess(low) >= 0 and low > math.log(onset / 1e4):
-            high, low = low, low - math.log(2.0)
-    else:
-        while excess(high) < 0:
-            low, high = high, high + math.log(2.0)
-            if high > math.log(onset * 1e4):
-                raise ValueError(
-                    f"no weight scale keeps a rate of {target_rate:.3g} over {time_steps} "
-                    f"steps with threshold {threshold} and decays ({current_decay}, "
-                    f"{voltage_decay}); lower the target rate")
-    if excess(low) >= 0:
-        return math.exp(low)
+    low = math.log(onset)
+    smallest = deep_rate(low)
+    if target_rate < smallest * (1 - 1e-9):
+        raise ValueError(
+            f"a deep stack of these CUBA neurons (decays {current_decay}, {voltage_decay}, "
+            f"T = {time_steps}) cannot hold a rate of {target_rate:.3g}: below the onset drive "
+            f"it falls silent and from it on integration holds at least {smallest:.3f}; ask "
+            f"for a target_rate >= {smallest:.3f} or set the readout's rate with calibrate")
+    high = low
+    while deep_rate(high) < target_rate:
+        low, high = high, high + math.log(2.0)
+        if high > math.log(onset * 1e4):
+            raise ValueError(
+                f"no weight scale keeps a rate of {target_rate:.3g} over {time_steps} steps "
+                f"with threshold {threshold} and decays ({current_decay}, {voltage_decay}); "
+                "lower the target rate")
+    if high == low:
+        return math.exp(high)
     # the deep rate is a noisy step function of the drive: brentq finds a crossing
-    return math.exp(optimize.brentq(excess, low, high, xtol=1e-6, maxiter=20, disp=False))
+    return math.exp(optimize.brentq(lambda x: deep_rate(x) - target_rate, low, high,
+                                    xtol=1e-6, maxiter=20, disp=False))
 
 
 @lru_cache(maxsize=256)
@@ -342,17 +348,19 @@ def temporal_drive_scale(
     the T steps), the drive under which a deep stack holds that rate, growing with the target:
     for decays 1 or T = 1 the closed form :func:`memoryless_drive_scale` (refused below
     :data:`lava_init.theory.SMALLEST_ROBUST_RATE`, where no robust fixed point exists), else
-    the smallest drive whose mean-field stack (:func:`deep_stack_response`, input at the
-    target rate) fires at least that much in its deep layers.
+    the smallest drive from the onset drive up whose mean-field stack
+    (:func:`deep_stack_response`, input at the target rate) fires at least that much in its
+    deep layers (refused below the onset drive's deep rate: lower drives fall silent).
     """
     check_decay(current_decay, "current_decay")
     check_decay(voltage_decay, "voltage_decay")
     check_count(time_steps, "time_steps")
-    onset = onset_drive_scale(threshold, sigma)
+    memoryless = quantize_decay(current_decay) == 1.0 and quantize_decay(voltage_decay) == 1.0
+    onset = onset_drive_scale(threshold, theory.default_sigma(threshold, memoryless)
+                              if sigma is None else sigma)
     if target_rate is None:
         return onset
     check_rate(target_rate, "target rate")
-    memoryless = quantize_decay(current_decay) == 1.0 and quantize_decay(voltage_decay) == 1.0
     if memoryless or time_steps == 1:
         return _memoryless_target_drive(threshold, target_rate)
     return _integrating_target_drive(threshold, current_decay, voltage_decay, time_steps,
@@ -366,7 +374,7 @@ def temporal_weight_variance(fan_in: int, threshold: float, current_decay: float
     """Var[w] of the time-aware rule: ``temporal_drive_scale(...) / fan_in`` (weight units^2).
 
     Decays are taken as SLAYER quantizes them (1/4096 steps); ``sigma`` is the onset-step
-    membrane std (None: ``default_sigma(threshold)``).
+    membrane std (None: :func:`lava_init.theory.default_sigma` for the decays).
     """
     check_fan_in(fan_in)
     drive = temporal_drive_scale(float(threshold), quantize_decay(current_decay),

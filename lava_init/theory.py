@@ -128,11 +128,15 @@ def drive_margin(threshold: float, sigma: float) -> float:
     return weight_variance(1, threshold, sigma) / saddle_node_drive(threshold)
 
 
-#: theta / sigma of the default operating point, chosen from the finite-width study
-#: (benchmarks/operating_point.py): memoryless SLAYER stacks of width >= 96 keep the rate of
-#: layer 100 within [0.5, 2] of layer 1 there, for on- and off-grid thresholds.
+#: theta / sigma of the default operating point of memoryless neurons, chosen from the
+#: finite-width study (benchmarks/operating_point.py): memoryless SLAYER stacks of width >= 64
+#: keep the rate of layer 100 within [0.5, 2] of layer 1 there, on and off the weight grid.
 DEFAULT_RATIO = 0.7
-#: Drive margin of the default operating point; initialize warns below it.
+#: theta / sigma of the default for integrating neurons (decays < 1): the paper's
+#: sigma = theta. Their integration over T steps sustains narrow stacks at it, and more drive
+#: only saturates them (the same study with --decays: docs/robust_init.md).
+INTEGRATING_RATIO = 1.0
+#: Drive margin of the memoryless default; initialize warns below it (memoryless blocks).
 DEFAULT_MARGIN = drive_margin(DEFAULT_RATIO, 1.0)
 #: Spike rate of a memoryless layer at the default point, P(u > DEFAULT_RATIO): the smallest
 #: rate a deep memoryless stack holds robustly (a lower one needs r beyond the default, toward
@@ -140,14 +144,18 @@ DEFAULT_MARGIN = drive_margin(DEFAULT_RATIO, 1.0)
 SMALLEST_ROBUST_RATE = 0.5 * math.erfc(DEFAULT_RATIO / math.sqrt(2.0))
 
 
-def default_sigma(threshold: float) -> float:
-    """Membrane std chosen for a neuron with this threshold: ``threshold / DEFAULT_RATIO``.
+def default_sigma(threshold: float, memoryless: bool = True) -> float:
+    """Membrane std chosen for a neuron with this threshold (weight units).
 
-    Keeps ``theta / sigma`` at the default operating point, with a drive margin of
-    :data:`DEFAULT_MARGIN` to the saddle-node; a threshold of 0 keeps the paper's sigma = 1.
+    Memoryless neurons: ``threshold / DEFAULT_RATIO``, a drive margin of
+    :data:`DEFAULT_MARGIN` to the saddle-node. Integrating neurons (``memoryless=False``):
+    ``threshold / INTEGRATING_RATIO``, the paper's ``sigma = theta``. A threshold of 0 keeps
+    the paper's sigma = 1.
 
-    >>> round(default_sigma(1.0) * DEFAULT_RATIO, 6)
-    1.0
+    >>> round(default_sigma(1.0) * DEFAULT_RATIO, 6), default_sigma(1.25, memoryless=False)
+    (1.0, 1.25)
     """
     check_threshold(threshold)
-    return threshold / DEFAULT_RATIO if threshold > 0 else 1.0
+    if threshold == 0:
+        return 1.0
+    return threshold / (DEFAULT_RATIO if memoryless else INTEGRATING_RATIO)

@@ -43,7 +43,7 @@ def test_every_block_uses_its_own_threshold_and_fan_in():
     for name, block in [("conv", net.conv), ("hidden", net.hidden), ("out", net.out)]:
         row = rows[name]
         assert row.effective_threshold == row.threshold  # integrating neurons: no lattice shift
-        assert row.sigma == pytest.approx(row.threshold / theory.DEFAULT_RATIO)
+        assert row.sigma == row.threshold  # and the paper's sigma = theta
         target = theory.weight_variance(row.fan_in, row.threshold, row.sigma)
         assert row.target_std == pytest.approx(math.sqrt(target))
         measured = float(effective_weight(block).pow(2).mean())
@@ -137,13 +137,15 @@ def test_user_sigma_that_makes_the_fixed_point_unstable_warns_with_the_layer_nam
 
 def test_user_sigma_near_the_saddle_node_warns_with_the_margin():
     with pytest.warns(UserWarning, match=r"block 'Dense'.*drive margin of 1\.04"):
-        report = initialize(dense(1.0, 64, 64), sigma=1.0)
+        report = initialize(memoryless(1.0, 64, 64), sigma=1.015625)  # theta_eff / sigma = 1
     assert report.blocks[0].stable
     assert report.blocks[0].margin == pytest.approx(theory.drive_margin(1.0, 1.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        default = initialize(dense(1.0, 64, 64))
+        default = initialize(memoryless(1.0, 64, 64))
+        integrating = initialize(dense(1.0, 64, 64))  # the paper's sigma = theta, no warning
     assert default.blocks[0].margin == pytest.approx(theory.DEFAULT_MARGIN)
+    assert integrating.blocks[0].sigma == 1.0
 
 
 def test_tiny_target_std_warns_about_the_quantization_step():

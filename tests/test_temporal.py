@@ -33,19 +33,22 @@ def test_reduces_to_the_papers_rule(threshold, decays, time_steps):
 
 
 def test_integrating_neurons_over_many_steps_do_not_reduce_to_the_papers_rule():
-    sigma = theory.default_sigma(1.25)
-    paper = theory.weight_variance(100, 1.25, sigma)
-    rate = theory.firing_probability(1.25, sigma)
-    with_rate = temporal.temporal_weight_variance(100, 1.25, *TUTORIAL, 20, target_rate=rate)
-    assert with_rate < 0.5 * paper  # the membrane integrates: far less drive holds the rate
+    memoryless = temporal.temporal_weight_variance(100, 1.25, 1.0, 1.0, 20, target_rate=0.45)
+    integrating = temporal.temporal_weight_variance(100, 1.25, *TUTORIAL, 20, target_rate=0.45)
+    assert integrating < 0.5 * memoryless  # the membrane integrates: far less drive holds it
 
 
 @pytest.mark.parametrize("decays, time_steps", [((1.0, 1.0), 1), (TUTORIAL, 20)])
 def test_drive_grows_with_the_target_rate(decays, time_steps):
-    targets = (0.25, 0.3, 0.4) if time_steps == 1 else (0.05, 0.1, 0.2)
+    targets = (0.25, 0.3, 0.4) if time_steps == 1 else (0.42, 0.44, 0.46)
     drives = [temporal.temporal_drive_scale(1.25, *decays, time_steps, target_rate=rate)
               for rate in targets]
     assert drives == sorted(drives) and drives[0] < drives[-1]
+
+
+def test_integrating_target_below_the_onset_rate_names_the_smallest_rate():
+    with pytest.raises(ValueError, match=r"cannot hold a rate of 0.2: .* at least 0.4\d\d"):
+        temporal.temporal_drive_scale(1.25, *TUTORIAL, 20, target_rate=0.2)
 
 
 def test_memoryless_target_below_the_robust_range_names_the_smallest_rate():
@@ -212,3 +215,21 @@ def test_memoryless_stack_reaches_the_target_rate_within_20_percent(target):
             spikes = block(spikes)
         rates.append(float(spikes.mean()))
     assert all(abs(rate / target - 1) <= 0.2 for rate in rates), rates[::10]
+
+
+@pytest.mark.integration
+def test_integrating_stack_reaches_the_target_rate_within_20_percent():
+    """Width 128, 60 tutorial-decay blocks at T = 20, ``temporal`` at a target rate."""
+    generator = torch.Generator().manual_seed(0)
+    spikes = (torch.rand(16, 128, 20, generator=generator) < 0.45).float()
+    rates = []
+    for _ in range(60):
+        block = slayer.block.cuba.Dense(NeuronConfig(current_decay=TUTORIAL[0],
+                                                     voltage_decay=TUTORIAL[1]).params(),
+                                        128, 128, delay_shift=False)
+        lava_init.initialize(block, "temporal", time_steps=20, target_rate=0.45,
+                             generator=generator)
+        with torch.no_grad():
+            spikes = block(spikes)
+        rates.append(float(spikes.mean()))
+    assert all(abs(rate / 0.45 - 1) <= 0.2 for rate in rates), rates[::10]
