@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from lava_init import theory  # noqa: E402
 from lava_init.apps.commands.neuron_options import (  # noqa: E402
     add_neuron_arguments,
     neuron_from_args,
@@ -45,9 +46,12 @@ READOUT_RATE = 0.005
 #: Recipes beyond a registered init: the temporal init, then ``lava_init.calibrate`` on the
 #: first batch (every block to the input rate; with "_readout" the output block to
 #: READOUT_RATE), as ``lava-init train --init temporal --calibrate [--readout-rate R]``.
+#: "sigma_theta": the variance-conserving rule at the paper's sigma = theta (the default before
+#: issue 12; the neuron's --threshold is filled in), as ``lava-init train --sigma THETA``.
 RECIPES = {"calibrated": {"init": "temporal", "calibrate": True},
            "calibrated_readout": {"init": "temporal", "calibrate": True,
-                                  "readout_rate": READOUT_RATE}}
+                                  "readout_rate": READOUT_RATE},
+           "sigma_theta": {"init": "variance_conserving", "sigma": "threshold"}}
 #: Fraction of the best final accuracy (of a case) that "epochs to reach" refers to.
 REACH_FRACTION = 0.9
 
@@ -59,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--datasets", default="mnist,fashion-mnist")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                         help="registered init methods or recipes (calibrated, "
-                             "calibrated_readout), comma separated")
+                             "calibrated_readout, sigma_theta), comma separated")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--width", type=int, default=100)
@@ -97,9 +101,11 @@ def cases(args: argparse.Namespace) -> list[tuple[str, int]]:
 
 
 def settings(args: argparse.Namespace) -> dict:
+    """What a stored run must share to be reused (the library's default theta/sigma too)."""
     return {"width": args.width, "time_steps": args.time_steps, "epochs": args.epochs,
             "limit": args.limit, "test_limit": args.test_limit, "lr": args.lr,
-            "batch_size": TrainConfig.batch_size, "neuron": neuron_from_args(args).params()}
+            "batch_size": TrainConfig.batch_size, "neuron": neuron_from_args(args).params(),
+            "default_ratio": theory.DEFAULT_RATIO}
 
 
 def run_all(args: argparse.Namespace) -> dict:
@@ -117,7 +123,8 @@ def run_all(args: argparse.Namespace) -> dict:
             if (dataset, depth, method, seed) not in done]
     for number, (dataset, depth, method, seed) in enumerate(todo, 1):
         started = time.perf_counter()
-        recipe = RECIPES.get(method, {"init": method})
+        recipe = {key: args.threshold if value == "threshold" else value
+                  for key, value in RECIPES.get(method, {"init": method}).items()}
         config = TrainConfig(dataset=dataset, data_dir=str(args.data_dir), depth=depth,
                              width=args.width, **recipe, time_steps=args.time_steps,
                              epochs=args.epochs, lr=args.lr, limit=args.limit,
