@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", default=defaults.init,
                         help=f"one of {', '.join(sorted(INITIALIZERS))} (default {defaults.init})")
     parser.add_argument("--sigma", type=float, default=None,
-                        help="target membrane std; default: the threshold, per block")
+                        help="target membrane std; default per block: theta_eff/0.7 "
+                             "(memoryless), theta (integrating); e.g. 1.25 for a sparser start")
     parser.add_argument("--calibrate", action="store_true",
                         help="after the init, calibrate every block on the first batch to its "
                              "input rate (lava_init.calibrate)")
