@@ -6,11 +6,13 @@ layers of ``lava_init`` (and lava-dl / Lava).
 """
 
 from netx_export.export import export_netx, netx_layers
+from netx_export.interrupts import LavaInterrupted
 from netx_export.lava_run import BACKENDS, loihi2_available, run_lava
 from netx_export.verify import LayerComparison, VerifyReport, verify
 
 __all__ = [
     "BACKENDS",
+    "LavaInterrupted",
     "LayerComparison",
     "VerifyReport",
     "export_netx",

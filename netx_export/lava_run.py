@@ -8,6 +8,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime
+
 #: Backends ``run_lava`` accepts: Lava's bit-accurate CPU simulator and Loihi 2 hardware.
 BACKENDS = ("fixed_pt", "loihi2")
 #: Lava state variables that carry one sample's history into the next (zeroed between samples).
@@ -98,8 +100,9 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.nda
     """Run the NetX network at ``path`` on ``spikes`` and return each layer's output spikes.
 
     Samples run one after another for T steps each, every state zeroed in between; Lava
-    delays each synapse layer by one step. The runtime is always stopped, also on errors and
-    KeyboardInterrupt.
+    delays each synapse layer by one step. The runtime is always stopped, also on errors;
+    SIGINT and SIGTERM raise :class:`~netx_export.interrupts.LavaInterrupted` (a
+    KeyboardInterrupt) once the runtime and every worker it started have ended.
 
     Args:
         path: a NetX HDF5 file (e.g. from :func:`netx_export.export_netx`).
@@ -125,11 +128,16 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.nda
     run_config = _run_config(backend)
     spikes = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
     network, input_transform = _load_network(path)
+    interrupted = False
     try:
-        batch, source, sinks = _connect(network, spikes, input_transform)
-        outputs = _run_samples(network, batch, source, sinks, input_transform, run_config)
+        with interruptible():
+            batch, source, sinks = _connect(network, spikes, input_transform)
+            outputs = _run_samples(network, batch, source, sinks, input_transform, run_config)
+    except LavaInterrupted:
+        interrupted = True
+        raise
     finally:
-        network.stop()
+        stop_runtime(network, interrupted)
     return outputs if spikes.ndim == batch.ndim else [layer[0] for layer in outputs]
 
 

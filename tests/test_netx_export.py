@@ -288,11 +288,6 @@ def test_deep_variance_conserving_net_is_spike_exact_on_lava(tmp_path):
     assert "activity reaches the last layer: yes" in str(report)
 
 
-#: The variance-conserving rule with theta/sigma = 1.25 / 2 = 0.625: a stable fixed point
-#: (slope 0.5). At the default theta/sigma = 1 (slope 0.76) a 64-wide memoryless net still drifts
-#: down by more than 2x over 20 layers (see docs/netx_export.md).
-
-
 @pytest.mark.slow
 def test_20_layer_net_keeps_its_rate_on_lava_and_slayer_default_is_silent(tmp_path):
     spikes = random_spikes((32,), steps=40, batch=2, rate=0.3)

@@ -7,8 +7,14 @@ modules are imported only when their command runs, so ``lava-init --help`` stays
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import signal
 import sys
+import threading
+
+from lava_init import __version__
 
 #: name -> (module in lava_init.apps.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -20,12 +26,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside a Lava run (inside one, netx_export stops the run and raises its own)."""
+
+    signum = signal.SIGTERM
+    exit_code = 128 + signal.SIGTERM
+
+
+def _raise_terminated(_signum: int, _frame) -> None:
+    raise _Terminated
+
+
 def _command_module(name: str):
-    return importlib.import_module(f"lava_init.apps.commands.{name}")
+    """Import a command's module with lava-dl's import-time prints (a Prophesee toolbox
+    warning on stdout, torch's CUDA note on stderr) kept off the command's output; they are
+    shown on stderr only if the import fails."""
+    noise = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
+            return importlib.import_module(f"lava_init.apps.commands.{name}")
+    except BaseException:
+        sys.stderr.write(noise.getvalue())
+        raise
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-init", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"lava-init {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
@@ -43,11 +70,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = _command_module(COMMANDS[args.command][0])
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return module.run(args)
     except (ValueError, FileNotFoundError) as error:
         print(f"lava-init {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"lava-init {args.command}: error: {error.strerror or error}{where}",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as error:
+        signum = getattr(error, "signum", signal.SIGINT)
+        print(f"lava-init {args.command}: interrupted by {signal.Signals(signum).name}; "
+              "stopped cleanly (Lava runtime and workers ended, finished files kept)",
+              file=sys.stderr)
+        return getattr(error, "exit_code", 128 + signal.SIGINT)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
