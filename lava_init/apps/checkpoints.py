@@ -28,7 +28,11 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"{path} is not a lava-init checkpoint ({error})") from None
+        # torch's own advice (rerun with weights_only=False) is never right here: keep the cause
+        reason = str(error).rsplit("WeightsUnpickler error:", 1)[-1].strip().splitlines()
+        reason = reason[0] if reason else type(error).__name__
+        raise ValueError(f"{path} is not a lava-init checkpoint (torch cannot read it: "
+                         f"{reason}); train one with 'lava-init train --out DIR'") from None
     if not isinstance(checkpoint, dict) or "model_config" not in checkpoint:
         raise ValueError(f"{path} is not a lava-init checkpoint (no 'model_config' entry)")
     return checkpoint

@@ -10,10 +10,13 @@ L .. L + T - 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
 from lava.lib.dl import slayer
+
+from lava_init.checks import check_decay, check_threshold
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,17 @@ class NeuronConfig:
     tau_grad: float = 0.03
     scale_grad: float = 3.0
     requires_grad: bool = False
+
+    def __post_init__(self) -> None:
+        """One validation for the command line and the API: a clear error per bad value."""
+        check_threshold(self.threshold, allow_zero=False)
+        check_decay(self.current_decay, "current_decay")
+        check_decay(self.voltage_decay, "voltage_decay")
+        for name in ("tau_grad", "scale_grad"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a finite number > 0 (got {value!r}); "
+                                 "lava-dl's tutorials use tau_grad 0.03, scale_grad 3")
 
     def params(self) -> dict:
         """The ``neuron_params`` dict SLAYER blocks take."""

@@ -33,7 +33,7 @@ from lava_init.apps.data import DATASETS, NUM_CLASSES, SpikeDataset, load_datase
 from lava_init.apps.models import ARCHITECTURES, MEMORYLESS, NeuronConfig, build_model
 from lava_init.calibration import calibrate
 from lava_init.checks import check_count, check_rate
-from lava_init.files import atomic_write_text
+from lava_init.files import atomic_write_text, check_writable_folder
 from lava_init.initializers import get_initializer
 from lava_init.network_init import initialize
 from lava_init.slayer_blocks import eval_mode
@@ -49,7 +49,7 @@ RATE_SAMPLES = 256
 #: (benchmarks/gradient_flow.py); see docs/training.md.
 TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.01, scale_grad=10.0)
 #: Config fields that may differ between a run and its resumption.
-RESUME_FREE_FIELDS = ("resume", "progress", "out", "data_dir", "download")
+RESUME_FREE_FIELDS = ("resume", "overwrite", "progress", "out", "data_dir", "download")
 
 
 @dataclass
@@ -85,6 +85,7 @@ class TrainConfig:
     download: bool = False
     out: str | None = None
     resume: bool = False
+    overwrite: bool = False
     progress: bool = True
 
     def as_dict(self) -> dict:
@@ -133,6 +134,25 @@ def validate(config: TrainConfig) -> None:
             raise ValueError("readout-rate is the output block's calibration target; add "
                              "--calibrate")
         check_rate(config.readout_rate, "readout-rate")
+    if config.resume and config.out is None:
+        raise ValueError("--resume continues OUT/checkpoint.pt: give --out RUN_DIR")
+    if config.resume and config.overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: continue the run or "
+                         "start it over")
+
+
+def check_run_folder(config: TrainConfig) -> None:
+    """Before any work: the run folder is writable, and one holding a run is only reused
+    with ``resume`` (continue it) or ``overwrite`` (start over)."""
+    if config.out is None:
+        return
+    folder = Path(config.out)
+    check_writable_folder(folder, "--out")
+    if not (config.resume or config.overwrite):
+        existing = [name for name in (CHECKPOINT_NAME, METRICS_NAME) if (folder / name).exists()]
+        if existing:
+            raise ValueError(f"{folder} already holds a run ({', '.join(existing)}); add "
+                             "--resume to continue it or --overwrite to start it over")
 
 
 def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
@@ -305,6 +325,7 @@ class _Run:
 def _build(config: TrainConfig) -> _Run:
     """Data, the initialized network, Adam and the cosine schedule over all steps."""
     validate(config)
+    check_run_folder(config)
     distributed = _setup_distributed()
     if config.batch_size % distributed.world:
         raise ValueError(f"batch-size {config.batch_size} must be a multiple of the "
@@ -337,6 +358,9 @@ def _restore(run: _Run) -> None:
             print(*run.init_reports, sep="\n")
         return
     checkpoint = load_checkpoint(path)
+    if "train_config" not in checkpoint:
+        raise ValueError(f"{path} holds a saved model, not a training run's checkpoint; "
+                         "--resume continues a run that 'lava-init train --out DIR' wrote")
     _check_resumable(checkpoint["train_config"], run.config, path)
     run.model.load_state_dict(checkpoint["model_state"])
     run.optimizer.load_state_dict(checkpoint["optimizer_state"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from lava_init.apps.demo import DemoSettings, end_to_end
+from lava_init.files import check_writable_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,4 +22,4 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs < 1 or args.lava_samples < 1:
         raise ValueError("--epochs and --lava-samples must be >= 1")
     settings = DemoSettings(epochs=args.epochs, lava_samples=args.lava_samples, seed=args.seed)
-    return end_to_end(settings, Path(args.out))
+    return end_to_end(settings, check_writable_folder(args.out, "--out"))

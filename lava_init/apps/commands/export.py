@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
+from lava_init.files import check_writable_folder
 from lava_init.tables import format_table
 from netx_export import export_netx, netx_layers
 
@@ -19,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if output.is_dir():
+        raise ValueError(f"{output} is a folder; give the .net file to write")
+    check_writable_folder(output.parent, "the output's folder")
     input_shape = args.input_shape or checkpoint_input_shape(args.checkpoint)
     model = load_model(args.checkpoint)
     path = export_netx(model, args.output, input_shape=input_shape)

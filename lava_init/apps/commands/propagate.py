@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from lava_init.apps import plots
 from lava_init.apps.propagation import (
@@ -19,6 +18,7 @@ from lava_init.apps.propagation import (
     width_sweep,
     write_csv,
 )
+from lava_init.files import check_writable_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
     widths = parse_widths(args.widths)
     sweep_thresholds = parse_thresholds(args.sweep_thresholds, setup.neuron)
     sweep_methods = parse_methods(args.sweep_methods)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a folder for the CSVs and PNGs")
+    out = check_writable_folder(args.out, "--out")
 
     records = propagation_experiment(methods, thresholds, setup, progress=True)
     written = [write_csv(records, out / "propagation.csv"),

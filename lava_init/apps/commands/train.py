@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fetch missing data with torchvision / tonic (needs internet)")
     parser.add_argument("--out", default=None,
                         help="run folder: metrics.csv and checkpoint.pt (default: none written)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start over in an --out folder that already holds a run")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint.pt")
     parser.add_argument("--export", action="store_true",
@@ -89,7 +91,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
-        out=args.out, resume=args.resume, progress=not args.no_progress)
+        out=args.out, resume=args.resume, overwrite=args.overwrite,
+        progress=not args.no_progress)
 
 
 def run(args: argparse.Namespace) -> int:

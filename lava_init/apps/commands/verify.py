@@ -9,6 +9,7 @@ import torch
 
 from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
 from lava_init.apps.data import digits_spikes
+from lava_init.checks import check_count
 from lava_init.encoding import rate_encode
 from lava_init.slayer_blocks import chain_blocks
 from netx_export import verify
@@ -32,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 1:
-        raise ValueError(f"--samples must be >= 1 (got {args.samples})")
+    check_count(args.samples, "--samples")
+    if args.time_steps is not None:
+        check_count(args.time_steps, "--time-steps")
     if not 0 < args.max_rate <= 1:
         raise ValueError(f"--max-rate must be in (0, 1] (got {args.max_rate})")
     input_shape = checkpoint_input_shape(args.checkpoint)
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint} has no in_shape or in_features in its model config; "
                          "verify from Python with netx_export.verify(net, path, spikes)")
     model = load_model(args.checkpoint)
-    steps = args.time_steps or 2 * len(chain_blocks(model)) + 8
+    steps = 2 * len(chain_blocks(model)) + 8 if args.time_steps is None else args.time_steps
     if args.data == "digits":
         if math.prod(input_shape) != 64:
             raise ValueError(f"--data digits needs a model with 64 inputs (it has {input_shape})")

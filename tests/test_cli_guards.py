@@ -1,0 +1,111 @@
+"""Bad parameters, outputs that cannot be written, runs that would be overwritten: one clear
+line before any work, and nothing but the command's own output on stdout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lava_init.apps import cli
+from lava_init.apps.checkpoints import save_model
+from lava_init.apps.models import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_RUN = ["--dataset", "digits", "--depth", "1", "--width", "8", "--epochs", "1",
+            "--limit", "64", "--test-limit", "32", "--time-steps", "2", "--no-progress"]
+#: A folder no one can create files in, even root (/proc takes no new entries).
+UNWRITABLE = "/proc/lava-init-test/run"
+
+
+def error_line(capsys, argv: list[str]) -> str:
+    """The one stderr line of a refused command (exit code 2)."""
+    assert cli.main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"lava-init {argv[0]}: error: "), lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--threshold", "-1", "threshold must be a finite number > 0 (got -1.0)"),
+    ("--threshold", "inf", "threshold must be a finite number > 0 (got inf)"),
+    ("--threshold", "nan", "threshold must be a finite number > 0 (got nan)"),
+    ("--current-decay", "2", "current_decay must be in [0, 1] (got 2.0)"),
+    ("--voltage-decay", "-1", "voltage_decay must be in [0, 1] (got -1.0)"),
+    ("--tau-grad", "0", "tau_grad must be a finite number > 0 (got 0.0)"),
+])
+def test_bad_neuron_parameters_are_refused(capsys, option, value, message):
+    assert message in error_line(capsys, ["train", *TINY_RUN, option, value])
+
+
+def test_a_run_folder_is_not_overwritten_without_resume_or_overwrite(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", *TINY_RUN, "--out", str(out)]) == 0
+    capsys.readouterr()
+    checkpoint = (out / "checkpoint.pt").read_bytes()
+    line = error_line(capsys, ["train", *TINY_RUN, "--out", str(out)])
+    assert "already holds a run (checkpoint.pt, metrics.csv)" in line
+    assert "--resume" in line and "--overwrite" in line
+    assert (out / "checkpoint.pt").read_bytes() == checkpoint
+    assert cli.main(["train", *TINY_RUN, "--out", str(out), "--overwrite"]) == 0
+    assert "--resume and --overwrite exclude" in error_line(
+        capsys, ["train", *TINY_RUN, "--out", str(out), "--overwrite", "--resume"])
+
+
+def test_resume_needs_an_out_folder_with_a_training_checkpoint(capsys, tmp_path):
+    assert "give --out RUN_DIR" in error_line(capsys, ["train", *TINY_RUN, "--resume"])
+    config = {"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 1, "width": 8}
+    save_model(tmp_path / "checkpoint.pt", build_model(config), config)
+    line = error_line(capsys, ["train", *TINY_RUN, "--out", str(tmp_path), "--resume"])
+    assert "holds a saved model, not a training run's checkpoint" in line
+
+
+def test_a_corrupt_checkpoint_gives_no_torch_advice(capsys, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    line = error_line(capsys, ["export", str(bad), str(tmp_path / "x.net")])
+    assert "is not a lava-init checkpoint" in line and "weights_only" not in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", *TINY_RUN, "--out", UNWRITABLE],
+    ["propagate", "--depth", "2", "--width", "8", "--out", UNWRITABLE],
+    ["demo", "--out", UNWRITABLE],
+])
+def test_unwritable_outputs_are_refused_before_any_work(capsys, argv):
+    line = error_line(capsys, argv)
+    assert f"{UNWRITABLE} cannot be written" in line
+    assert "%" not in capsys.readouterr().out  # no progress bar: nothing ran
+
+
+def test_an_output_below_a_file_is_refused(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    line = error_line(capsys, ["propagate", "--depth", "2", "--width", "8",
+                               "--out", str(afile / "sub")])
+    assert "cannot be written" in line
+
+
+def test_verify_refuses_zero_time_steps(capsys, tmp_path):
+    config = {"arch": "mlp", "in_features": 8, "out_features": 2, "depth": 1, "width": 4}
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.pt", build_model(config), config)
+    line = error_line(capsys, ["verify", str(path), str(tmp_path / "m.net"), "--time-steps", "0"])
+    assert "--time-steps must be an integer >= 1 (got 0)" in line
+
+
+def test_stdout_holds_only_the_commands_output_and_version_works(tmp_path):
+    config = {"arch": "mlp", "in_features": 8, "out_features": 2, "depth": 1, "width": 4}
+    path = save_model(tmp_path / "m.pt", build_model(config), config)
+    result = subprocess.run([sys.executable, "-m", "lava_init.apps", "export", str(path),
+                             str(tmp_path / "m.net")], capture_output=True, text=True, cwd=ROOT,
+                            check=True)
+    assert result.stdout.startswith("wrote "), result.stdout[:200]
+    assert "Prophesee" not in result.stdout + result.stderr
+    version = subprocess.run([sys.executable, "-m", "lava_init.apps", "--version"],
+                             capture_output=True, text=True, cwd=ROOT, check=True)
+    assert version.stdout.strip() == "lava-init 0.1.0"
