@@ -72,6 +72,12 @@ def measure_activity(net: torch.nn.Module, x: torch.Tensor) -> ActivityReport:
     outputs, drives, handles = _record_outputs(blocks)
     try:
         net(x)
+    except (RuntimeError, AssertionError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(
+            f"{type(net).__name__} cannot run on x of shape {tuple(x.shape)} ({reason}); give "
+            "spikes in SLAYER layout, (batch, channels, time) or (batch, C, H, W, time), with "
+            "the first block's input size") from None
     finally:
         for handle in handles:
             handle.remove()

@@ -90,6 +90,15 @@ def fill_with_variance_(
     """
     if not math.isfinite(variance) or variance < 0:
         raise ValueError(f"weight variance must be finite and >= 0 (got {variance!r})")
+    if not tensor.is_floating_point():
+        raise ValueError(f"weights must be a floating-point tensor (got {tensor.dtype}); "
+                         "initialize the float weight, e.g. torch.empty(..., dtype=torch.float32)")
+    if quantization is not None and variance > grid_capacity(quantization):
+        raise ValueError(
+            f"target weight std {math.sqrt(variance):.4g} does not fit the weight grid: "
+            f"weights are clipped at +-{quantization.high:g}, so at most std "
+            f"{math.sqrt(grid_capacity(quantization)):.4g} keeps them unclipped; lower the "
+            "threshold or sigma, or raise the fan-in")
     sample = _standard_sample(tensor, distribution, generator)
     if quantization is None:
         values = sample * math.sqrt(variance)
@@ -98,6 +107,12 @@ def fill_with_variance_(
         values = quantization.apply(sample * scale)
     tensor.copy_(values.to(tensor.dtype))
     return tensor
+
+
+def grid_capacity(quantization: Quantization) -> float:
+    """The largest weight variance a grid holds with at most ~1% of normal draws clipped:
+    ``(high / 2.576)^2`` (2.576: the two-sided 1% point of the normal distribution)."""
+    return (min(quantization.high, -quantization.low) / 2.576) ** 2
 
 
 def variance_conserving_(

@@ -14,7 +14,12 @@ import torch
 
 from lava_init import theory
 from lava_init.checks import check_sigma
-from lava_init.initializers import InitMethod, calculate_fan_out, get_initializer
+from lava_init.initializers import (
+    InitMethod,
+    calculate_fan_out,
+    get_initializer,
+    grid_capacity,
+)
 from lava_init.quantization import Quantization
 from lava_init.slayer_blocks import (
     block_decays,
@@ -174,17 +179,34 @@ def initialize(
             _warn_operating_point(report, name, rule_threshold, block_sigma,
                                   is_memoryless(block))
         fan_in = block_fan_in(block)
-        dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
-        weight = _draw_block(init_method, block, block_quantization(block) if quantize else None,
-                             threshold=rule_threshold, sigma=block_sigma, generator=generator,
-                             fan_in=fan_in, **dynamics)
         fan_out = calculate_fan_out(synapse_weight(block_synapses(block)[0]))
         target_variance = (init_method.variance(fan_in, fan_out, rule_threshold, block_sigma)
                            if init_method.variance else None)
+        grid = block_quantization(block) if quantize else None
+        if grid is not None and target_variance is not None:
+            _check_grid_capacity(name, grid, target_variance, rule_threshold, fan_in)
+        dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
+        weight = _draw_block(init_method, block, grid, threshold=rule_threshold,
+                             sigma=block_sigma, generator=generator, fan_in=fan_in, **dynamics)
         report.blocks.append(_block_row(name, block, target_variance, fan_in,
                                         (threshold, rule_threshold), block_sigma, weight,
                                         init_method.quantization_aware, report))
     return report
+
+
+def _check_grid_capacity(name: str, grid: Quantization, target_variance: float,
+                         threshold: float, fan_in: int) -> None:
+    """ValueError naming the block when its weights would clip on the 8-bit grid, with the
+    largest threshold the grid drives at this fan-in (the rule's variance grows as theta^2
+    when sigma follows theta)."""
+    capacity = grid_capacity(grid)
+    if target_variance > capacity:
+        largest = threshold * math.sqrt(capacity / target_variance)
+        raise ValueError(
+            f"block {name!r}: threshold {threshold:g} at fan-in {fan_in} needs weight std "
+            f"{math.sqrt(target_variance):.4g}, but the 8-bit grid clips at +-{grid.high:g} "
+            f"(std {math.sqrt(capacity):.4g} at most); the largest threshold it drives at "
+            f"this fan-in is {largest:.4g}. Lower the threshold or sigma, or widen the layer")
 
 
 def _warn_operating_point(report: InitReport, name: str, threshold: float, sigma: float,
@@ -216,6 +238,9 @@ def _block_row(name: str, block: torch.nn.Module, target_variance: float | None,
     fraction_zero = float((effective == 0).float().mean())
     fraction_clipped = (float(((effective <= grid.low) | (effective >= grid.high)).float().mean())
                         if grid else 0.0)
+    if grid and fraction_clipped > 0.001:
+        report.warn(f"block {name!r}: {fraction_clipped:.1%} of weights clipped at "
+                    f"+-{grid.high:g} by the 8-bit grid")
     if quantization_aware and grid and target_std > 0:
         error = abs(quantized_std**2 / target_std**2 - 1.0)
         if error > VARIANCE_TOLERANCE or fraction_zero > MAX_ZERO_FRACTION:

@@ -17,6 +17,9 @@ from scipy import optimize
 
 from lava_init.checks import check_fan_in, check_sigma, check_threshold
 
+#: theta / sigma beyond which the fixed point is unstable, rounded for messages (CRITICAL_RATIO).
+CRITICAL_RATIO_HINT = 1.19
+
 
 def firing_probability(threshold: float, sigma: float = 1.0) -> float:
     """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``."""
@@ -25,10 +28,25 @@ def firing_probability(threshold: float, sigma: float = 1.0) -> float:
     return 0.5 * math.erfc(threshold / (sigma * math.sqrt(2.0)))
 
 
+#: Smallest P(u > theta) the rule accepts (theta/sigma up to 4.75): below it the weights it
+#: asks for are absurd (std > 1000 sigma / sqrt(fan_in)) and the fixed point long unstable.
+MIN_FIRING_PROBABILITY = 1e-6
+
+
 def weight_variance(fan_in: int, threshold: float, sigma: float = 1.0) -> float:
-    """The paper's variance-conserving rule: ``Var[w] = sigma^2 / (fan_in * P(u > threshold))``."""
+    """The paper's variance-conserving rule: ``Var[w] = sigma^2 / (fan_in * P(u > threshold))``.
+
+    >>> round(weight_variance(100, 1.0, 1.0), 5)
+    0.06303
+    """
     check_fan_in(fan_in)
-    return sigma**2 / (fan_in * firing_probability(threshold, sigma))
+    probability = firing_probability(threshold, sigma)
+    if probability < MIN_FIRING_PROBABILITY:
+        raise ValueError(
+            f"theta/sigma = {threshold / sigma:.3g} leaves P(u > theta) = {probability:.3g}: "
+            "the rule would ask for weights that never let a neuron spike at its fixed point; "
+            f"use sigma >= theta / {CRITICAL_RATIO_HINT} (the stable range), e.g. sigma = theta")
+    return sigma**2 / (fan_in * probability)
 
 
 def kaiming_variance(fan_in: int) -> float:

@@ -70,14 +70,16 @@ def _to_slayer_neurons(spikes: np.ndarray) -> np.ndarray:
 
 def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...]) -> np.ndarray:
     """Spikes as (batch, *sample_shape, T); ValueError when the shape or values do not fit."""
+    given = tuple(spikes.shape)
     if spikes.ndim == len(sample_shape) + 1:
         spikes = spikes[None]
     if spikes.ndim != len(sample_shape) + 2 or tuple(spikes.shape[1:-1]) != sample_shape:
         raise ValueError(
-            f"spikes of shape {tuple(spikes.shape)} do not fit the network input "
-            f"{sample_shape} (SLAYER order, channels first); give (*input, T) or "
-            "(batch, *input, T)"
+            f"spikes of shape {given} do not fit the network input {sample_shape} (SLAYER "
+            "order, channels first); give (*input, T) or (batch, *input, T)"
         )
+    if spikes.shape[0] < 1:
+        raise ValueError(f"spikes of shape {given} hold no sample; give at least one")
     if spikes.shape[-1] < 1:
         raise ValueError("spikes need at least one time step")
     if not np.isin(spikes, (0, 1)).all():

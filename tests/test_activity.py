@@ -50,3 +50,9 @@ def test_demo_ours_reaches_the_last_layer_and_the_default_is_silent():
     assert ours.propagates and ours.layers[-2].rate > 0.05
     assert default.layers[-1].rate == 0.0 and default.layers[-2].rate == 0.0
     assert "silent from layer" in format_comparison(reports)
+
+
+def test_a_wrong_input_shape_is_one_clear_error():
+    net = SlayerMLP(16, 4, depth=1, width=8)
+    with pytest.raises(ValueError, match=r"cannot run on x of shape \(2, 10, 5\).*SLAYER layout"):
+        measure_activity(net, torch.zeros(2, 10, 5))

@@ -93,3 +93,15 @@ def test_quantization_matches_slayer_quantize_8bit():
 def test_unknown_method_lists_the_valid_ones():
     with pytest.raises(ValueError, match="valid methods: .*variance_conserving"):
         initializers.get_initializer("lecun")
+
+
+def test_unrepresentable_requests_are_refused_in_one_line():
+    with pytest.raises(ValueError, match=r"theta/sigma = 10 leaves P\(u > theta\) = 7.62e-24"):
+        initializers.variance_conserving_(torch.empty(4, 4), threshold=10.0)
+    with pytest.raises(ValueError, match=r"theta/sigma = 40 leaves"):  # was ZeroDivisionError
+        initializers.variance_conserving_(torch.empty(4, 4), threshold=40.0)
+    with pytest.raises(ValueError, match=r"does not fit the weight grid.*clipped at \+-3.96875"):
+        initializers.variance_conserving_(torch.empty(4, 4), threshold=2.0, sigma=2.0,
+                                          quantization=SLAYER_8BIT, fan_in=1)
+    with pytest.raises(ValueError, match=r"floating-point tensor \(got torch.int64\)"):
+        initializers.variance_conserving_(torch.empty(4, 4, dtype=torch.int64))

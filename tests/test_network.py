@@ -168,3 +168,16 @@ def test_report_prints_a_table():
 def test_clear_errors(net, kwargs, message):
     with pytest.raises(ValueError, match=message):
         initialize(net, **kwargs)
+
+
+def test_a_threshold_the_grid_cannot_drive_names_the_largest_one():
+    with pytest.raises(ValueError, match=r"block 'Dense': threshold 10.0156 at fan-in 64 .* "
+                                         r"largest threshold it drives at this fan-in is 4.244"):
+        initialize(memoryless(10.0, 64, 8))
+    row = initialize(memoryless(4.0, 64, 8)).blocks[0]  # below the limit: drawn
+    assert row.fraction_clipped <= 0.01
+
+
+def test_clipped_weights_are_named_in_a_warning():
+    with pytest.warns(UserWarning, match=r"block 'Dense': .*% of weights clipped at \+-3.96875"):
+        initialize(memoryless(1.0, 64, 256), sigma=7.0)  # std 1.32: 0.26% beyond the clamp

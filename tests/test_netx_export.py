@@ -207,6 +207,11 @@ def test_run_lava_returns_one_array_per_layer(tmp_path):
         run_lava(path, spikes[..., 1:, :, :])
     with pytest.raises(ValueError, match="binary spikes"):
         run_lava(path, spikes * 2)
+    with pytest.raises(ValueError, match=r"spikes of shape \(0, 2, 8, 8, 10\) hold no sample"):
+        run_lava(path, spikes[:0])
+    dense = export_netx(dense_net(), tmp_path / "dense.net")
+    with pytest.raises(ValueError, match=r"spikes of shape \(2, 64\) do not fit .* \(24,\)"):
+        verify(dense_net(), dense, np.zeros((2, 64)))
     with pytest.raises(FileNotFoundError, match="no NetX network"):
         run_lava(tmp_path / "missing.net", spikes)
     (tmp_path / "text.net").write_text("not hdf5")
