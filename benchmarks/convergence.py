@@ -35,7 +35,8 @@ from lava_init.apps.commands.neuron_options import (  # noqa: E402
     neuron_from_args,
 )
 from lava_init.apps.data import SHARED_DATA  # noqa: E402
-from lava_init.apps.training import TRAIN_NEURON, TrainConfig, train  # noqa: E402
+from lava_init.apps.settings import TRAIN_NEURON, TrainConfig  # noqa: E402
+from lava_init.apps.training import train  # noqa: E402
 from lava_init.files import atomic_write_text  # noqa: E402
 from lava_init.initializers import INITIALIZERS  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402

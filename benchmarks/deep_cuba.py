@@ -33,7 +33,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from lava_init import calibrate, initialize, measure_activity, temporal  # noqa: E402
-from lava_init.apps.models import NeuronConfig, SlayerMLP, pad_for_lava  # noqa: E402
+from lava_init.apps.models import SlayerMLP, pad_for_lava  # noqa: E402
+from lava_init.apps.settings import NeuronConfig  # noqa: E402
 from lava_init.files import atomic_write  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
 from netx_export.export import export_netx  # noqa: E402

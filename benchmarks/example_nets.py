@@ -7,7 +7,8 @@ import dataclasses
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.apps.models import MEMORYLESS, SlayerMLP
+from lava_init.apps.models import SlayerMLP
+from lava_init.apps.settings import MEMORYLESS
 from lava_init.network_init import initialize
 
 #: CUBA parameters of lava-dl's tutorials (SLAYER units, decays per step).

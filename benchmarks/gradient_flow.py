@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from lava_init.apps.data import SHARED_DATA, load_dataset
-from lava_init.apps.models import NeuronConfig, build_model
+from lava_init.apps.models import build_model
+from lava_init.apps.settings import NeuronConfig
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
 

@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from lava.lib.dl import slayer  # noqa: E402
 
 from lava_init import initialize, quantization, theory  # noqa: E402
-from lava_init.apps.models import MEMORYLESS  # noqa: E402
+from lava_init.apps.settings import MEMORYLESS  # noqa: E402
 from lava_init.files import atomic_write, atomic_write_text  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
 

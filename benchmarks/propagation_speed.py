@@ -35,7 +35,8 @@ LIF_BATCH, LIF_STEPS = 256, 20
 
 def _default_case() -> dict:
     from lava_init.apps.cli import main
-    from lava_init.apps.propagation import PAPER_METHODS, PAPER_THRESHOLDS, PropagationSetup
+    from lava_init.apps.propagation import PropagationSetup
+    from lava_init.apps.settings import PAPER_METHODS, PAPER_THRESHOLDS
 
     setup = PropagationSetup()
     rows = len(PAPER_THRESHOLDS) * setup.steps * setup.batch

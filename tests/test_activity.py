@@ -5,7 +5,8 @@ import torch
 
 from lava_init import measure_activity
 from lava_init.apps.demo import activity_comparison, format_comparison
-from lava_init.apps.models import MEMORYLESS, SlayerMLP
+from lava_init.apps.models import SlayerMLP
+from lava_init.apps.settings import MEMORYLESS
 
 
 def constant_mlp(weight_value: float) -> SlayerMLP:

@@ -119,3 +119,13 @@ def test_netx_export_uses_only_the_lower_layers_of_lava_init():
     assert "lava_init.slayer_blocks" in ours
     assert ours <= MATH | GLUE, ours - MATH - GLUE
     assert not {m for m in modules if m.startswith("sklearn")}
+
+
+@pytest.mark.parametrize("command", ["train", "propagate", "demo", "export", "verify"])
+def test_command_help_imports_neither_torch_nor_lava(command):
+    modules = loaded_after("import contextlib, io\nfrom lava_init.apps.cli import main\n"
+                           "with contextlib.redirect_stdout(io.StringIO()):\n"
+                           f"    try:\n        main([{command!r}, '--help'])\n"
+                           "    except SystemExit:\n        pass")
+    assert "lava_init.apps.commands." + command in modules
+    assert "torch" not in modules and not any(m.startswith("lava.") for m in modules)

@@ -30,7 +30,8 @@ from lava.lib.dl.netx import hdf5
 
 from lava_init.apps.checkpoints import save_model
 from lava_init.apps.cli import main
-from lava_init.apps.models import MEMORYLESS, SlayerMLP, build_model
+from lava_init.apps.models import SlayerMLP, build_model
+from lava_init.apps.settings import MEMORYLESS
 from lava_init.network_init import initialize
 from lava_init.quantization import SLAYER_8BIT
 from netx_export import export_netx, loihi2_available, run_lava, verify

@@ -18,7 +18,8 @@ import torch
 
 from lava_init import initialize, measure_activity, theory
 from lava_init.apps.data import digits_spikes
-from lava_init.apps.models import MEMORYLESS, SlayerMLP
+from lava_init.apps.models import SlayerMLP
+from lava_init.apps.settings import MEMORYLESS
 from netx_export import export_netx, verify
 
 THRESHOLD = MEMORYLESS.threshold  # 1.25, lava-dl's tutorial threshold

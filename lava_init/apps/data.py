@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lava_init.apps.settings import DATASETS, NUM_CLASSES
 from lava_init.encoding import rate_encode
 from lava_init.files import atomic_write
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
-NUM_CLASSES = 10
 #: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,8 +17,9 @@ import torch
 from lava_init.activity import ActivityReport, measure_activity
 from lava_init.apps.data import digits_spikes, load_dataset
 from lava_init.apps.lava_check import export_and_verify
-from lava_init.apps.models import MEMORYLESS, SlayerMLP
+from lava_init.apps.models import SlayerMLP
 from lava_init.apps.plots import plt, save_figure
+from lava_init.apps.settings import MEMORYLESS, DemoSettings
 from lava_init.apps.training import TrainConfig, TrainResult, train
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
@@ -62,21 +62,6 @@ def _first_silent(report: ActivityReport) -> str:
 
 
 TRAINED_METHODS = ("variance_conserving", "slayer_default")
-
-
-@dataclass
-class DemoSettings:
-    """The demo's budget: sized to finish in well under 3 minutes on 2 cores."""
-
-    depth: int = 8
-    width: int = 64
-    time_steps: int = 4
-    epochs: int = 6
-    lr: float = 1e-2
-    lava_samples: int = 16
-    activity_depth: int = 20
-    activity_width: int = 128
-    seed: int = 0
 
 
 def train_both(settings: DemoSettings, out: Path) -> dict[str, TrainResult]:

@@ -10,45 +10,10 @@ L .. L + T - 1.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
-
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.checks import check_decay, check_threshold
-
-
-@dataclass(frozen=True)
-class NeuronConfig:
-    """CUBA neuron parameters (SLAYER units). Decays are fractions per step: 1.0 forgets at
-    once (the paper's memoryless neuron), lava-dl's tutorials use current 0.25, voltage 0.03."""
-
-    threshold: float = 1.25
-    current_decay: float = 0.25
-    voltage_decay: float = 0.03
-    tau_grad: float = 0.03
-    scale_grad: float = 3.0
-    requires_grad: bool = False
-
-    def __post_init__(self) -> None:
-        """One validation for the command line and the API: a clear error per bad value."""
-        check_threshold(self.threshold, allow_zero=False)
-        check_decay(self.current_decay, "current_decay")
-        check_decay(self.voltage_decay, "voltage_decay")
-        for name in ("tau_grad", "scale_grad"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite number > 0 (got {value!r}); "
-                                 "lava-dl's tutorials use tau_grad 0.03, scale_grad 3")
-
-    def params(self) -> dict:
-        """The ``neuron_params`` dict SLAYER blocks take."""
-        return asdict(self)
-
-
-#: The paper's memoryless neuron: the membrane is this step's weighted input only.
-MEMORYLESS = NeuronConfig(current_decay=1.0, voltage_decay=1.0)
+from lava_init.apps.settings import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
 
 
 class SlayerMLP(torch.nn.Module):
@@ -64,7 +29,7 @@ class SlayerMLP(torch.nn.Module):
         out_features: int,
         depth: int = 10,
         width: int = 100,
-        neuron: NeuronConfig = NeuronConfig(),
+        neuron: NeuronConfig = TUTORIAL_NEURON,
         delay_shift: bool = True,
     ):
         super().__init__()
@@ -105,7 +70,7 @@ class SlayerCNN(torch.nn.Module):
         depth: int = 4,
         channels: int = 64,
         width: int = 100,
-        neuron: NeuronConfig = NeuronConfig(),
+        neuron: NeuronConfig = TUTORIAL_NEURON,
         delay_shift: bool = True,
     ):
         super().__init__()
@@ -170,5 +135,3 @@ def build_model(config: dict) -> torch.nn.Module:
         return SlayerCNN(neuron=neuron, in_shape=tuple(config.pop("in_shape")), **config)
     raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}")
 
-
-ARCHITECTURES = ("mlp", "cnn")

@@ -32,19 +32,13 @@ from lava.lib.dl import slayer
 from tqdm import tqdm
 
 from lava_init import theory
-from lava_init.apps.models import NeuronConfig
+from lava_init.apps.settings import NEURONS, NeuronConfig
 from lava_init.checks import check_count, check_decay, check_sigma
 from lava_init.files import atomic_write_text
 from lava_init.initializers import INITIALIZERS, InitMethod, get_initializer
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
 
-NEURONS = ("heaviside", "lif", "cuba")
-#: The methods the paper compares; ``--methods all`` adds every registered initializer.
-PAPER_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
-PAPER_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0)
-#: Widths of the finite-width sweep used in docs/propagation.md.
-SWEEP_WIDTHS = (50, 100, 200, 500, 1000, 2000, 4000)
 #: Synaptic-input samples per layer in the width sweep: batch = this / width (at least 8).
 SWEEP_SAMPLES_PER_LAYER = 64_000
 

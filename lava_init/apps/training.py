@@ -29,8 +29,9 @@ from tqdm import tqdm
 
 from lava_init.activity import measure_activity
 from lava_init.apps.checkpoints import atomic_save, load_checkpoint
-from lava_init.apps.data import DATASETS, NUM_CLASSES, SpikeDataset, load_dataset
-from lava_init.apps.models import ARCHITECTURES, MEMORYLESS, NeuronConfig, build_model
+from lava_init.apps.data import SpikeDataset, load_dataset
+from lava_init.apps.models import build_model
+from lava_init.apps.settings import ARCHITECTURES, DATASETS, NUM_CLASSES, TrainConfig
 from lava_init.calibration import calibrate
 from lava_init.checks import check_count, check_rate
 from lava_init.files import atomic_write_text, check_writable_folder
@@ -43,57 +44,8 @@ METRICS_NAME = "metrics.csv"
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 #: Test samples whose per-layer spike rates are logged each epoch.
 RATE_SAMPLES = 256
-#: The default neuron for training: the paper's memoryless CUBA neuron (threshold 1.25, decays
-#: 1.0) with a surrogate gradient that reaches the first layers of a deep net. lava-dl's
-#: tutorial surrogate (tau_grad 0.03, scale_grad 3) shrinks the gradient ~10x per block
-#: (benchmarks/gradient_flow.py); see docs/training.md.
-TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.01, scale_grad=10.0)
 #: Config fields that may differ between a run and its resumption.
 RESUME_FREE_FIELDS = ("resume", "overwrite", "progress", "out", "data_dir", "download")
-
-
-@dataclass
-class TrainConfig:
-    """One training run. ``depth``: hidden Dense layers (mlp) or convolutions (cnn);
-    ``width``: hidden Dense neurons; ``channels``: convolution channels (cnn);
-    ``limit`` / ``test_limit``: use only the first N training / test samples;
-    ``neuron``: :data:`TRAIN_NEURON` by default;
-    ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
-    the paper's setting; see :mod:`lava_init.models`); ``calibrate``: after the init, run
-    :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
-    their input rate, the output block to ``readout_rate`` when given)."""
-
-    dataset: str = "mnist"
-    arch: str = "mlp"
-    depth: int = 10
-    width: int = 100
-    channels: int = 64
-    init: str = "variance_conserving"
-    sigma: float | None = None
-    calibrate: bool = False
-    readout_rate: float | None = None
-    time_steps: int = 3
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    seed: int = 0
-    limit: int | None = None
-    test_limit: int | None = None
-    neuron: NeuronConfig = TRAIN_NEURON
-    delay_shift: bool = False
-    data_dir: str | None = None
-    download: bool = False
-    out: str | None = None
-    resume: bool = False
-    overwrite: bool = False
-    progress: bool = True
-
-    def as_dict(self) -> dict:
-        """JSON-able (and ``torch.load(weights_only=True)``-able) form."""
-        values = dataclasses.asdict(self)
-        values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
-        values["out"] = None if self.out is None else str(self.out)
-        return values
 
 
 @dataclass

@@ -6,10 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
-from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
 from lava_init.files import check_writable_folder
 from lava_init.tables import format_table
-from netx_export import export_netx, netx_layers
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
+    from netx_export import export_netx, netx_layers
+
     output = Path(args.output)
     if output.is_dir():
         raise ValueError(f"{output} is a folder; give the .net file to write")

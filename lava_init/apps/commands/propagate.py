@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lava_init.apps import plots
-from lava_init.apps.propagation import (
-    NEURONS,
-    PAPER_METHODS,
-    SWEEP_WIDTHS,
-    PropagationSetup,
-    parse_methods,
-    parse_thresholds,
-    parse_widths,
-    propagation_experiment,
-    summary_table,
-    width_sweep,
-    write_csv,
-)
+from lava_init.apps.settings import NEURONS, PAPER_METHODS, SWEEP_WIDTHS
 from lava_init.files import check_writable_folder
 
 
@@ -57,6 +44,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lava_init.apps import plots
+    from lava_init.apps.propagation import (
+        PropagationSetup,
+        parse_methods,
+        parse_thresholds,
+        parse_widths,
+        propagation_experiment,
+        summary_table,
+        width_sweep,
+        write_csv,
+    )
+
     setup = PropagationSetup(neuron=args.neuron, depth=args.depth, width=args.width,
                              batch=args.batch, time_steps=args.time_steps, sigma=args.sigma,
                              leak=args.leak, current_decay=args.current_decay,

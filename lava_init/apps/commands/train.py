@@ -5,20 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-import torch.distributed as dist
-
 from lava_init.apps.commands.neuron_options import add_neuron_arguments, neuron_from_args
-from lava_init.apps.data import DATASETS, load_dataset
-from lava_init.apps.lava_check import export_and_verify
-from lava_init.apps.models import ARCHITECTURES
-from lava_init.apps.training import (
-    CHECKPOINT_NAME,
-    METRIC_COLUMNS,
-    METRICS_NAME,
-    TrainConfig,
-    train,
-)
-from lava_init.initializers import INITIALIZERS
+from lava_init.apps.settings import ARCHITECTURES, DATASETS, TrainConfig
 from lava_init.tables import format_table
 
 #: The NetX file ``--export`` writes into the run folder.
@@ -39,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=int, default=defaults.channels,
                         help="channels per convolution, cnn only (default 64)")
     parser.add_argument("--init", default=defaults.init,
-                        help=f"one of {', '.join(sorted(INITIALIZERS))} (default {defaults.init})")
+                        help="a registered init method, e.g. variance_conserving, temporal, "
+                             f"slayer_default (default {defaults.init}; a wrong name lists all)")
     parser.add_argument("--sigma", type=float, default=None,
                         help="target membrane std; default per block: theta_eff/0.7 "
                              "(memoryless), theta (integrating); e.g. 1.25 for a sparser start")
@@ -96,6 +85,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
+    from lava_init.apps.data import load_dataset
+    from lava_init.apps.lava_check import export_and_verify
+    from lava_init.apps.training import CHECKPOINT_NAME, METRIC_COLUMNS, METRICS_NAME, train
+
     config = config_from_args(args)
     if args.export and config.out is None:
         raise ValueError("--export writes OUT/network.net: give --out RUN_DIR")

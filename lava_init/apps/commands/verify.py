@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-import torch
-
-from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
-from lava_init.apps.data import digits_spikes
 from lava_init.checks import check_count
-from lava_init.encoding import rate_encode
-from lava_init.slayer_blocks import chain_blocks
-from netx_export import verify
 
 DATA_SOURCES = ("random", "digits")
 
@@ -33,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
+    from lava_init.apps.data import digits_spikes
+    from lava_init.encoding import rate_encode
+    from lava_init.slayer_blocks import chain_blocks
+    from netx_export import verify
+
     check_count(args.samples, "--samples")
     if args.time_steps is not None:
         check_count(args.time_steps, "--time-steps")

@@ -1,0 +1,125 @@
+"""The apps' settings: plain dataclasses and names, importable without torch or lava-dl.
+
+Command-line parsing (``lava-init ... --help``) reads its defaults and choices from here, so
+it starts in well under a second; the modules that do the work import torch and lava-dl.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass
+
+from lava_init.checks import check_decay, check_threshold
+
+#: Data sets ``lava-init train`` reads (lava_init.apps.data), all with 10 classes.
+DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
+NUM_CLASSES = 10
+#: Network builders of lava_init.apps.models.
+ARCHITECTURES = ("mlp", "cnn")
+#: Neuron models of the propagation study (lava_init.apps.propagation).
+NEURONS = ("heaviside", "lif", "cuba")
+#: The methods the paper compares; ``--methods all`` adds every registered initializer.
+PAPER_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
+PAPER_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Widths of the finite-width sweep used in docs/propagation.md.
+SWEEP_WIDTHS = (50, 100, 200, 500, 1000, 2000, 4000)
+
+
+@dataclass(frozen=True)
+class NeuronConfig:
+    """CUBA neuron parameters (SLAYER units). Decays are fractions per step: 1.0 forgets at
+    once (the paper's memoryless neuron), lava-dl's tutorials use current 0.25, voltage 0.03."""
+
+    threshold: float = 1.25
+    current_decay: float = 0.25
+    voltage_decay: float = 0.03
+    tau_grad: float = 0.03
+    scale_grad: float = 3.0
+    requires_grad: bool = False
+
+    def __post_init__(self) -> None:
+        """One validation for the command line and the API: a clear error per bad value."""
+        check_threshold(self.threshold, allow_zero=False)
+        check_decay(self.current_decay, "current_decay")
+        check_decay(self.voltage_decay, "voltage_decay")
+        for name in ("tau_grad", "scale_grad"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a finite number > 0 (got {value!r}); "
+                                 "lava-dl's tutorials use tau_grad 0.03, scale_grad 3")
+
+    def params(self) -> dict:
+        """The ``neuron_params`` dict SLAYER blocks take."""
+        return asdict(self)
+
+
+#: lava-dl's tutorial neuron (the NeuronConfig defaults).
+TUTORIAL_NEURON = NeuronConfig()
+#: The paper's memoryless neuron: the membrane is this step's weighted input only.
+MEMORYLESS = NeuronConfig(current_decay=1.0, voltage_decay=1.0)
+
+#: The default neuron for training: the paper's memoryless CUBA neuron (threshold 1.25, decays
+#: 1.0) with a surrogate gradient that reaches the first layers of a deep net. lava-dl's
+#: tutorial surrogate (tau_grad 0.03, scale_grad 3) shrinks the gradient ~10x per block
+#: (benchmarks/gradient_flow.py); see docs/training.md.
+TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.01, scale_grad=10.0)
+
+
+@dataclass
+class TrainConfig:
+    """One training run. ``depth``: hidden Dense layers (mlp) or convolutions (cnn);
+    ``width``: hidden Dense neurons; ``channels``: convolution channels (cnn);
+    ``limit`` / ``test_limit``: use only the first N training / test samples;
+    ``neuron``: :data:`TRAIN_NEURON` by default;
+    ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
+    the paper's setting; see :mod:`lava_init.models`); ``calibrate``: after the init, run
+    :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
+    their input rate, the output block to ``readout_rate`` when given)."""
+
+    dataset: str = "mnist"
+    arch: str = "mlp"
+    depth: int = 10
+    width: int = 100
+    channels: int = 64
+    init: str = "variance_conserving"
+    sigma: float | None = None
+    calibrate: bool = False
+    readout_rate: float | None = None
+    time_steps: int = 3
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 0
+    limit: int | None = None
+    test_limit: int | None = None
+    neuron: NeuronConfig = TRAIN_NEURON
+    delay_shift: bool = False
+    data_dir: str | None = None
+    download: bool = False
+    out: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def as_dict(self) -> dict:
+        """JSON-able (and ``torch.load(weights_only=True)``-able) form."""
+        values = dataclasses.asdict(self)
+        values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
+        values["out"] = None if self.out is None else str(self.out)
+        return values
+
+
+@dataclass
+class DemoSettings:
+    """The demo's budget: sized to finish in well under 3 minutes on 2 cores."""
+
+    depth: int = 8
+    width: int = 64
+    time_steps: int = 4
+    epochs: int = 6
+    lr: float = 1e-2
+    lava_samples: int = 16
+    activity_depth: int = 20
+    activity_width: int = 128
+    seed: int = 0
