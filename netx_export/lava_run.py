@@ -7,6 +7,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from tqdm import tqdm
 
 from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime
 
@@ -98,7 +99,8 @@ def _reset_state(network) -> None:
                     variable.set(np.zeros(variable.shape, dtype=np.int32))
 
 
-def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.ndarray]:
+def run_lava(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool = False
+             ) -> list[np.ndarray]:
     """Run the NetX network at ``path`` on ``spikes`` and return each layer's output spikes.
 
     Samples run one after another for T steps each, every state zeroed in between; Lava
@@ -112,6 +114,7 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.nda
             batch ``(batch, *input, T)``; ``input`` is ``(features,)`` or ``(C, H, W)``.
         backend: ``"fixed_pt"`` (Lava's bit-accurate CPU simulator,
             ``Loihi2SimCfg(select_tag="fixed_pt")``) or ``"loihi2"`` (needs lava-loihi).
+        progress: a progress bar over the samples (on stderr, only on a terminal).
 
     Returns:
         One int array per NetX layer (Flatten has none): ``(neurons, T)`` for one sample,
@@ -134,7 +137,8 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt") -> list[np.nda
     try:
         with interruptible():
             batch, source, sinks = _connect(network, spikes, input_transform)
-            outputs = _run_samples(network, batch, source, sinks, input_transform, run_config)
+            outputs = _run_samples(network, batch, source, sinks, input_transform, run_config,
+                                   progress)
     except LavaInterrupted:
         interrupted = True
         raise
@@ -189,12 +193,15 @@ def _connect(network, spikes: np.ndarray, input_transform: tuple[int, int] | Non
 
 
 def _run_samples(network, batch: np.ndarray, source, sinks: list,
-                 input_transform: tuple[int, int] | None, run_config) -> list[np.ndarray]:
+                 input_transform: tuple[int, int] | None, run_config, progress: bool
+                 ) -> list[np.ndarray]:
     """Each sample for T steps, states zeroed in between; (batch, neurons, T) per layer."""
     from lava.magma.core.run_conditions import RunSteps
 
     outputs: list[list[np.ndarray]] = [[] for _ in sinks]
-    for index, sample in enumerate(batch):
+    samples = tqdm(batch, desc="Lava", unit="sample", leave=False,
+                   disable=None if progress and len(batch) > 1 else True)
+    for index, sample in enumerate(samples):
         if index > 0:
             _reset_state(network)
             source.data.set(_source_data(sample, input_transform))

@@ -8,14 +8,13 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init.apps.models import (
-    MEMORYLESS,
-    NeuronConfig,
     SlayerCNN,
     SlayerMLP,
     build_model,
     pad_for_lava,
     spiking_layers,
 )
+from lava_init.apps.settings import MEMORYLESS, NeuronConfig
 from lava_init.network_init import initialize
 from lava_init.slayer_blocks import weighted_blocks
 

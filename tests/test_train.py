@@ -18,11 +18,11 @@ from lava_init.apps.checkpoints import load_checkpoint, load_model
 from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
 from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
+from lava_init.apps.settings import TrainConfig
 from lava_init.apps.training import (
     CHECKPOINT_NAME,
     METRIC_COLUMNS,
     METRICS_NAME,
-    TrainConfig,
     initialize_for_training,
     model_config,
     train,

@@ -16,6 +16,8 @@ import threading
 
 from lava_init import __version__
 
+#: The library every command's work imports (after parsing, so that --help stays fast).
+LAVA_DL = "lava.lib.dl.slayer"
 #: name -> (module in lava_init.apps.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "the main job: deep SLAYER MLP on digits, inits side by side"),
@@ -37,17 +39,21 @@ def _raise_terminated(_signum: int, _frame) -> None:
     raise _Terminated
 
 
-def _command_module(name: str):
-    """Import a command's module with lava-dl's import-time prints (a Prophesee toolbox
-    warning on stdout, torch's CUDA note on stderr) kept off the command's output; they are
-    shown on stderr only if the import fails."""
+def _import_quietly(module: str):
+    """Import ``module`` with its import-time prints kept off the command's output (lava-dl
+    prints a Prophesee toolbox warning on stdout, torch a CUDA note on stderr); they are shown
+    on stderr only if the import fails."""
     noise = io.StringIO()
     try:
         with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
-            return importlib.import_module(f"lava_init.apps.commands.{name}")
+            return importlib.import_module(module)
     except BaseException:
         sys.stderr.write(noise.getvalue())
         raise
+
+
+def _command_module(name: str):
+    return _import_quietly(f"lava_init.apps.commands.{name}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -70,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = _command_module(COMMANDS[args.command][0])
+    _import_quietly(LAVA_DL)  # every command's work uses it; its prints are not output
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from lava_init.activity import ActivityReport, measure_activity
 from lava_init.apps.data import digits_spikes, load_dataset
@@ -67,12 +68,14 @@ TRAINED_METHODS = ("variance_conserving", "slayer_default")
 def train_both(settings: DemoSettings, out: Path) -> dict[str, TrainResult]:
     """Train the same MLP from each init in :data:`TRAINED_METHODS` on digits."""
     results = {}
-    for method in TRAINED_METHODS:
-        config = TrainConfig(dataset="digits", depth=settings.depth, width=settings.width,
-                             init=method, time_steps=settings.time_steps,
-                             epochs=settings.epochs, lr=settings.lr, seed=settings.seed,
-                             out=str(out / method), progress=False)
-        results[method] = train(config)
+    with tqdm(total=len(TRAINED_METHODS) * settings.epochs, desc="training", unit="epoch",
+              leave=False, disable=None if settings.progress else True) as bar:
+        for method in TRAINED_METHODS:
+            config = TrainConfig(dataset="digits", depth=settings.depth, width=settings.width,
+                                 init=method, time_steps=settings.time_steps,
+                                 epochs=settings.epochs, lr=settings.lr, seed=settings.seed,
+                                 out=str(out / method), overwrite=True, progress=False)
+            results[method] = train(config, callback=lambda _row: bar.update())
     return results
 
 
@@ -115,7 +118,7 @@ def end_to_end(settings: DemoSettings, out: Path) -> int:
     test_set = load_dataset("digits", train=False, time_steps=settings.time_steps,
                             seed=settings.seed, flatten=True)
     check = export_and_verify(results[best].model, test_set, out / "digits_mlp.net",
-                              samples=settings.lava_samples)
+                              samples=settings.lava_samples, progress=settings.progress)
     print(check)
 
     figure = demo_figure(activity, results, out / "demo.png")

@@ -29,7 +29,7 @@ class LavaCheck:
 
 @torch.no_grad()
 def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str | Path,
-                      samples: int = 16) -> LavaCheck:
+                      samples: int = 16, progress: bool = False) -> LavaCheck:
     """Export ``model`` with ``netx_export.export_netx``, run it on Lava's fixed-point simulator
     on the first ``samples`` of ``dataset`` (each followed by one silent step per layer, see
     :func:`lava_init.apps.models.pad_for_lava`) and compare: accuracy from the output spike counts
@@ -44,10 +44,10 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
     slayer_counts = model(spikes).sum(-1)
     padded = pad_for_lava(spikes, model)
     layers, time_steps = spiking_layers(model), spikes.shape[-1]
-    lava_counts = torch.as_tensor(run_lava(path, padded)[-1][..., layers:layers + time_steps]
-                                  ).sum(-1)
+    lava_output = run_lava(path, padded, progress=progress)[-1]
+    lava_counts = torch.as_tensor(lava_output[..., layers:layers + time_steps]).sum(-1)
     return LavaCheck(
         path=path, samples=len(items),
         slayer_acc=float((slayer_counts.argmax(1) == labels).float().mean()),
         lava_acc=float((lava_counts.argmax(1) == labels).float().mean()),
-        report=verify(model, path, padded))
+        report=verify(model, path, padded, progress=progress))

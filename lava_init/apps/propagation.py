@@ -360,7 +360,7 @@ def propagation_experiment(methods: Iterable[str], thresholds: Sequence[float],
     methods = list(methods)
     total = len(methods) * _progress_steps(setup, thresholds)
     with tqdm(total=total, desc=f"{setup.neuron} propagation", unit="layer",
-              disable=not progress) as bar:
+              disable=None if progress else True) as bar:
         return [record for method in methods for record in simulate(method, thresholds, setup,
                                                                     bar)]
 
@@ -372,7 +372,8 @@ def width_sweep(widths: Iterable[int], methods: Iterable[str], thresholds: Seque
               for width in widths]
     methods = list(methods)
     total = len(methods) * sum(_progress_steps(s, thresholds) for s in setups)
-    with tqdm(total=total, desc="width sweep", unit="layer", disable=not progress) as bar:
+    with tqdm(total=total, desc="width sweep", unit="layer",
+              disable=None if progress else True) as bar:
         return [record for sweep_setup in setups for method in methods
                 for record in simulate(method, thresholds, sweep_setup, bar)]
 

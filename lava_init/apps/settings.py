@@ -123,3 +123,4 @@ class DemoSettings:
     activity_depth: int = 20
     activity_width: int = 128
     seed: int = 0
+    progress: bool = True

@@ -330,7 +330,8 @@ def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
     started = time.perf_counter()
     run.train_set.set_epoch(epoch)
     indices = _epoch_order(run.train_set, config.seed, epoch, distributed, shuffle=True)
-    batches = tqdm(_loader(run.train_set, indices, run.local_batch), disable=not run.speaks,
+    batches = tqdm(_loader(run.train_set, indices, run.local_batch),
+                   disable=None if run.speaks else True,
                    desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
     model.train()
     loss_sum = correct = count = 0.0

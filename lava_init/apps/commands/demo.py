@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lava-samples", type=int, default=defaults.lava_samples,
                         help=f"test samples run on Lava (default {defaults.lava_samples})")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (none are drawn when stderr is not a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,5 +25,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1 or args.lava_samples < 1:
         raise ValueError("--epochs and --lava-samples must be >= 1")
-    settings = DemoSettings(epochs=args.epochs, lava_samples=args.lava_samples, seed=args.seed)
+    settings = DemoSettings(epochs=args.epochs, lava_samples=args.lava_samples, seed=args.seed,
+                            progress=not args.no_progress)
     return end_to_end(settings, check_writable_folder(args.out, "--out"))

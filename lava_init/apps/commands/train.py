@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                                     config.seed, config.arch == "mlp", config.test_limit,
                                     config.download)
             print(export_and_verify(result.model, test_set, result.run_dir / NETX_NAME,
-                                    args.export_samples))
+                                    args.export_samples, progress=config.progress))
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rate", type=float, default=0.5,
                         help="largest input spike probability per step for --data random")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (none is drawn when stderr is not a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
         generator = torch.Generator().manual_seed(args.seed)
         rates = torch.rand(args.samples, *input_shape, generator=generator) * args.max_rate
         spikes = rate_encode(rates, steps, generator)
-    report = verify(model, args.net_file, spikes)
+    report = verify(model, args.net_file, spikes, progress=not args.no_progress)
     print(report)
     return 0 if report.total_mismatches == 0 else 1
