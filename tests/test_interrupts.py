@@ -103,3 +103,19 @@ def test_signal_during_a_run_lava_script_leaves_no_worker(tmp_path, signum):
     _, err = _finish(process, workers)
     assert process.returncode != 0
     assert f"LavaInterrupted: interrupted by {signal.Signals(signum).name}" in err
+
+
+def test_ctrl_c_during_the_demos_lava_phase_is_one_line(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lava_init.apps", "demo", "--out", str(tmp_path), "--epochs", "1",
+         "--lava-samples", "100000", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        start_new_session=True)
+    workers = _wait_for_lava(process, timeout=300)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = _finish(process, workers)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "lava-init demo: interrupted by SIGINT; stopped cleanly (Lava runtime and workers "
+        "ended, finished files kept)"], err
+    assert "3. Exporting" in out and "Traceback" not in out + err
