@@ -344,3 +344,11 @@ def test_cli_export_and_verify_a_checkpoint(tmp_path, capsys):
     assert capsys.readouterr().err.strip().splitlines() == [
         f"lava-init verify: error: no NetX network at {tmp_path / 'missing.net'}; write one with "
         "export_netx"]
+
+
+def test_export_clears_temp_files_an_interrupted_export_left(tmp_path):
+    path = export_netx(dense_net(), tmp_path / "net.net")
+    stale = tmp_path / ".net.net.k1ll3d.tmp"  # what SIGKILL during a write leaves
+    stale.write_bytes(b"half an hdf5 file")
+    export_netx(dense_net(), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.net"]
