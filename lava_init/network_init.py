@@ -26,9 +26,11 @@ from lava_init.slayer_blocks import (
     block_effective_threshold,
     block_fan_in,
     block_quantization,
+    block_surrogate,
     block_synapses,
     block_threshold,
     is_memoryless,
+    set_surrogate_scale,
     set_synapse_weight,
     synapse_weight,
     weighted_blocks,
@@ -57,6 +59,7 @@ class BlockInit:
     fraction_zero: float
     fraction_clipped: float
     stable: bool
+    surrogate_scale: float | None = None
 
 
 @dataclass
@@ -71,10 +74,12 @@ class InitReport:
 
     def __str__(self) -> str:
         headers = ["block", "kind", "fan_in", "threshold", "theta_eff", "sigma", "margin",
-                   "target_std", "quantized_std", "zero", "clipped", "stable"]
+                   "target_std", "quantized_std", "zero", "clipped", "stable", "surrogate"]
         rows = [[b.name, b.kind, b.fan_in, "-" if b.threshold is None else b.threshold,
                  b.effective_threshold, b.sigma, b.margin, b.target_std, b.quantized_std,
-                 b.fraction_zero, b.fraction_clipped, b.stable] for b in self.blocks]
+                 b.fraction_zero, b.fraction_clipped, b.stable,
+                 "-" if b.surrogate_scale is None else b.surrogate_scale]
+                for b in self.blocks]
         given = ", ".join(f"{k}={v}" for k, v in self.options.items())
         lines = [f"init method: {self.method}{f' ({given})' if given else ''}",
                  format_table(headers, rows)]
@@ -141,6 +146,7 @@ def initialize(
     sigma: float | None = None,
     quantize: bool | None = None,
     generator: torch.Generator | None = None,
+    surrogate: bool = False,
     **options: object,
 ) -> InitReport:
     """Initialize every SLAYER block of ``net`` in place and return a per-block report.
@@ -156,6 +162,10 @@ def initialize(
         quantize: draw on the block's 8-bit weight grid so that the variance SLAYER and Loihi
             see is the target; None means yes for quantization-aware methods.
         generator: torch generator for reproducible draws.
+        surrogate: also set each memoryless CUBA block's surrogate-gradient amplitude so
+            that the backpropagated gradient keeps its variance from block to block
+            (:func:`lava_init.theory.conserving_surrogate_scale`); others are left as they
+            are.
         **options: options of time-aware methods (e.g. ``time_steps=20`` for ``temporal``),
             which also get each block's decays.
 
@@ -174,24 +184,49 @@ def initialize(
     quantize = init_method.quantization_aware if quantize is None else quantize
     report = InitReport(method, dict(options))
     for name, block in blocks:
-        threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
-        if init_method.uses_threshold:
-            _warn_operating_point(report, name, rule_threshold, block_sigma,
-                                  is_memoryless(block))
-        fan_in = block_fan_in(block)
-        fan_out = calculate_fan_out(synapse_weight(block_synapses(block)[0]))
-        target_variance = (init_method.variance(fan_in, fan_out, rule_threshold, block_sigma)
-                           if init_method.variance else None)
-        grid = block_quantization(block) if quantize else None
-        if grid is not None and target_variance is not None:
-            _check_grid_capacity(name, grid, target_variance, rule_threshold, fan_in)
-        dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
-        weight = _draw_block(init_method, block, grid, threshold=rule_threshold,
-                             sigma=block_sigma, generator=generator, fan_in=fan_in, **dynamics)
-        report.blocks.append(_block_row(name, block, target_variance, fan_in,
-                                        (threshold, rule_threshold), block_sigma, weight,
-                                        init_method.quantization_aware, report))
+        row, fan_out = _initialize_block(name, block, init_method, report, sigma=sigma,
+                                         quantize=quantize, generator=generator,
+                                         options=options)
+        if surrogate:
+            row.surrogate_scale = _conserve_surrogate(block, row, fan_out)
+        report.blocks.append(row)
     return report
+
+
+def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod,
+                      report: InitReport, *, sigma: float | None, quantize: bool,
+                      generator: torch.Generator | None, options: dict
+                      ) -> tuple[BlockInit, int]:
+    """Draw one block's weights with ``init_method``; its report row and its fan-out."""
+    threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
+    if init_method.uses_threshold:
+        _warn_operating_point(report, name, rule_threshold, block_sigma, is_memoryless(block))
+    fan_in = block_fan_in(block)
+    fan_out = calculate_fan_out(synapse_weight(block_synapses(block)[0]))
+    target_variance = (init_method.variance(fan_in, fan_out, rule_threshold, block_sigma)
+                       if init_method.variance else None)
+    grid = block_quantization(block) if quantize else None
+    if grid is not None and target_variance is not None:
+        _check_grid_capacity(name, grid, target_variance, rule_threshold, fan_in)
+    dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
+    weight = _draw_block(init_method, block, grid, threshold=rule_threshold, sigma=block_sigma,
+                         generator=generator, fan_in=fan_in, **dynamics)
+    row = _block_row(name, block, target_variance, fan_in, (threshold, rule_threshold),
+                     block_sigma, weight, init_method.quantization_aware, report)
+    return row, fan_out
+
+
+def _conserve_surrogate(block: torch.nn.Module, row: BlockInit, fan_out: int) -> float | None:
+    """Set a memoryless CUBA block's surrogate amplitude for a backward gain of 1 (from its
+    quantized weights' drive and its operating point); None where no closed form applies."""
+    surrogate = block_surrogate(block)
+    if surrogate is None or not is_memoryless(block):
+        return None
+    scale = theory.conserving_surrogate_scale(
+        row.fan_in * row.quantized_std**2, row.effective_threshold, row.sigma, surrogate[0],
+        fan_out / row.fan_in)
+    set_surrogate_scale(block, scale)
+    return scale
 
 
 def _check_grid_capacity(name: str, grid: Quantization, target_variance: float,

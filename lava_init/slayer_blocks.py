@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import torch
 from lava.lib.dl.slayer import synapse as slayer_synapse
+from lava.lib.dl.slayer.neuron import cuba as slayer_cuba
 
 from lava_init.quantization import Quantization, effective_threshold
 
@@ -212,6 +213,24 @@ def block_effective_threshold(block: torch.nn.Module) -> float | None:
     if threshold is None:
         return None
     return effective_threshold(threshold, membrane_lattice_step(block))
+
+
+def block_surrogate(block: torch.nn.Module) -> tuple[float, float] | None:
+    """``(tau, scale)`` of the CUBA block's surrogate gradient as SLAYER applies it,
+    ``f'(v) = scale / (2 tau) exp(-|v - theta| / tau)`` with ``tau = 100 tau_grad theta`` and
+    ``scale = 0.1 scale_grad`` (lava-dl's TAU_RHO_MULT, SCALE_RHO_MULT); None for other
+    neurons."""
+    neuron = getattr(block, "neuron", None)
+    if not isinstance(neuron, slayer_cuba.Neuron):
+        return None
+    return (float(neuron.tau_rho) * slayer_cuba.TAU_RHO_MULT,
+            float(neuron.scale_rho) * slayer_cuba.SCALE_RHO_MULT)
+
+
+def set_surrogate_scale(block: torch.nn.Module, scale: float) -> None:
+    """Make ``scale`` the CUBA block's surrogate amplitude (its ``scale_grad`` becomes
+    ``scale / 0.1``); the width is left as it is."""
+    block.neuron.scale_rho = float(scale) / slayer_cuba.SCALE_RHO_MULT
 
 
 @contextlib.contextmanager

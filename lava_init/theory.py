@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
 from lava_init.checks import check_fan_in, check_sigma, check_threshold
 
@@ -177,3 +177,44 @@ def default_sigma(threshold: float, memoryless: bool = True) -> float:
     if threshold == 0:
         return 1.0
     return threshold / (DEFAULT_RATIO if memoryless else INTEGRATING_RATIO)
+
+
+def surrogate_moment(threshold: float, sigma: float, tau: float) -> float:
+    """``E[f'(u)^2]`` for SLAYER's surrogate ``f'(u) = exp(-|u - theta| / tau) / (2 tau)`` (unit
+    scale) under ``u ~ N(0, sigma^2)``.
+
+    With ``c = 2 / tau``: ``E[exp(-c |u - theta|)] = exp(c^2 sigma^2 / 2) [exp(c theta)
+    Q(theta / sigma + c sigma) + exp(-c theta) Phi(theta / sigma - c sigma)]``, divided by
+    ``(2 tau)^2``. Each exponential is combined with its Gaussian tail in log space.
+
+    >>> round(surrogate_moment(1.0, 1.0, 1e3) * (2e3) ** 2, 2)  # tau >> sigma: f' flat
+    1.0
+    """
+    check_threshold(threshold)
+    check_sigma(sigma)
+    if not math.isfinite(tau) or tau <= 0:
+        raise ValueError(f"surrogate width tau must be a finite number > 0 (got {tau!r})")
+    c = 2.0 / tau
+    r = threshold / sigma
+    above = c * threshold + 0.5 * (c * sigma) ** 2 + special.log_ndtr(-(r + c * sigma))
+    below = -c * threshold + 0.5 * (c * sigma) ** 2 + special.log_ndtr(r - c * sigma)
+    return float(np.exp(above) + np.exp(below)) / (2.0 * tau) ** 2
+
+
+def backward_gain(drive: float, threshold: float, sigma: float, tau: float, scale: float,
+                  fan_ratio: float = 1.0) -> float:
+    """Factor by which a memoryless spiking layer multiplies the variance of the gradient it
+    passes back: ``fan_ratio * drive * scale^2 * surrogate_moment`` (``drive = fan_in
+    Var[w]``, ``fan_ratio = fan_out / fan_in``, ``scale`` the surrogate's amplitude)."""
+    return fan_ratio * drive * scale**2 * surrogate_moment(threshold, sigma, tau)
+
+
+def conserving_surrogate_scale(drive: float, threshold: float, sigma: float, tau: float,
+                               fan_ratio: float = 1.0) -> float:
+    """The surrogate amplitude whose :func:`backward_gain` is 1: the backpropagated gradient
+    keeps its variance from layer to layer at initialization.
+
+    >>> round(backward_gain(6.3, 1.0, 1.0, 0.5, conserving_surrogate_scale(6.3, 1.0, 1.0, 0.5)), 6)
+    1.0
+    """
+    return 1.0 / math.sqrt(fan_ratio * drive * surrogate_moment(threshold, sigma, tau))

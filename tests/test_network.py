@@ -182,3 +182,48 @@ def test_a_threshold_the_grid_cannot_drive_names_the_largest_one():
 def test_clipped_weights_are_named_in_a_warning():
     with pytest.warns(UserWarning, match=r"block 'Dense': .*% of weights clipped at \+-3.96875"):
         initialize(memoryless(1.0, 64, 256), sigma=7.0)  # std 1.32: 0.26% beyond the clamp
+
+
+def test_surrogate_moment_matches_monte_carlo():
+    generator = torch.Generator().manual_seed(0)
+    for threshold, sigma, tau in ((1.0, 1.3, 0.4), (1.25, 1.8, 3.75), (0.5, 0.7, 0.05)):
+        u = torch.randn(2_000_000, generator=generator, dtype=torch.float64) * sigma
+        measured = float(((-(u - threshold).abs() / tau).exp() / (2 * tau)).pow(2).mean())
+        assert theory.surrogate_moment(threshold, sigma, tau) == pytest.approx(measured,
+                                                                              rel=0.01)
+
+
+def test_conserving_surrogate_passes_the_gradient_back_unchanged_through_a_real_block():
+    """One memoryless block fed spikes at its fixed-point rate: Var of the gradient w.r.t.
+    its input spikes over Var of the gradient w.r.t. its output spikes is 1 (closed form
+    against SLAYER's own backward pass)."""
+    block = slayer.block.cuba.Dense({**MEMORYLESS.params(), "tau_grad": 0.03,
+                                     "scale_grad": 3.0}, 256, 256, delay_shift=False)
+    row = initialize(block, surrogate=True, generator=torch.Generator().manual_seed(0)).blocks[0]
+    rate = theory.firing_probability(row.effective_threshold, row.sigma)
+    generator = torch.Generator().manual_seed(1)
+    spikes = (torch.rand(64, 256, 8, generator=generator) < rate).float().requires_grad_()
+    upstream = torch.randn(64, 256, 8, generator=generator)
+    (block(spikes) * upstream).sum().backward()
+    assert float(spikes.grad.var() / upstream.var()) == pytest.approx(1.0, rel=0.15)
+
+
+@pytest.mark.parametrize("tau_grad, scale_grad", [(0.03, 3.0), (0.01, 10.0)])
+def test_surrogate_conservation_keeps_weight_gradients_within_3x_over_depth(tau_grad,
+                                                                            scale_grad):
+    generator = torch.Generator().manual_seed(0)
+    spikes = (torch.rand(64, 128, 3, generator=generator) < 0.2).float()
+    labels = torch.randint(0, 10, (64,), generator=generator)
+    neuron = NeuronConfig(current_decay=1.0, voltage_decay=1.0, tau_grad=tau_grad,
+                          scale_grad=scale_grad)
+    norms = {}
+    for conserve in (False, True):
+        torch.manual_seed(0)
+        net = SlayerMLP(128, 10, depth=20, width=128, neuron=neuron, delay_shift=False)
+        report = initialize(net, surrogate=conserve, generator=torch.Generator().manual_seed(0))
+        torch.nn.functional.cross_entropy(net(spikes).sum(-1), labels).backward()
+        norms[conserve] = [float(b.synapse.weight.grad.norm()) for b in net.blocks[:-1]]
+    assert all(row.surrogate_scale > 0 for row in report.blocks)
+    assert "surrogate" in str(report)
+    assert max(norms[True]) / min(norms[True]) <= 9
+    assert min(norms[False]) < max(norms[False]) / 100  # as given, the gradient vanishes
