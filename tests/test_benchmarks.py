@@ -89,3 +89,12 @@ def test_operating_point_study_writes_rates_and_a_figure(tmp_path):
     assert [r["ratio"] for r in results] == ["0.7", "default"]
     assert results[0]["rates"] == results[1]["rates"]  # 0.7 is the library's default
     assert (tmp_path / "operating_point.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_backward_flow_writes_norms_and_a_figure(tmp_path):
+    flow = _load("backward_flow")
+    assert flow.main(["--depth", "4", "--width", "16", "--samples", "8",
+                      "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path)]) == 0
+    norms = json.loads((tmp_path / "backward_flow.json").read_text())["norms"]
+    assert len(norms) == 4 and all(len(n) == 5 for n in norms.values())
+    assert (tmp_path / "backward_flow.png").read_bytes()[:4] == b"\x89PNG"

@@ -73,7 +73,9 @@ class TrainConfig:
     ``limit`` / ``test_limit``: use only the first N training / test samples;
     ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
-    the paper's setting; see :mod:`lava_init.models`); ``calibrate``: after the init, run
+    the paper's setting; see :mod:`lava_init.apps.models`); ``conserve_gradient``: also set
+    the surrogate amplitude for backward conservation (``initialize(surrogate=True)``);
+    ``calibrate``: after the init, run
     :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
     their input rate, the output block to ``readout_rate`` when given)."""
 
@@ -85,6 +87,7 @@ class TrainConfig:
     init: str = "variance_conserving"
     sigma: float | None = None
     calibrate: bool = False
+    conserve_gradient: bool = False
     readout_rate: float | None = None
     time_steps: int = 3
     epochs: int = 10

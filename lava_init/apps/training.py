@@ -116,7 +116,7 @@ def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
         options["time_steps"] = config.time_steps
     reports: list[object] = [initialize(model, config.init, sigma=config.sigma,
                                         generator=torch.Generator().manual_seed(config.seed),
-                                        **options)]
+                                        surrogate=config.conserve_gradient, **options)]
     if config.calibrate:
         train_set.set_epoch(0)
         batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sigma", type=float, default=None,
                         help="target membrane std; default per block: theta_eff/0.7 "
                              "(memoryless), theta (integrating); e.g. 1.25 for a sparser start")
+    parser.add_argument("--conserve-gradient", action="store_true",
+                        help="set each memoryless block's surrogate-gradient amplitude so that "
+                             "the gradient keeps its variance through depth at the start")
     parser.add_argument("--calibrate", action="store_true",
                         help="after the init, calibrate every block on the first batch to its "
                              "input rate (lava_init.calibrate)")
@@ -76,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         dataset=args.dataset, arch=args.arch, depth=args.depth, width=args.width,
         channels=args.channels, init=args.init, sigma=args.sigma, calibrate=args.calibrate,
+        conserve_gradient=args.conserve_gradient,
         readout_rate=args.readout_rate, time_steps=args.time_steps,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
