@@ -109,3 +109,40 @@ def test_stdout_holds_only_the_commands_output_and_version_works(tmp_path):
     version = subprocess.run([sys.executable, "-m", "lava_init.apps", "--version"],
                              capture_output=True, text=True, cwd=ROOT, check=True)
     assert version.stdout.strip() == "lava-init 0.1.0"
+
+
+def _stderr_on_a_terminal(argv: list[str]) -> str:
+    """Run ``lava-init ARGV`` with stderr on a pseudo-terminal; what it wrote there."""
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        subprocess.run([sys.executable, "-m", "lava_init.apps", *argv], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
+    finally:
+        os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal has no writer left
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_verify_draws_a_progress_bar_on_a_terminal_unless_told_not_to(tmp_path):
+    config = {"arch": "mlp", "in_features": 8, "out_features": 2, "depth": 1, "width": 4}
+    model = build_model(config)
+    path = save_model(tmp_path / "m.pt", model, config)
+    assert cli.main(["export", str(path), str(tmp_path / "m.net")]) == 0
+    argv = ["verify", str(path), str(tmp_path / "m.net"), "--samples", "6", "--time-steps", "6"]
+    assert "sample" in _stderr_on_a_terminal(argv)
+    assert "sample" not in _stderr_on_a_terminal([*argv, "--no-progress"])

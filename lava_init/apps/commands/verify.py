@@ -17,12 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="random: Bernoulli spikes with per-input rates uniform in "
                              "[0, --max-rate]; digits: scikit-learn digits (64 inputs or 1x8x8)")
     parser.add_argument("--samples", type=int, default=4, help="inputs to run (default 4)")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-steps", type=int, default=None,
                         help="steps per sample (default: 2 x blocks + 8, so the last layer "
                              "gets input)")
     parser.add_argument("--max-rate", type=float, default=0.5,
                         help="largest input spike probability per step for --data random")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (none is drawn when stderr is not a terminal)")
 
