@@ -146,3 +146,11 @@ def test_verify_draws_a_progress_bar_on_a_terminal_unless_told_not_to(tmp_path):
     argv = ["verify", str(path), str(tmp_path / "m.net"), "--samples", "6", "--time-steps", "6"]
     assert "sample" in _stderr_on_a_terminal(argv)
     assert "sample" not in _stderr_on_a_terminal([*argv, "--no-progress"])
+
+
+def test_an_os_error_during_the_work_is_one_line_with_the_path(capsys, tmp_path):
+    config = {"arch": "mlp", "in_features": 8, "out_features": 2, "depth": 1, "width": 4}
+    path = save_model(tmp_path / "m.pt", build_model(config), config)
+    too_long = tmp_path / ("n" * 300 + ".net")  # the folder is fine, the name is not
+    line = error_line(capsys, ["export", str(path), str(too_long)])
+    assert "File name too long" in line and "nnnn" in line
