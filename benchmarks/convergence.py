@@ -106,7 +106,8 @@ def settings(args: argparse.Namespace) -> dict:
     return {"width": args.width, "time_steps": args.time_steps, "epochs": args.epochs,
             "limit": args.limit, "test_limit": args.test_limit, "lr": args.lr,
             "batch_size": TrainConfig.batch_size, "neuron": neuron_from_args(args).params(),
-            "default_ratio": theory.DEFAULT_RATIO}
+            "default_ratio": theory.DEFAULT_RATIO,
+            "accuracy": "outputs with all-equal counts (silent) count as wrong"}
 
 
 def run_all(args: argparse.Namespace) -> dict:
@@ -161,8 +162,11 @@ def summary_rows(results: dict, case_list: list[tuple[str, int]],
         for method, mean in means.items():
             per_seed = curves(results, dataset, depth, method)
             reached = next((epoch for epoch, acc in enumerate(mean, 1) if acc >= target), None)
+            silent = [run["metrics"][-1].get("test_silent", float("nan"))
+                      for run in results["runs"]
+                      if (run["dataset"], run["depth"], run["method"]) == (dataset, depth, method)]
             rows.append([dataset, depth, method, len(per_seed), _mean_std([c[0] for c in per_seed]),
-                         _mean_std([c[-1] for c in per_seed]),
+                         _mean_std([c[-1] for c in per_seed]), statistics.fmean(silent),
                          "-" if reached is None else reached])
     return rows
 
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(args)
     case_list = cases(args)
     headers = ["dataset", "depth", "init", "seeds", "acc epoch 1", "acc final",
-               f"epochs to {REACH_FRACTION:.0%} of best"]
+               "silent final", f"epochs to {REACH_FRACTION:.0%} of best"]
     rows = summary_rows(results, case_list, args.methods)
     command = "python benchmarks/convergence.py " + " ".join(argv if argv is not None
                                                              else sys.argv[1:])

@@ -11,7 +11,9 @@ from lava_init.apps.models import (
     SlayerCNN,
     SlayerMLP,
     build_model,
+    count_predictions,
     pad_for_lava,
+    silent_outputs,
     spiking_layers,
 )
 from lava_init.apps.settings import MEMORYLESS, NeuronConfig
@@ -105,3 +107,9 @@ def test_neuron_config_reaches_slayer_blocks():
     assert isinstance(block, slayer.block.cuba.Dense)
     assert float(block.neuron.threshold) == 0.75
     assert float(block.neuron.current_decay) == pytest.approx(0.5 * 4096)
+
+
+def test_outputs_that_say_nothing_are_never_counted_right():
+    counts = torch.tensor([[0.0, 0, 0], [2, 2, 2], [0, 3, 1], [1, 0, 1]])
+    assert count_predictions(counts).tolist() == [-1, -1, 1, 0]
+    assert silent_outputs(counts).tolist() == [True, False, False, False]

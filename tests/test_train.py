@@ -62,10 +62,10 @@ def test_metrics_csv_and_checkpoint(uninterrupted):
         table = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in table] == [1, 2]
     columns = list(table[0])
-    assert tuple(columns[:6]) == METRIC_COLUMNS
-    assert columns[6:] == ["rate_blocks.0", "rate_blocks.1", "rate_blocks.2"]
+    assert tuple(columns[:7]) == METRIC_COLUMNS
+    assert columns[7:] == ["rate_blocks.0", "rate_blocks.1", "rate_blocks.2"]
     for row in table:
-        for name in ("train_acc", "test_acc", *columns[6:]):
+        for name in ("train_acc", "test_acc", "test_silent", *columns[7:]):
             assert 0.0 <= float(row[name]) <= 1.0
     assert float(table[-1]["test_acc"]) == pytest.approx(rows[-1]["test_acc"])
     checkpoint = load_checkpoint(run_dir / CHECKPOINT_NAME)

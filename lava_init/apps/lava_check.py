@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from lava_init.apps.data import SpikeDataset
-from lava_init.apps.models import pad_for_lava, spiking_layers
+from lava_init.apps.models import count_predictions, pad_for_lava, spiking_layers
 from netx_export import VerifyReport, export_netx, run_lava, verify
 
 
@@ -48,6 +48,6 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
     lava_counts = torch.as_tensor(lava_output[..., layers:layers + time_steps]).sum(-1)
     return LavaCheck(
         path=path, samples=len(items),
-        slayer_acc=float((slayer_counts.argmax(1) == labels).float().mean()),
-        lava_acc=float((lava_counts.argmax(1) == labels).float().mean()),
+        slayer_acc=float((count_predictions(slayer_counts) == labels).float().mean()),
+        lava_acc=float((count_predictions(lava_counts) == labels).float().mean()),
         report=verify(model, path, padded, progress=progress))

@@ -106,6 +106,20 @@ class SlayerCNN(torch.nn.Module):
         return spikes
 
 
+def count_predictions(counts: torch.Tensor) -> torch.Tensor:
+    """The class each sample's output spike counts (batch, classes) vote for; -1 where all
+    counts are equal (a silent output, or one that spikes alike for every class), so that an
+    output which says nothing is never counted as right."""
+    undecided = counts.amax(dim=1) == counts.amin(dim=1)
+    return torch.where(undecided, torch.full_like(counts[:, 0], -1, dtype=torch.long),
+                       counts.argmax(dim=1))
+
+
+def silent_outputs(counts: torch.Tensor) -> torch.Tensor:
+    """True for samples whose output neurons did not spike at all."""
+    return counts.amax(dim=1) == 0
+
+
 def spiking_layers(net: torch.nn.Module) -> int:
     """Blocks with neurons (each one Lava layer, each delaying by one step on Lava)."""
     return sum(1 for block in net.blocks if getattr(block, "neuron", None) is not None)

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from lava_init.activity import measure_activity
 from lava_init.apps.checkpoints import atomic_save, load_checkpoint
 from lava_init.apps.data import SpikeDataset, load_dataset
-from lava_init.apps.models import build_model
+from lava_init.apps.models import build_model, count_predictions, silent_outputs
 from lava_init.apps.settings import ARCHITECTURES, DATASETS, NUM_CLASSES, TrainConfig
 from lava_init.calibration import calibrate
 from lava_init.checks import check_count, check_rate
@@ -41,7 +41,9 @@ from lava_init.slayer_blocks import eval_mode
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.csv"
-METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+#: ``test_silent``: fraction of test samples whose output never spiked (counted as wrong).
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "test_silent",
+                  "seconds")
 #: Test samples whose per-layer spike rates are logged each epoch.
 RATE_SAMPLES = 256
 #: Config fields that may differ between a run and its resumption.
@@ -216,20 +218,23 @@ def _loader(dataset: SpikeDataset, indices: list[int], batch_size: int):
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
-             distributed: _Distributed | None = None) -> tuple[float, float]:
-    """Mean cross-entropy on output spike counts and accuracy (fraction) over ``dataset``."""
+             distributed: _Distributed | None = None) -> tuple[float, float, float]:
+    """Mean cross-entropy on output spike counts, accuracy and the silent fraction over
+    ``dataset`` (fractions; an output whose counts are all equal is never right:
+    :func:`~lava_init.apps.models.count_predictions`)."""
     distributed = distributed or _Distributed()
     indices = _epoch_order(dataset, 0, 0, distributed, shuffle=False)
-    loss_sum = correct = count = 0.0
+    loss_sum = correct = silent = count = 0.0
     with eval_mode(model):
         for spikes, labels in _loader(dataset, indices, batch_size):
             counts = model(spikes.to(distributed.device)).sum(-1)
             labels = labels.to(distributed.device)
             loss_sum += float(F.cross_entropy(counts, labels, reduction="sum"))
-            correct += float((counts.argmax(1) == labels).sum())
+            correct += float((count_predictions(counts) == labels).sum())
+            silent += float(silent_outputs(counts).sum())
             count += len(labels)
-    loss_sum, correct, count = _all_sum([loss_sum, correct, count], distributed)
-    return loss_sum / count, correct / count
+    loss_sum, correct, silent, count = _all_sum([loss_sum, correct, silent, count], distributed)
+    return loss_sum / count, correct / count, silent / count
 
 
 def layer_rates(model: torch.nn.Module, dataset: SpikeDataset, device: torch.device) -> dict:
@@ -344,13 +349,14 @@ def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
         run.optimizer.step()
         run.scheduler.step()
         loss_sum += float(loss) * len(labels)
-        correct += float((counts.argmax(1) == labels).sum())
+        correct += float((count_predictions(counts.detach()) == labels).sum())
         count += len(labels)
         batches.set_postfix(loss=f"{loss_sum / count:.4f}", acc=f"{correct / count:.4f}")
     loss_sum, correct, count = _all_sum([loss_sum, correct, count], distributed)
-    test_loss, test_acc = evaluate(run.model, run.test_set, run.local_batch, distributed)
+    test_loss, test_acc, test_silent = evaluate(run.model, run.test_set, run.local_batch,
+                                                distributed)
     return {"epoch": epoch + 1, "train_loss": loss_sum / count, "train_acc": correct / count,
-            "test_loss": test_loss, "test_acc": test_acc,
+            "test_loss": test_loss, "test_acc": test_acc, "test_silent": test_silent,
             "seconds": time.perf_counter() - started,
             **layer_rates(run.model, run.test_set, distributed.device)}
 
