@@ -166,7 +166,7 @@ def summary_rows(results: dict, case_list: list[tuple[str, int]],
                       for run in results["runs"]
                       if (run["dataset"], run["depth"], run["method"]) == (dataset, depth, method)]
             rows.append([dataset, depth, method, len(per_seed), _mean_std([c[0] for c in per_seed]),
-                         _mean_std([c[-1] for c in per_seed]), statistics.fmean(silent),
+                         _mean_std([c[-1] for c in per_seed]), f"{statistics.fmean(silent):.3f}",
                          "-" if reached is None else reached])
     return rows
 
