@@ -17,9 +17,6 @@ from scipy import optimize, special
 
 from lava_init.checks import check_fan_in, check_sigma, check_threshold
 
-#: theta / sigma beyond which the fixed point is unstable, rounded for messages (CRITICAL_RATIO).
-CRITICAL_RATIO_HINT = 1.19
-
 
 def firing_probability(threshold: float, sigma: float = 1.0) -> float:
     """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``."""
@@ -45,7 +42,7 @@ def weight_variance(fan_in: int, threshold: float, sigma: float = 1.0) -> float:
         raise ValueError(
             f"theta/sigma = {threshold / sigma:.3g} leaves P(u > theta) = {probability:.3g}: "
             "the rule would ask for weights that never let a neuron spike at its fixed point; "
-            f"use sigma >= theta / {CRITICAL_RATIO_HINT} (the stable range), e.g. sigma = theta")
+            f"use sigma >= theta / {CRITICAL_RATIO:.2f} (the stable range), e.g. sigma = theta")
     return sigma**2 / (fan_in * probability)
 
 

@@ -39,39 +39,35 @@ class LavaInterrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """Within the ``with`` body, SIGINT and SIGTERM raise :class:`LavaInterrupted` in this
-    process and are ignored by processes forked from it (Lava's workers). Outside the main
-    thread signals cannot be caught; the body then runs with the handlers as they are."""
+def _stop_signals_handled_by(action) -> Iterator[None]:
+    """``action`` for SIGINT and SIGTERM during the ``with`` body, the previous handlers after.
+    Outside the main thread signals cannot be caught: the body runs with them as they are."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous = {number: signal.signal(number, action) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def interruptible() -> contextlib.AbstractContextManager:
+    """Within the ``with`` body, SIGINT and SIGTERM raise :class:`LavaInterrupted` in this
+    process and are ignored by processes forked from it (Lava's workers)."""
     owner = os.getpid()
 
     def handler(signum: int, _frame) -> None:
         if os.getpid() == owner:
             raise LavaInterrupted(signum)
 
-    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, action in previous.items():
-            signal.signal(number, action)
+    return _stop_signals_handled_by(handler)
 
 
-@contextlib.contextmanager
-def signals_ignored() -> Iterator[None]:
+def signals_ignored() -> contextlib.AbstractContextManager:
     """Ignore SIGINT and SIGTERM for the ``with`` body (cleanup that must not be cut short)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, action in previous.items():
-            signal.signal(number, action)
+    return _stop_signals_handled_by(signal.SIG_IGN)
 
 
 def descendants(pid: int | None = None) -> list[int]:

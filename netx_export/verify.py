@@ -46,12 +46,14 @@ class LayerComparison:
 
 @dataclass
 class VerifyReport:
-    """SLAYER vs Lava per layer; ``str()`` prints the table and the verdict."""
+    """SLAYER vs Lava per layer; ``str()`` prints the table and the verdict.
+    ``lava_spikes``: Lava's output per layer, (batch, neurons, steps), as run."""
 
     backend: str
     samples: int
     time_steps: int
     layers: list[LayerComparison] = field(default_factory=list)
+    lava_spikes: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def total_mismatches(self) -> int:
@@ -187,7 +189,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
         slayer_outputs = _slayer_outputs(blocks, spikes_tensor.to(parameter_device(net)))
     offsets = _time_offsets(blocks)
     report = VerifyReport(backend, samples=int(spikes_tensor.shape[0]),
-                          time_steps=int(lava_outputs[0].shape[-1]))
+                          time_steps=int(lava_outputs[0].shape[-1]), lava_spikes=lava_outputs)
     first_latency = 0 if starts_with_input else 1
     for index, ((name, block), lava) in enumerate(zip(lava_layers, lava_outputs, strict=True)):
         if slayer_outputs[name].shape[1] != lava.shape[1]:

@@ -9,7 +9,7 @@ import torch
 
 from lava_init.apps.data import SpikeDataset
 from lava_init.apps.models import count_predictions, pad_for_lava, spiking_layers
-from netx_export import VerifyReport, export_netx, run_lava, verify
+from netx_export import VerifyReport, export_netx, verify
 
 
 @dataclass
@@ -44,10 +44,11 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
     slayer_counts = model(spikes).sum(-1)
     padded = pad_for_lava(spikes, model)
     layers, time_steps = spiking_layers(model), spikes.shape[-1]
-    lava_output = run_lava(path, padded, progress=progress)[-1]
-    lava_counts = torch.as_tensor(lava_output[..., layers:layers + time_steps]).sum(-1)
+    report = verify(model, path, padded, progress=progress)  # one Lava run for both
+    lava_counts = torch.as_tensor(report.lava_spikes[-1][..., layers:layers + time_steps]
+                                  ).sum(-1)
     return LavaCheck(
         path=path, samples=len(items),
         slayer_acc=float((count_predictions(slayer_counts) == labels).float().mean()),
         lava_acc=float((count_predictions(lava_counts) == labels).float().mean()),
-        report=verify(model, path, padded, progress=progress))
+        report=report)
