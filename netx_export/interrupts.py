@@ -102,7 +102,7 @@ def _shutdown_shared_memory(network) -> None:
             manager.shutdown()
 
 
-def _kill(pids: list[int]) -> None:
+def kill_and_reap(pids: list[int]) -> None:
     """SIGKILL ``pids``, then reap them: through multiprocessing's own process objects where
     they are its children (so that its exit handler finds them ended), else directly."""
     for pid in pids:
@@ -137,7 +137,7 @@ def stop_runtime(network, interrupted: bool) -> None:
             time.sleep(0.05)
         if descendants():
             _shutdown_shared_memory(network)
-            _kill(descendants())
+            kill_and_reap(descendants())
 
 
 def _stop_quietly(network) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
-from tqdm import tqdm
 
 from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime
+from netx_export.workers import map_samples
 
 #: Backends ``run_lava`` accepts: Lava's bit-accurate CPU simulator and Loihi 2 hardware.
 BACKENDS = ("fixed_pt", "loihi2")
@@ -17,6 +20,11 @@ BACKENDS = ("fixed_pt", "loihi2")
 STATE_VARIABLES = ("u", "v", "a_buff", "a_buf")
 #: The Loihi 2 compiler module that only lava-loihi provides.
 LOIHI2_COMPILER = "lava.magma.compiler.subcompilers.nc.ncproc_compiler"
+#: NetX layer types lava-dl 0.6.0's loader cannot create (NotImplementedError): such a layer
+#: and every layer after it are skipped and named in :attr:`NetxPlan.skipped`.
+UNRUNNABLE_LAYERS = ("average", "pool", "convT", "unpool", "concat")
+#: NetX layer types that become a Lava layer with neurons (an ``input`` one only with a neuron).
+NEURON_LAYERS = ("dense", "conv", "dense_rec", "dense_comp")
 
 
 def loihi2_available() -> bool:
@@ -44,19 +52,6 @@ def _run_config(backend: str):
     raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
 
 
-def _input_layer_transform(path: Path) -> tuple[int, int] | None:
-    """``(weight, bias)`` in Lava's integer units (64 = 1.0) if ``layer/0`` is an Input block
-    with a neuron, else None (the first synapse layer takes the spikes)."""
-    with h5py.File(path, "r") as handle:
-        first = handle["layer/0"]
-        kind = first["type"][0].decode("ascii")
-        if kind != "input" or "neuron" not in first:
-            return None
-        weight = int(np.asarray(first["weight"]).ravel()[0]) if "weight" in first else 64
-        bias = int(np.asarray(first["bias"]).ravel()[0]) if "bias" in first else 0
-        return weight, bias
-
-
 def _to_lava_order(spikes: np.ndarray) -> np.ndarray:
     """SLAYER (C, H, W, T) -> Lava (W, H, C, T); (features, T) stays."""
     return spikes.transpose(2, 1, 0, 3) if spikes.ndim == 4 else spikes
@@ -69,8 +64,10 @@ def _to_slayer_neurons(spikes: np.ndarray) -> np.ndarray:
     return spikes.reshape(-1, spikes.shape[-1])
 
 
-def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...]) -> np.ndarray:
-    """Spikes as (batch, *sample_shape, T); ValueError when the shape or values do not fit."""
+def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...], graded: bool = False
+                  ) -> np.ndarray:
+    """Spikes as (batch, *sample_shape, T); ValueError when the shape or values do not fit.
+    ``graded``: any finite values (an Input layer with neurons scales them), else 0/1."""
     given = tuple(spikes.shape)
     if spikes.ndim == len(sample_shape) + 1:
         spikes = spikes[None]
@@ -83,9 +80,96 @@ def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...]) -> np.ndarr
         raise ValueError(f"spikes of shape {given} hold no sample; give at least one")
     if spikes.shape[-1] < 1:
         raise ValueError("spikes need at least one time step")
-    if not np.isin(spikes, (0, 1)).all():
-        raise ValueError("run_lava takes binary spikes (0 or 1); rate-encode graded inputs first")
+    if graded and not np.isfinite(spikes).all():
+        raise ValueError("the input holds NaN or infinite values; give finite values")
+    if not graded and not np.isin(spikes, (0, 1)).all():
+        raise ValueError("run_lava takes binary spikes (0 or 1); rate-encode graded inputs first "
+                         "(graded values are taken only by a network whose layer/0 is an Input "
+                         "layer with neurons)")
     return spikes
+
+
+
+@dataclass(frozen=True)
+class NetxPlan:
+    """What NetX builds from a file, read without Lava.
+
+    ``layers``: ``(name, type)`` of each Lava layer with neurons, ``name`` = ``layer/{i}`` in
+    the file; ``skipped``: ``(name, type)`` of the layers NetX cannot run (the first
+    :data:`UNRUNNABLE_LAYERS` one and all after it); ``num_layers``: the file layers NetX
+    loads; ``input_transform``: ``(weight, bias)`` of an Input layer with neurons in Lava's
+    integer units (64 = 1.0), else None (the first synapse layer takes the spikes).
+    """
+
+    layers: list[tuple[str, str]]
+    skipped: list[tuple[str, str]]
+    num_layers: int
+    input_transform: tuple[int, int] | None
+
+
+def netx_plan(path: str | Path) -> NetxPlan:
+    """The :class:`NetxPlan` of the NetX file ``path``; ValueError when it is none."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as handle:
+            groups = handle["layer"]
+            kinds = [groups[f"{i}/type"][0].decode("ascii") for i in range(len(groups))]
+            has_neuron = ["neuron" in groups[str(i)] for i in range(len(groups))]
+            transform = _input_transform(groups["0"]) if kinds and has_neuron[0] else None
+    except (OSError, KeyError, IndexError) as error:
+        raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
+                         "write it with export_netx") from None
+    runnable = next((i for i, kind in enumerate(kinds) if kind in UNRUNNABLE_LAYERS), len(kinds))
+    layers = [(f"layer/{i}", kind) for i, kind in enumerate(kinds[:runnable])
+              if kind in NEURON_LAYERS or (kind == "input" and has_neuron[i])]
+    if not layers:
+        raise ValueError(f"{path} has no layer NetX can run on Lava (layer types: "
+                         f"{', '.join(kinds) or 'none'})")
+    skipped = [(f"layer/{i}", kind) for i, kind in enumerate(kinds) if i >= runnable]
+    return NetxPlan(layers, skipped, runnable, transform if kinds[0] == "input" else None)
+
+
+def _input_transform(group: h5py.Group) -> tuple[int, int]:
+    """``(weight, bias)`` of an Input layer with neurons, as NetX reads them (64 = 1.0)."""
+    weight = int(np.asarray(group["weight"]).ravel()[0]) if "weight" in group else 64
+    bias = int(np.asarray(group["bias"]).ravel()[0]) if "bias" in group else 0
+    return weight, bias
+
+
+@dataclass
+class LavaNetwork:
+    """A loaded NetX network, its plan and the input it takes (SLAYER order, one sample)."""
+
+    network: object
+    plan: NetxPlan
+    sample_shape: tuple[int, ...]
+    input_port: object = field(repr=False)
+
+
+def load_lava_network(path: Path, plan: NetxPlan) -> LavaNetwork:
+    """Load the runnable layers of ``path`` with NetX (its file closed again)."""
+    from lava.lib.dl.netx import hdf5
+
+    try:
+        network = hdf5.Network(net_config=str(path), num_layers=plan.num_layers)
+    except Exception as error:
+        raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
+                         "write it with export_netx") from None
+    network.net_config.f.close()
+    port = network.in_layer.neuron.a_in if plan.input_transform else network.inp
+    lava_shape = tuple(port.shape)
+    sample_shape = lava_shape[::-1] if len(lava_shape) == 3 else lava_shape
+    return LavaNetwork(network, plan, sample_shape, port)
+
+
+def _source_data(sample: np.ndarray, input_transform: tuple[int, int] | None) -> np.ndarray:
+    """One sample in Lava's order and integer units (through the Input layer's transform:
+    ``round(x * weight + bias)``)."""
+    data = _to_lava_order(sample)
+    if input_transform:
+        weight, bias = input_transform
+        data = np.rint(data * weight + bias)
+    return data.astype(np.int32)
 
 
 def _reset_state(network) -> None:
@@ -99,25 +183,118 @@ def _reset_state(network) -> None:
                     variable.set(np.zeros(variable.shape, dtype=np.int32))
 
 
-def run_lava(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool = False
-             ) -> list[np.ndarray]:
+def _from_record(record: np.ndarray, samples: int, steps: int) -> np.ndarray:
+    """A recorder's (*lava_shape, samples * steps) -> (samples, neurons in SLAYER order, T)."""
+    split = np.asarray(record).reshape(*record.shape[:-1], samples, steps)
+    return np.stack([_to_slayer_neurons(split[..., index, :]) for index in range(samples)])
+
+
+def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
+                on_sample: Callable[[], None] = lambda: None) -> list[np.ndarray]:
+    """Run each sample of ``batch`` for T steps on the loaded network, every state zeroed in
+    between: one source holding all samples, one :class:`SpikeRecorder` per layer writing to
+    a memory-mapped file, so that a sample costs its steps and one reset, no transfers.
+    Returns (samples, neurons, T) int8 spikes per layer. The caller stops the runtime."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.proc.io.source import RingBuffer as SpikeSource
+
+    from netx_export.lava_processes.recorder import SpikeRecorder, open_record
+
+    samples, steps = batch.shape[0], batch.shape[-1]
+    data = np.concatenate([_source_data(sample, lava.plan.input_transform) for sample in batch],
+                          axis=-1)
+    SpikeSource(data=data).s_out.connect(lava.input_port)
+    with tempfile.TemporaryDirectory(prefix="lava-run-") as folder:
+        records = []
+        for index, layer in enumerate(lava.network.layers):
+            file, shape = f"{folder}/layer{index}.spikes", tuple(layer.out.shape)
+            records.append(open_record(file, shape, samples * steps, mode="w+"))
+            layer.out.connect(SpikeRecorder(shape=shape, path=file, steps=samples * steps).a_in)
+        for index in range(samples):
+            if index > 0:
+                _reset_state(lava.network)
+            lava.network.run(condition=RunSteps(num_steps=steps), run_cfg=run_config)
+            on_sample()
+        return [_from_record(record, samples, steps) for record in records]
+
+
+def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,
+                   on_sample: Callable[[], None] = lambda: None) -> list[np.ndarray]:
+    """Load, run and stop the network in this process; SIGINT and SIGTERM raise
+    :class:`LavaInterrupted` once the runtime and its workers have ended."""
+    run_config = _run_config(backend)
+    lava = load_lava_network(path, plan)
+    interrupted = False
+    try:
+        with interruptible():
+            return run_samples(lava, batch, run_config, on_sample)
+    except LavaInterrupted:
+        interrupted = True
+        raise
+    finally:
+        stop_runtime(lava.network, interrupted)
+
+
+def checked_input(path: Path, plan: NetxPlan, spikes) -> np.ndarray:
+    """``spikes`` as a checked (batch, *input, T) array for the network at ``path``."""
+    values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
+    sample_shape = load_lava_network(path, plan).sample_shape
+    return _check_spikes(values, sample_shape, graded=plan.input_transform is not None)
+
+
+@dataclass
+class LavaRun:
+    """The spikes of every Lava layer, ``(batch, neurons, T)`` each, and the file's plan;
+    ``one_sample``: the input was one sample without a batch axis."""
+
+    plan: NetxPlan
+    spikes: list[np.ndarray]
+    one_sample: bool
+
+
+def run_netx(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool = False,
+             workers: int | None = None) -> LavaRun:
+    """:func:`run_lava` on a batch, with the :class:`NetxPlan` (layer names, skipped layers)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
+    _run_config(backend)
+    plan = netx_plan(path)
+    batch = checked_input(path, plan, spikes)
+
+    def run_share(share: np.ndarray, on_sample: Callable[[], None]) -> list[np.ndarray]:
+        return run_in_process(path, plan, share, backend, on_sample)
+
+    one_sample = np.ndim(spikes) < batch.ndim
+    return LavaRun(plan, map_samples(run_share, batch, workers, progress), one_sample)
+
+
+def run_lava(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool = False,
+             workers: int | None = None) -> list[np.ndarray]:
     """Run the NetX network at ``path`` on ``spikes`` and return each layer's output spikes.
 
-    Samples run one after another for T steps each, every state zeroed in between; Lava
-    delays each synapse layer by one step. The runtime is always stopped, also on errors;
-    SIGINT and SIGTERM raise :class:`~netx_export.interrupts.LavaInterrupted` (a
-    KeyboardInterrupt) once the runtime and every worker it started have ended.
+    Samples run one after another for T steps each, every state zeroed in between (sample
+    ``i`` of a batch gives exactly its spikes run alone); Lava delays each synapse layer by
+    one step. ``workers`` processes share the batch (default: the available cores; each
+    compiles the network once). Layers NetX cannot create (a trailing ``average``, see
+    :data:`UNRUNNABLE_LAYERS`) are left out with every layer after them. Every runtime is
+    stopped, also on errors; SIGINT and SIGTERM raise
+    :class:`~netx_export.interrupts.LavaInterrupted` (a KeyboardInterrupt) once every worker
+    and Lava process has ended.
 
     Args:
         path: a NetX HDF5 file (e.g. from :func:`netx_export.export_netx`).
-        spikes: binary array (numpy or torch) in SLAYER order, one sample ``(*input, T)`` or a
-            batch ``(batch, *input, T)``; ``input`` is ``(features,)`` or ``(C, H, W)``.
+        spikes: array (numpy or torch) in SLAYER order, one sample ``(*input, T)`` or a batch
+            ``(batch, *input, T)``; ``input`` is ``(features,)`` or ``(C, H, W)``. Binary,
+            except for a network whose ``layer/0`` is an Input layer with neurons: its
+            neurons receive ``round(x * weight + bias)`` (64 = 1.0), so graded values work.
         backend: ``"fixed_pt"`` (Lava's bit-accurate CPU simulator,
             ``Loihi2SimCfg(select_tag="fixed_pt")``) or ``"loihi2"`` (needs lava-loihi).
         progress: a progress bar over the samples (on stderr, only on a terminal).
+        workers: processes to run the samples in; 1 runs them in this process.
 
     Returns:
-        One int array per NetX layer (Flatten has none): ``(neurons, T)`` for one sample,
+        One int8 array per Lava layer (Flatten has none): ``(neurons, T)`` for one sample,
         ``(batch, neurons, T)`` for a batch, neurons in SLAYER's (C, H, W) order.
 
     >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
@@ -127,85 +304,5 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool
     >>> [layer.shape for layer in run_lava(path, torch.ones(8, 5))]
     [(4, 5)]
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
-    run_config = _run_config(backend)
-    spikes = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
-    network, input_transform = _load_network(path)
-    interrupted = False
-    try:
-        with interruptible():
-            batch, source, sinks = _connect(network, spikes, input_transform)
-            outputs = _run_samples(network, batch, source, sinks, input_transform, run_config,
-                                   progress)
-    except LavaInterrupted:
-        interrupted = True
-        raise
-    finally:
-        stop_runtime(network, interrupted)
-    return outputs if spikes.ndim == batch.ndim else [layer[0] for layer in outputs]
-
-
-def _load_network(path: Path):
-    """The NetX network (its file closed again) and the Input layer's transform, if any."""
-    from lava.lib.dl.netx import hdf5
-
-    try:
-        input_transform = _input_layer_transform(path)
-        network = hdf5.Network(net_config=str(path))
-    except Exception as error:
-        raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
-                         "write it with export_netx") from None
-    network.net_config.f.close()
-    return network, input_transform
-
-
-def _source_data(sample: np.ndarray, input_transform: tuple[int, int] | None) -> np.ndarray:
-    """One sample in Lava's order and integer units (through the Input layer's transform)."""
-    data = _to_lava_order(sample).astype(np.int32)
-    if input_transform:
-        weight, bias = input_transform
-        data = data * weight + bias
-    return data
-
-
-def _connect(network, spikes: np.ndarray, input_transform: tuple[int, int] | None):
-    """Check the spikes against the network input; connect a source and one sink per layer.
-
-    Returns ``(batch, source, sinks)``.
-    """
-    from lava.proc.io.sink import RingBuffer as SpikeSink
-    from lava.proc.io.source import RingBuffer as SpikeSource
-
-    port = network.in_layer.neuron.a_in if input_transform else network.inp
-    lava_shape = tuple(port.shape)
-    sample_shape = lava_shape[::-1] if len(lava_shape) == 3 else lava_shape
-    batch = _check_spikes(spikes, sample_shape)
-    source = SpikeSource(data=_source_data(batch[0], input_transform))
-    source.s_out.connect(port)
-    sinks = []
-    for layer in network.layers:
-        sink = SpikeSink(shape=layer.out.shape, buffer=batch.shape[-1])
-        layer.out.connect(sink.a_in)
-        sinks.append(sink)
-    return batch, source, sinks
-
-
-def _run_samples(network, batch: np.ndarray, source, sinks: list,
-                 input_transform: tuple[int, int] | None, run_config, progress: bool
-                 ) -> list[np.ndarray]:
-    """Each sample for T steps, states zeroed in between; (batch, neurons, T) per layer."""
-    from lava.magma.core.run_conditions import RunSteps
-
-    outputs: list[list[np.ndarray]] = [[] for _ in sinks]
-    samples = tqdm(batch, desc="Lava", unit="sample", leave=False,
-                   disable=None if progress and len(batch) > 1 else True)
-    for index, sample in enumerate(samples):
-        if index > 0:
-            _reset_state(network)
-            source.data.set(_source_data(sample, input_transform))
-        network.run(condition=RunSteps(num_steps=batch.shape[-1]), run_cfg=run_config)
-        for recorded, sink in zip(outputs, sinks, strict=True):
-            recorded.append(_to_slayer_neurons(sink.data.get()).astype(np.int8))
-    return [np.stack(recorded) for recorded in outputs]
+    run = run_netx(path, spikes, backend, progress, workers)
+    return [layer[0] for layer in run.spikes] if run.one_sample else run.spikes

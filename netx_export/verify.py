@@ -141,7 +141,7 @@ def _compare(name: str, block: torch.nn.Module, slayer: np.ndarray, lava: np.nda
 
 
 def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed_pt",
-           progress: bool = False) -> VerifyReport:
+           progress: bool = False, workers: int | None = None) -> VerifyReport:
     """Run ``net`` (SLAYER, eval mode) and the NetX file ``path`` (Lava) on the same spikes.
 
     Lava delays each layer by one step and SLAYER each delay_shift block by one; a net
@@ -155,6 +155,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
         spikes: binary, SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``.
         backend: ``"fixed_pt"`` (Lava's CPU simulator) or ``"loihi2"`` (needs lava-loihi).
         progress: a progress bar over the Lava samples (on stderr, only on a terminal).
+        workers: processes sharing the Lava samples (default: the available cores).
 
     Returns:
         A :class:`VerifyReport`: per layer both sides' activity, the differing spikes and the
@@ -172,7 +173,8 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     lava_layers = _lava_layers(blocks)
     spikes_tensor = torch.as_tensor(np.asarray(spikes.detach().cpu() if hasattr(
         spikes, "detach") else spikes), dtype=torch.float32)
-    lava_outputs = run_lava(path, spikes_tensor, backend=backend, progress=progress)
+    lava_outputs = run_lava(path, spikes_tensor, backend=backend, progress=progress,
+                            workers=workers)
     if len(lava_outputs) != len(lava_layers):
         raise ValueError(
             f"{path} has {len(lava_outputs)} Lava layers but the network has "
