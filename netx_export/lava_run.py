@@ -235,6 +235,14 @@ def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,
         stop_runtime(lava.network, interrupted)
 
 
+def netx_input_shape(path: str | Path) -> tuple[int, ...]:
+    """One sample's input shape (SLAYER order, no time axis) of the NetX file ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
+    return load_lava_network(path, netx_plan(path)).sample_shape
+
+
 def checked_input(path: Path, plan: NetxPlan, spikes) -> np.ndarray:
     """``spikes`` as a checked (batch, *input, T) array for the network at ``path``."""
     values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)

@@ -155,11 +155,10 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
         spikes: binary, SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``.
         backend: ``"fixed_pt"`` (Lava's CPU simulator) or ``"loihi2"`` (needs lava-loihi).
         progress: a progress bar over the Lava samples (on stderr, only on a terminal).
-        workers: processes sharing the Lava samples (default: the available cores).
+        workers: Lava processes sharing the samples (default: the available cores).
 
-    Returns:
-        A :class:`VerifyReport`: per layer both sides' activity, the differing spikes and the
-        first Lava step with a difference.
+    Returns a :class:`VerifyReport`: per layer both sides' activity, the differing spikes and
+    the first Lava step with a difference.
 
     >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
     >>> torch.manual_seed(0) and None
@@ -171,10 +170,9 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     """
     blocks = chain_blocks(net)
     lava_layers = _lava_layers(blocks)
-    spikes_tensor = torch.as_tensor(np.asarray(spikes.detach().cpu() if hasattr(
-        spikes, "detach") else spikes), dtype=torch.float32)
-    lava_outputs = run_lava(path, spikes_tensor, backend=backend, progress=progress,
-                            workers=workers)
+    spikes_tensor = torch.as_tensor(np.asarray(
+        spikes.detach().cpu() if hasattr(spikes, "detach") else spikes), dtype=torch.float32)
+    lava_outputs = run_lava(path, spikes_tensor, backend, progress, workers)
     if len(lava_outputs) != len(lava_layers):
         raise ValueError(
             f"{path} has {len(lava_outputs)} Lava layers but the network has "

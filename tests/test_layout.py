@@ -121,7 +121,8 @@ def test_netx_export_uses_only_the_lower_layers_of_lava_init():
     assert not {m for m in modules if m.startswith("sklearn")}
 
 
-@pytest.mark.parametrize("command", ["train", "propagate", "demo", "export", "verify"])
+@pytest.mark.parametrize("command", ["train", "propagate", "demo", "export", "verify",
+                                     "inspect"])
 def test_command_help_imports_neither_torch_nor_lava(command):
     modules = loaded_after("import contextlib, io\nfrom lava_init.apps.cli import main\n"
                            "with contextlib.redirect_stdout(io.StringIO()):\n"

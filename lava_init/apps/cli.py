@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "write a saved model as a NetX HDF5 network"),
     "verify": ("verify", "compare SLAYER and Lava fixed point spike for spike"),
     "train": ("train", "train a SLAYER MLP/CNN on a data set from any initializer"),
+    "inspect": ("inspect", "per-layer activity of any NetX network on Lava fixed point"),
 }
 
 
