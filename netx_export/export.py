@@ -139,8 +139,9 @@ def _write_hdf5(
 
 def _broadcast_scalar_bias(group: h5py.Group) -> None:
     """One bias per channel: a norm that never saw data has a single running mean, which NetX
-    cannot broadcast to a Conv layer ("Bias of shape (1,) could not be broadcast")."""
-    if "bias" not in group or group["bias"].size != 1:
+    cannot broadcast to a Conv layer ("Bias of shape (1,) could not be broadcast"). An Input
+    layer's bias is its scalar input transform and stays one value (NetX reads it with int())."""
+    if "bias" not in group or group["bias"].size != 1 or group["type"][0] == b"input":
         return
     channels = int(np.atleast_1d(group["shape"][()])[0])
     value = group["bias"][()].ravel()[0]
