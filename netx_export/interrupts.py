@@ -54,12 +54,15 @@ def _stop_signals_handled_by(action) -> Iterator[None]:
 
 
 def interruptible() -> contextlib.AbstractContextManager:
-    """Within the ``with`` body, SIGINT and SIGTERM raise :class:`LavaInterrupted` in this
-    process and are ignored by processes forked from it (Lava's workers)."""
+    """Within the ``with`` body, the first SIGINT or SIGTERM raises :class:`LavaInterrupted`
+    in this process (later ones are ignored, so that the cleanup it starts is not cut short);
+    processes forked from it (Lava's workers) ignore them."""
     owner = os.getpid()
 
     def handler(signum: int, _frame) -> None:
         if os.getpid() == owner:
+            for number in STOP_SIGNALS:
+                signal.signal(number, signal.SIG_IGN)
             raise LavaInterrupted(signum)
 
     return _stop_signals_handled_by(handler)

@@ -33,6 +33,9 @@ from netx_export.interrupts import (
 
 #: ``run_share(share, on_sample) -> one (samples, ...) array per layer``
 RunShare = Callable[[np.ndarray, Callable[[], None]], list[np.ndarray]]
+#: Seconds a worker gets beyond STOP_TIMEOUT to stop its runtime before it is killed (its
+#: stop_runtime waits STOP_TIMEOUT, then up to 1 s, then kills; killed early it leaks memory).
+WORKER_STOP_MARGIN = 4.0
 #: Seconds between checks that the workers are still alive while waiting for results.
 POLL_SECONDS = 0.2
 
@@ -136,7 +139,7 @@ def _stop_workers(processes: list, interrupted: bool) -> None:
         for process in live:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT + 2.0
+        deadline = time.monotonic() + STOP_TIMEOUT + WORKER_STOP_MARGIN
         for process in live:
             process.join(max(0.0, deadline - time.monotonic()))
         kill_and_reap(descendants())
