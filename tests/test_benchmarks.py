@@ -98,3 +98,15 @@ def test_backward_flow_writes_norms_and_a_figure(tmp_path):
     norms = json.loads((tmp_path / "backward_flow.json").read_text())["norms"]
     assert len(norms) == 4 and all(len(n) == 5 for n in norms.values())
     assert (tmp_path / "backward_flow.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lava_throughput_compares_the_cases_on_the_same_spikes(tmp_path, capsys):
+    throughput = _load("lava_throughput")
+    out = tmp_path / "throughput.json"
+    assert throughput.main(["--samples", "3", "--time-steps", "4", "--depth", "1", "--width",
+                            "8", "--workers", "2", "--out", str(out)]) == 0
+    records = {record["case"]: record for record in json.loads(out.read_text())}
+    assert set(records) == {"before", "1 worker", "2 workers", "one long run"}
+    assert [record["same_spikes_as_before"] for record in records.values()] == [
+        True, True, True, None]
+    assert "samples_per_s" in capsys.readouterr().out

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "gets input)")
     parser.add_argument("--max-rate", type=float, default=0.5,
                         help="largest input spike probability per step for --data random")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes sharing the Lava samples (default: the available cores)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (none is drawn when stderr is not a terminal)")
 
@@ -37,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from netx_export import verify
 
     check_count(args.samples, "--samples")
+    if args.workers is not None:
+        check_count(args.workers, "--workers")
     if args.time_steps is not None:
         check_count(args.time_steps, "--time-steps")
     if not 0 < args.max_rate <= 1:
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         generator = torch.Generator().manual_seed(args.seed)
         rates = torch.rand(args.samples, *input_shape, generator=generator) * args.max_rate
         spikes = rate_encode(rates, steps, generator)
-    report = verify(model, args.net_file, spikes, progress=not args.no_progress)
+    report = verify(model, args.net_file, spikes, progress=not args.no_progress,
+                    workers=args.workers)
     print(report)
     return 0 if report.total_mismatches == 0 else 1
