@@ -78,7 +78,7 @@ def inspect(path: str | Path, spikes, backend: str = "fixed_pt", workers: int | 
         spikes: input in SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``, binary
             (graded values only for a network starting with an Input layer with neurons).
         backend: ``"fixed_pt"`` or ``"loihi2"`` (see :func:`netx_export.run_lava`).
-        workers: processes sharing the samples (default: the available cores).
+        workers: processes sharing the samples (default: one per 2 available cores).
         progress: a progress bar over the samples (stderr, only on a terminal).
 
     >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx

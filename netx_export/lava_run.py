@@ -283,8 +283,8 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool
 
     Samples run one after another for T steps each, every state zeroed in between (sample
     ``i`` of a batch gives exactly its spikes run alone); Lava delays each synapse layer by
-    one step. ``workers`` processes share the batch (default: the available cores; each
-    compiles the network once). Layers NetX cannot create (a trailing ``average``, see
+    one step. ``workers`` processes share the batch (default: one per 2 available cores;
+    each compiles the network once). Layers NetX cannot create (a trailing ``average``, see
     :data:`UNRUNNABLE_LAYERS`) are left out with every layer after them. Every runtime is
     stopped, also on errors; SIGINT and SIGTERM raise
     :class:`~netx_export.interrupts.LavaInterrupted` (a KeyboardInterrupt) once every worker

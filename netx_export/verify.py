@@ -155,7 +155,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
         spikes: binary, SLAYER order, ``(*input, T)`` or ``(batch, *input, T)``.
         backend: ``"fixed_pt"`` (Lava's CPU simulator) or ``"loihi2"`` (needs lava-loihi).
         progress: a progress bar over the Lava samples (on stderr, only on a terminal).
-        workers: Lava processes sharing the samples (default: the available cores).
+        workers: Lava processes sharing the samples (default: one per 2 available cores).
 
     Returns a :class:`VerifyReport`: per layer both sides' activity, the differing spikes and
     the first Lava step with a difference.

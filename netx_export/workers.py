@@ -33,6 +33,9 @@ from netx_export.interrupts import (
 
 #: ``run_share(share, on_sample) -> one (samples, ...) array per layer``
 RunShare = Callable[[np.ndarray, Callable[[], None]], list[np.ndarray]]
+#: Cores one worker's Lava network keeps busy: its ~2 processes per layer run in lock step;
+#: measured 1.6 cores for the 784-100x6-10 MLP at T = 16 (benchmarks/lava_throughput.py).
+CORES_PER_WORKER = 2
 #: Seconds a worker gets beyond STOP_TIMEOUT to stop its runtime before it is killed (its
 #: stop_runtime waits STOP_TIMEOUT, then up to 1 s, then kills; killed early it leaks memory).
 WORKER_STOP_MARGIN = 4.0
@@ -45,11 +48,18 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def default_workers() -> int:
+    """One worker per :data:`CORES_PER_WORKER` available cores, at least one: more workers
+    than that only make the networks' lock-step processes wait for each other (2 cores:
+    1 worker 12.3 samples/s, 2 workers 10.9)."""
+    return max(1, available_cores() // CORES_PER_WORKER)
+
+
 def resolve_workers(workers: int | None, samples: int) -> int:
-    """Worker processes for ``samples`` samples: ``workers`` (default: the available cores),
-    never more than the samples; ValueError for fewer than 1."""
+    """Worker processes for ``samples`` samples: ``workers`` (default:
+    :func:`default_workers`), never more than the samples; ValueError for fewer than 1."""
     if workers is None:
-        workers = available_cores()
+        workers = default_workers()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1 (got {workers!r})")
     return max(1, min(workers, samples))

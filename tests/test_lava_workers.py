@@ -15,7 +15,12 @@ from example_nets import CONV_INPUT, DENSE_INPUT, conv_net, dense_net, random_sp
 
 from netx_export import export_netx, run_lava, verify
 from netx_export.interrupts import descendants
-from netx_export.workers import available_cores, map_samples, resolve_workers
+from netx_export.workers import (
+    CORES_PER_WORKER,
+    available_cores,
+    map_samples,
+    resolve_workers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,8 +39,8 @@ def test_workers_give_exactly_the_spikes_of_one_process(tmp_path):
     assert report.total_mismatches == 0, str(report)
 
 
-def test_worker_count_defaults_to_the_cores_and_never_exceeds_the_samples():
-    assert resolve_workers(None, 1000) == available_cores()
+def test_worker_count_defaults_to_one_per_two_cores_and_never_exceeds_the_samples():
+    assert resolve_workers(None, 1000) == max(1, available_cores() // CORES_PER_WORKER)
     assert resolve_workers(8, 3) == 3
     for wrong in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="workers must be a whole number >= 1"):

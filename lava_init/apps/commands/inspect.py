@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-steps", type=int, default=32, help="steps per sample (default 32)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None,
-                        help="processes sharing the samples (default: the available cores)")
+                        help="processes sharing the samples (default: one per 2 available cores)")
     parser.add_argument("--figure", type=Path, default=None, metavar="FILE.png",
                         help="also draw the rate of each layer into this PNG")
     parser.add_argument("--no-progress", action="store_true",

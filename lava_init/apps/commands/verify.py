@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rate", type=float, default=0.5,
                         help="largest input spike probability per step for --data random")
     parser.add_argument("--workers", type=int, default=None,
-                        help="processes sharing the Lava samples (default: the available cores)")
+                        help="processes sharing the Lava samples (default: one per 2 "
+                             "available cores)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (none is drawn when stderr is not a terminal)")
 
