@@ -115,7 +115,8 @@ def netx_plan(path: str | Path) -> NetxPlan:
             groups = handle["layer"]
             kinds = [groups[f"{i}/type"][0].decode("ascii") for i in range(len(groups))]
             has_neuron = ["neuron" in groups[str(i)] for i in range(len(groups))]
-            transform = _input_transform(groups["0"]) if kinds and has_neuron[0] else None
+            input_neurons = bool(kinds) and kinds[0] == "input" and has_neuron[0]
+            transform = _input_transform(groups["0"]) if input_neurons else None
     except (OSError, KeyError, IndexError) as error:
         raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
                          "write it with export_netx") from None
@@ -126,7 +127,7 @@ def netx_plan(path: str | Path) -> NetxPlan:
         raise ValueError(f"{path} has no layer NetX can run on Lava (layer types: "
                          f"{', '.join(kinds) or 'none'})")
     skipped = [(f"layer/{i}", kind) for i, kind in enumerate(kinds) if i >= runnable]
-    return NetxPlan(layers, skipped, runnable, transform if kinds[0] == "input" else None)
+    return NetxPlan(layers, skipped, runnable, transform)
 
 
 def _input_transform(group: h5py.Group) -> tuple[int, int]:

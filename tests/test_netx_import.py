@@ -22,8 +22,8 @@ from lava.lib.dl import netx as lava_netx
 from lava.lib.dl import slayer
 
 from lava_init.apps.cli import main
-from netx_export import export_netx, inspect, run_lava, verify
-from netx_export.load import NetxDense, load_netx
+from netx_export import export_netx, inspect, load_netx, run_lava, verify
+from netx_export.load import NetxDense
 
 #: Where lava-dl 0.6.0's wheel installs its NetX test networks with recorded outputs.
 GROUND_TRUTHS = (Path(lava_netx.__file__).resolve().parents[4]
