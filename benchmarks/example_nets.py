@@ -81,9 +81,11 @@ def input_block_net(seed: int = 5) -> BlockNet:
 
 
 def recurrent_net(seed: int = 7) -> BlockNet:
-    """Recurrent 24 -> 16 (input and recurrent synapses) -> Dense 16 -> 8."""
+    """Recurrent 24 -> 16 (input and recurrent synapses) -> Dense 16 -> 8. The Recurrent block
+    gets a copy of NEURON: lava-dl 0.6.0 writes persistent_state=True into the dict it is given,
+    which would make every later block built from NEURON keep its state between calls."""
     torch.manual_seed(seed)
-    return BlockNet(slayer.block.cuba.Recurrent(NEURON, 24, 16, weight_scale=2),
+    return BlockNet(slayer.block.cuba.Recurrent(dict(NEURON), 24, 16, weight_scale=2),
                     slayer.block.cuba.Dense(NEURON, 16, 8, weight_scale=2))
 
 

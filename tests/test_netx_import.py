@@ -17,6 +17,7 @@ from example_nets import (
     dense_net,
     input_block_net,
     random_spikes,
+    recurrent_net,
 )
 from lava.lib.dl import netx as lava_netx
 from lava.lib.dl import slayer
@@ -194,3 +195,10 @@ def test_cli_inspect_with_an_input_file_and_a_figure(tmp_path, capsys):
     np.save(inputs, np.full((2, 24, 12), np.nan))
     assert main(["inspect", str(path), "--input", str(inputs)]) == 2
     assert "NaN" in capsys.readouterr().err
+
+
+def test_building_the_recurrent_example_leaves_the_shared_neuron_untouched():
+    """lava-dl's Recurrent block writes persistent_state=True into its neuron_params dict."""
+    before = dict(NEURON)
+    recurrent_net()
+    assert before == NEURON
