@@ -91,6 +91,7 @@ def _worker(run_share: RunShare, share: np.ndarray, messages, index: int) -> Non
 
 
 def _in_workers(run_share: RunShare, shares: list[np.ndarray], bar: tqdm) -> list[np.ndarray]:
+    """One forked worker per share; their results joined in share order."""
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
     processes = [context.Process(target=_worker, args=(run_share, share, messages, index),
