@@ -138,6 +138,55 @@ def variance_conserving_(
     return fill_with_variance_(tensor, variance, distribution, generator, quantization)
 
 
+
+def is_relayable(tensor: torch.Tensor) -> bool:
+    """True for a weight that maps a layer onto one of its own size: Linear / Dense with
+    ``out == in``, or a convolution with ``out == in`` channels (no groups)."""
+    return tensor.dim() >= 2 and tensor.shape[0] == tensor.shape[1]
+
+
+@torch.no_grad()
+def relay_(
+    tensor: torch.Tensor,
+    threshold: float = 1.0,
+    sigma: float = 1.0,
+    generator: torch.Generator | None = None,
+    quantization: Quantization | None = None,
+    fan_in: int | None = None,
+    *,
+    noise: float = theory.RELAY_NOISE,
+) -> torch.Tensor:
+    """Spike relay: ``w = 2 theta I + N(0, noise^2 sigma^2 / (fan_in P(u > theta)))``.
+
+    Each neuron copies its input neuron's spike (membrane ``2 theta``) or silence (0), both
+    ``theta`` from the threshold, plus ``noise`` times the variance-conserving weights
+    (membrane noise ``~noise * sigma`` around each mode). A deep relay stack passes its input's
+    spikes on unchanged, where random weights, however scaled, scramble them within a few
+    layers; the surrogate gradient passes back alike through spiking and silent neurons
+    (:func:`lava_init.theory.relay_weight`). ``I`` is the identity (Dense) or the Dirac kernel
+    (convolution); a weight that is not square (:func:`is_relayable`) gets the
+    variance-conserving rule alone.
+
+    >>> w = relay_(torch.empty(64, 64), threshold=1.25, sigma=1.25 / 0.7)
+    >>> float(w.diagonal().mean()) > 2.3, abs(float(w.fill_diagonal_(0).mean())) < 0.02
+    (True, True)
+    """
+    if not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"relay noise must be a finite number >= 0 (got {noise!r}); it is "
+                         f"the membrane noise in units of sigma, e.g. {theory.RELAY_NOISE}")
+    if not is_relayable(tensor):
+        return variance_conserving_(tensor, threshold, sigma, generator=generator,
+                                    quantization=quantization, fan_in=fan_in)
+    variance = noise**2 * theory.weight_variance(fan_in or calculate_fan_in(tensor), threshold,
+                                                 sigma)
+    fill_with_variance_(tensor, variance, generator=generator, quantization=quantization)
+    identity = (torch.eye(*tensor.shape, dtype=tensor.dtype) if tensor.dim() == 2
+                else torch.nn.init.dirac_(torch.empty_like(tensor)))
+    tensor.add_(identity * theory.relay_weight(threshold))
+    if quantization is not None:
+        tensor.copy_(quantization.apply(tensor))
+    return tensor
+
 def kaiming_normal_(tensor: torch.Tensor, generator: torch.Generator | None = None,
                     quantization: Quantization | None = None, fan_in: int | None = None
                     ) -> torch.Tensor:
@@ -299,4 +348,5 @@ register_initializer(
     "slayer_default", slayer_default_,
     variance=lambda fan_in, *_: theory.slayer_default_variance(fan_in))
 register_initializer("temporal", temporal_, quantization_aware=True)
+register_initializer("relay", relay_, quantization_aware=True)
 register_initializer("fluctuation_driven", fluctuation_driven_, quantization_aware=True)

@@ -19,6 +19,8 @@ from lava_init.initializers import (
     calculate_fan_out,
     get_initializer,
     grid_capacity,
+    is_relayable,
+    relay_,
 )
 from lava_init.quantization import Quantization
 from lava_init.slayer_blocks import (
@@ -41,6 +43,8 @@ from lava_init.tables import format_table
 MAX_ZERO_FRACTION = 0.5
 #: Relative error of the quantized variance that is tolerated.
 VARIANCE_TOLERANCE = 0.05
+#: Smallest membrane std (in thresholds) used for a noiseless relay block's surrogate moment.
+RELAY_MIN_STD = 1e-3
 
 
 @dataclass
@@ -60,6 +64,7 @@ class BlockInit:
     fraction_clipped: float
     stable: bool
     surrogate_scale: float | None = None
+    relay_noise: float | None = None
 
 
 @dataclass
@@ -146,7 +151,7 @@ def initialize(
     sigma: float | None = None,
     quantize: bool | None = None,
     generator: torch.Generator | None = None,
-    surrogate: bool = False,
+    surrogate: bool = True,
     **options: object,
 ) -> InitReport:
     """Initialize every SLAYER block of ``net`` in place and return a per-block report.
@@ -165,9 +170,10 @@ def initialize(
         surrogate: also set each memoryless CUBA block's surrogate-gradient amplitude so
             that the backpropagated gradient keeps its variance from block to block
             (:func:`lava_init.theory.conserving_surrogate_scale`); others are left as they
-            are.
-        **options: options of time-aware methods (e.g. ``time_steps=20`` for ``temporal``),
-            which also get each block's decays.
+            are. False leaves every neuron's surrogate untouched.
+        **options: the method's options: ``time_steps=20`` for ``temporal`` (time-aware
+            methods also get each block's decays), ``noise`` for ``relay`` (default: per the
+            number of relay blocks, :func:`lava_init.theory.relay_noise`).
 
     Returns:
         An :class:`InitReport`, one :class:`BlockInit` row per block.
@@ -183,10 +189,11 @@ def initialize(
     blocks = weighted_blocks(net)
     quantize = init_method.quantization_aware if quantize is None else quantize
     report = InitReport(method, dict(options))
+    relays = sum(is_relayable(synapse_weight(block_synapses(block)[0])) for _, block in blocks)
     for name, block in blocks:
         row, fan_out = _initialize_block(name, block, init_method, report, sigma=sigma,
                                          quantize=quantize, generator=generator,
-                                         options=options)
+                                         options=options, relays=relays)
         if surrogate:
             row.surrogate_scale = _conserve_surrogate(block, row, fan_out)
         report.blocks.append(row)
@@ -195,10 +202,13 @@ def initialize(
 
 def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod,
                       report: InitReport, *, sigma: float | None, quantize: bool,
-                      generator: torch.Generator | None, options: dict
+                      generator: torch.Generator | None, options: dict, relays: int
                       ) -> tuple[BlockInit, int]:
-    """Draw one block's weights with ``init_method``; its report row and its fan-out."""
+    """Draw one block's weights with ``init_method``; its report row and its fan-out.
+    ``relays``: the relay blocks of the network (sets the relay noise unless given)."""
     threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
+    if init_method.fn is relay_ and "noise" not in options and relays:
+        options = {**options, "noise": theory.relay_noise(relays, rule_threshold, block_sigma)}
     if init_method.uses_threshold:
         _warn_operating_point(report, name, rule_threshold, block_sigma, is_memoryless(block))
     fan_in = block_fan_in(block)
@@ -208,22 +218,32 @@ def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod
     grid = block_quantization(block) if quantize else None
     if grid is not None and target_variance is not None:
         _check_grid_capacity(name, grid, target_variance, rule_threshold, fan_in)
-    dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else {}
+    dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else options
     weight = _draw_block(init_method, block, grid, threshold=rule_threshold, sigma=block_sigma,
                          generator=generator, fan_in=fan_in, **dynamics)
+    relay = init_method.fn is relay_ and is_relayable(synapse_weight(block_synapses(block)[0]))
+    # a relay's noise weights are sparse on the grid by design (deep stacks: std < one step)
     row = _block_row(name, block, target_variance, fan_in, (threshold, rule_threshold),
-                     block_sigma, weight, init_method.quantization_aware, report)
+                     block_sigma, weight, init_method.quantization_aware and not relay, report)
+    if relay:
+        row.relay_noise = float(options.get("noise", theory.RELAY_NOISE))
+        row.kind += "+relay"
     return row, fan_out
 
 
 def _conserve_surrogate(block: torch.nn.Module, row: BlockInit, fan_out: int) -> float | None:
     """Set a memoryless CUBA block's surrogate amplitude for a backward gain of 1 (from its
-    quantized weights' drive and its operating point); None where no closed form applies."""
+    quantized weights' drive and its operating point; a relay block's membrane sits at 0 or
+    ``2 theta`` with noise ``relay_noise * sigma``, both modes ``theta`` from the threshold);
+    None where no closed form applies."""
     surrogate = block_surrogate(block)
     if surrogate is None or not is_memoryless(block):
         return None
+    membrane_std = row.sigma
+    if row.relay_noise is not None:  # two modes, theta from the threshold, noise around each
+        membrane_std = max(row.relay_noise * row.sigma, RELAY_MIN_STD * row.effective_threshold)
     scale = theory.conserving_surrogate_scale(
-        row.fan_in * row.quantized_std**2, row.effective_threshold, row.sigma, surrogate[0],
+        row.fan_in * row.quantized_std**2, row.effective_threshold, membrane_std, surrogate[0],
         fan_out / row.fan_in)
     set_surrogate_scale(block, scale)
     return scale

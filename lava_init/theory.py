@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import optimize, special
 
-from lava_init.checks import check_fan_in, check_sigma, check_threshold
+from lava_init.checks import check_count, check_fan_in, check_sigma, check_threshold
 
 
 def firing_probability(threshold: float, sigma: float = 1.0) -> float:
@@ -215,3 +215,57 @@ def conserving_surrogate_scale(drive: float, threshold: float, sigma: float, tau
     1.0
     """
     return 1.0 / math.sqrt(fan_ratio * drive * surrogate_moment(threshold, sigma, tau))
+
+
+#: Membrane noise of a relay block around each of its two modes, as a fraction of the block's
+#: sigma (``relay_``), and the most :func:`relay_noise` chooses: a 100-layer relay stack at it
+#: keeps its input's spikes (:func:`relay_flip_probability` ~2e-4 per neuron and layer at the
+#: memoryless default) and the noise breaks the symmetry between neurons.
+RELAY_NOISE = 0.2
+#: Share of the backpropagated gradient's variance that :func:`relay_noise` keeps on the copy
+#: path (the identity) through the whole relay stack; the rest is mixed by the noise weights.
+RELAY_GRADIENT_SHARE = 0.5
+
+
+def relay_weight(threshold: float) -> float:
+    """The self-connection of a relay block, ``2 theta``: a relayed spike puts the membrane at
+    ``2 theta`` and a relayed silence at 0, both ``theta`` from the threshold, so SLAYER's
+    surrogate (symmetric in ``|v - theta|``) passes the same gradient through either."""
+    return 2.0 * check_threshold(threshold)
+
+
+def relay_flip_probability(threshold: float, noise_std: float) -> float:
+    """Probability that one relay neuron does not copy its input in one step: its membrane
+    noise (std ``noise_std``, weight units) crosses the distance ``theta`` to the threshold,
+    ``P(n > theta)``, the same for a relayed spike and a relayed silence."""
+    return firing_probability(threshold, noise_std)
+
+
+def relay_rate(rate: float, flip: float, depth: int) -> float:
+    """Spike rate after ``depth`` relay layers that each flip a neuron with probability
+    ``flip``: ``1/2 - (1/2 - rate) (1 - 2 flip)^depth`` (the rate drifts toward 1/2).
+
+    >>> relay_rate(0.2, 0.0, 100), round(relay_rate(0.2, 0.5, 1), 6)
+    (0.2, 0.5)
+    """
+    return 0.5 - (0.5 - rate) * (1.0 - 2.0 * flip) ** depth
+
+
+def relay_noise(depth: int, threshold: float, sigma: float) -> float:
+    """The relay noise (in units of sigma) for a stack of ``depth`` relay blocks.
+
+    A relay block passes the gradient back through its copy weight ``a = 2 theta`` and its noise
+    weights (``fan_in s^2 = noise^2 sigma^2 / P(u > theta)``, as in ``relay_``), so the copy
+    path keeps the share ``(1 + fan_in s^2 / a^2)^-depth`` of the gradient's variance. The noise
+    that keeps :data:`RELAY_GRADIENT_SHARE` of it,
+    ``noise = a sqrt(P(u > theta) (share^(-1/depth) - 1)) / sigma``, at most
+    :data:`RELAY_NOISE`: ~0.18 for 10 blocks, ~0.06 for 100 at the memoryless default.
+
+    >>> [round(relay_noise(d, 1.25, 1.25 / DEFAULT_RATIO), 3) for d in (10, 30, 100)]
+    [0.182, 0.104, 0.057]
+    """
+    check_count(depth, "depth")
+    mixing = RELAY_GRADIENT_SHARE ** (-1.0 / depth) - 1.0
+    noise = relay_weight(threshold) * math.sqrt(
+        firing_probability(threshold, sigma) * mixing) / sigma
+    return min(RELAY_NOISE, noise)

@@ -60,10 +60,42 @@ TUTORIAL_NEURON = NeuronConfig()
 MEMORYLESS = NeuronConfig(current_decay=1.0, voltage_decay=1.0)
 
 #: The default neuron for training: the paper's memoryless CUBA neuron (threshold 1.25, decays
-#: 1.0) with a surrogate gradient that reaches the first layers of a deep net. lava-dl's
-#: tutorial surrogate (tau_grad 0.03, scale_grad 3) shrinks the gradient ~10x per block
-#: (benchmarks/gradient_flow.py); see docs/training.md.
-TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.01, scale_grad=10.0)
+#: 1.0) with a surrogate of width tau_grad 0.02 (measured best of 0.005-0.05 for 10 x 100,
+#: T = 3: docs/training.md); its amplitude is set per block by the default recipe
+#: (``conserve_gradient``).
+TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.02, scale_grad=10.0)
+
+
+#: Losses on the output spike counts: cross-entropy on ``count_scale * counts`` (logits), or
+#: the mean squared error of the output rates against 1 (true class) and 0 (others).
+LOSSES = ("count_ce", "rate_mse")
+#: The default ``count_scale`` is ``READOUT_STEPS / T``: logits span 0..3 at any T, the range
+#: measured best at T = 3 (scales 0.5-3 tried: docs/training.md).
+READOUT_STEPS = 3
+
+
+def count_scale(time_steps: int, scale: float | None = None) -> float:
+    """``scale`` or, when None, ``READOUT_STEPS / time_steps``.
+
+    >>> count_scale(3), count_scale(20)
+    (1.0, 0.15)
+    """
+    return READOUT_STEPS / time_steps if scale is None else scale
+
+
+#: Relay blocks that train at the full learning rate; a deeper relay stack gets
+#: ``lr * RELAY_LR_DEPTH / relays``: its blocks start alike and learn alike, so their updates
+#: add up over the stack (measured: docs/training.md).
+RELAY_LR_DEPTH = 3
+
+
+def relay_lr(lr: float, relays: int) -> float:
+    """Learning rate of each of ``relays`` relay blocks: ``lr * min(1, RELAY_LR_DEPTH / relays)``.
+
+    >>> relay_lr(3e-3, 2), round(relay_lr(3e-3, 30), 6)
+    (0.003, 0.0003)
+    """
+    return lr * min(1.0, RELAY_LR_DEPTH / max(relays, 1))
 
 
 @dataclass
@@ -77,22 +109,28 @@ class TrainConfig:
     the surrogate amplitude for backward conservation (``initialize(surrogate=True)``);
     ``calibrate``: after the init, run
     :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
-    their input rate, the output block to ``readout_rate`` when given)."""
+    their input rate, the output block to ``readout_rate`` when given); ``relay_lr``: Adam's
+    learning rate of the relay blocks (``init="relay"``), default :func:`relay_lr`; ``loss``:
+    one of :data:`LOSSES`; ``count_scale``: logits per output spike (default
+    :func:`count_scale`)."""
 
     dataset: str = "mnist"
     arch: str = "mlp"
     depth: int = 10
     width: int = 100
     channels: int = 64
-    init: str = "variance_conserving"
+    init: str = "relay"
     sigma: float | None = None
     calibrate: bool = False
-    conserve_gradient: bool = False
+    conserve_gradient: bool = True
     readout_rate: float | None = None
     time_steps: int = 3
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
+    batch_size: int = 16
+    lr: float = 3e-3
+    relay_lr: float | None = None
+    loss: str = "count_ce"
+    count_scale: float | None = None
     seed: int = 0
     limit: int | None = None
     test_limit: int | None = None

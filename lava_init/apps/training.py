@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import os
 import random
 import time
@@ -31,12 +32,20 @@ from lava_init.activity import measure_activity
 from lava_init.apps.checkpoints import atomic_save, load_checkpoint
 from lava_init.apps.data import SpikeDataset, load_dataset
 from lava_init.apps.models import build_model, count_predictions, silent_outputs
-from lava_init.apps.settings import ARCHITECTURES, DATASETS, NUM_CLASSES, TrainConfig
+from lava_init.apps.settings import (
+    ARCHITECTURES,
+    DATASETS,
+    LOSSES,
+    NUM_CLASSES,
+    TrainConfig,
+    count_scale,
+    relay_lr,
+)
 from lava_init.calibration import calibrate
 from lava_init.checks import check_count, check_rate
 from lava_init.files import atomic_write_text, check_writable_folder
 from lava_init.initializers import get_initializer
-from lava_init.network_init import initialize
+from lava_init.network_init import InitReport, initialize
 from lava_init.slayer_blocks import eval_mode
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -81,8 +90,13 @@ def validate(config: TrainConfig) -> None:
     get_initializer(config.init)
     for name in ("depth", "width", "channels", "time_steps", "epochs", "batch_size"):
         check_count(getattr(config, name), name.replace("_", "-"))
-    if not config.lr > 0:
-        raise ValueError(f"lr must be > 0 (got {config.lr})")
+    if config.loss not in LOSSES:
+        raise ValueError(f"unknown loss {config.loss!r}; valid: {', '.join(LOSSES)}")
+    for name in ("lr", "relay_lr", "count_scale"):
+        value = getattr(config, name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name.replace('_', '-')} must be a finite number > 0 (got "
+                             f"{value!r})")
     if config.readout_rate is not None:
         if not config.calibrate:
             raise ValueError("readout-rate is the output block's calibration target; add "
@@ -93,6 +107,17 @@ def validate(config: TrainConfig) -> None:
     if config.resume and config.overwrite:
         raise ValueError("--resume and --overwrite exclude each other: continue the run or "
                          "start it over")
+
+
+def readout_loss(counts: torch.Tensor, labels: torch.Tensor, config: TrainConfig,
+                 reduction: str = "mean") -> torch.Tensor:
+    """``config.loss`` on output spike counts (batch, classes) summed over T steps."""
+    if config.loss == "rate_mse":
+        target = F.one_hot(labels, counts.shape[1]).to(counts.dtype)
+        error = (counts / config.time_steps - target).pow(2).sum(1)
+        return error.sum() if reduction == "sum" else error.mean()
+    logits = counts * count_scale(config.time_steps, config.count_scale)
+    return F.cross_entropy(logits, labels, reduction=reduction)
 
 
 def check_run_folder(config: TrainConfig) -> None:
@@ -125,6 +150,21 @@ def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
                                                                 len(train_set)))])
         reports.append(calibrate(model, batch, readout_target=config.readout_rate))
     return reports
+
+
+def parameter_groups(model: torch.nn.Module, config: TrainConfig, report: InitReport
+                     ) -> list[dict]:
+    """Adam's parameter groups: the relay blocks of ``report`` at ``config.relay_lr`` (default
+    :func:`~lava_init.apps.settings.relay_lr`), every other parameter at ``config.lr``."""
+    modules = dict(model.named_modules())
+    relays = [modules[row.name] for row in report.blocks if row.relay_noise is not None]
+    relay_ids = {id(p) for block in relays for p in block.parameters()}
+    others = [p for p in model.parameters() if id(p) not in relay_ids]
+    groups = [{"params": others, "lr": config.lr}]
+    if relays:
+        lr = config.relay_lr if config.relay_lr is not None else relay_lr(config.lr, len(relays))
+        groups.append({"params": [p for block in relays for p in block.parameters()], "lr": lr})
+    return groups
 
 
 def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
@@ -218,18 +258,21 @@ def _loader(dataset: SpikeDataset, indices: list[int], batch_size: int):
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
-             distributed: _Distributed | None = None) -> tuple[float, float, float]:
-    """Mean cross-entropy on output spike counts, accuracy and the silent fraction over
-    ``dataset`` (fractions; an output whose counts are all equal is never right:
-    :func:`~lava_init.apps.models.count_predictions`)."""
+             distributed: _Distributed | None = None, config: TrainConfig | None = None
+             ) -> tuple[float, float, float]:
+    """Mean loss (``config``'s :func:`readout_loss`; default: the default recipe's) on output
+    spike counts, accuracy and the silent fraction over ``dataset`` (fractions; an output
+    whose counts are all equal is never right: :func:`~lava_init.apps.models.count_predictions`).
+    """
     distributed = distributed or _Distributed()
+    config = config or TrainConfig(time_steps=dataset.time_steps)
     indices = _epoch_order(dataset, 0, 0, distributed, shuffle=False)
     loss_sum = correct = silent = count = 0.0
     with eval_mode(model):
         for spikes, labels in _loader(dataset, indices, batch_size):
             counts = model(spikes.to(distributed.device)).sum(-1)
             labels = labels.to(distributed.device)
-            loss_sum += float(F.cross_entropy(counts, labels, reduction="sum"))
+            loss_sum += float(readout_loss(counts, labels, config, reduction="sum"))
             correct += float((count_predictions(counts) == labels).sum())
             silent += float(silent_outputs(counts).sum())
             count += len(labels)
@@ -297,7 +340,7 @@ def _build(config: TrainConfig) -> _Run:
     model = build_model(net_config)
     init_reports = initialize_for_training(model, config, train_set)
     model.to(distributed.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(parameter_groups(model, config, init_reports[0]), lr=config.lr)
     steps_per_epoch = -(-len(train_set) // config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=config.epochs * steps_per_epoch)
@@ -343,7 +386,7 @@ def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
     for spikes, labels in batches:
         spikes, labels = spikes.to(distributed.device), labels.to(distributed.device)
         counts = model(spikes).sum(-1)
-        loss = F.cross_entropy(counts, labels)
+        loss = readout_loss(counts, labels, config)
         run.optimizer.zero_grad()
         loss.backward()
         run.optimizer.step()
@@ -354,7 +397,7 @@ def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
         batches.set_postfix(loss=f"{loss_sum / count:.4f}", acc=f"{correct / count:.4f}")
     loss_sum, correct, count = _all_sum([loss_sum, correct, count], distributed)
     test_loss, test_acc, test_silent = evaluate(run.model, run.test_set, run.local_batch,
-                                                distributed)
+                                                distributed, config)
     return {"epoch": epoch + 1, "train_loss": loss_sum / count, "train_acc": correct / count,
             "test_loss": test_loss, "test_acc": test_acc, "test_silent": test_silent,
             "seconds": time.perf_counter() - started,

@@ -6,7 +6,14 @@ import argparse
 import os
 
 from lava_init.apps.commands.neuron_options import add_neuron_arguments, neuron_from_args
-from lava_init.apps.settings import ARCHITECTURES, DATASETS, TrainConfig
+from lava_init.apps.settings import (
+    ARCHITECTURES,
+    DATASETS,
+    LOSSES,
+    READOUT_STEPS,
+    RELAY_LR_DEPTH,
+    TrainConfig,
+)
 from lava_init.tables import format_table
 
 #: The NetX file ``--export`` writes into the run folder.
@@ -26,27 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="neurons per hidden Dense layer (default 100)")
     parser.add_argument("--channels", type=int, default=defaults.channels,
                         help="channels per convolution, cnn only (default 64)")
-    parser.add_argument("--init", default=defaults.init,
-                        help="a registered init method, e.g. variance_conserving, temporal, "
-                             f"slayer_default (default {defaults.init}; a wrong name lists all)")
-    parser.add_argument("--sigma", type=float, default=None,
-                        help="target membrane std; default per block: theta_eff/0.7 "
-                             "(memoryless), theta (integrating); e.g. 1.25 for a sparser start")
-    parser.add_argument("--conserve-gradient", action="store_true",
-                        help="set each memoryless block's surrogate-gradient amplitude so that "
-                             "the gradient keeps its variance through depth at the start")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="after the init, calibrate every block on the first batch to its "
-                             "input rate (lava_init.calibrate)")
-    parser.add_argument("--readout-rate", type=float, default=None,
-                        help="with --calibrate: the output block's target rate (spikes per "
-                             "neuron per step; default: the input rate)")
+    add_init_arguments(parser, defaults)
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                        help="global batch, split between torchrun processes (default 64)")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
+                        help="global batch, split between torchrun processes (default "
+                             f"{defaults.batch_size})")
+    parser.add_argument("--lr", type=float, default=defaults.lr,
+                        help=f"Adam learning rate, cosine schedule (default {defaults.lr})")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N training samples only")
@@ -74,6 +69,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or tables")
 
 
+def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """The init recipe's options: method, operating point, surrogate, relay learning rate."""
+    parser.add_argument("--init", default=defaults.init,
+                        help="a registered init method, e.g. relay, variance_conserving, "
+                             f"slayer_default (default {defaults.init}: the recipe of "
+                             "docs/training.md; a wrong name lists all)")
+    parser.add_argument("--sigma", type=float, default=None,
+                        help="target membrane std; default per block: theta_eff/0.7 "
+                             "(memoryless), theta (integrating); e.g. 1.25 for a sparser start")
+    parser.add_argument("--conserve-gradient", action=argparse.BooleanOptionalAction,
+                        default=defaults.conserve_gradient,
+                        help="set each memoryless block's surrogate-gradient amplitude so that "
+                             "the gradient keeps its variance through depth at the start")
+    parser.add_argument("--relay-lr", type=float, default=None,
+                        help="learning rate of the relay blocks (--init relay); default "
+                             f"lr * min(1, {RELAY_LR_DEPTH} / relay blocks)")
+    parser.add_argument("--loss", default=defaults.loss,
+                        help=f"one of {', '.join(LOSSES)} (default {defaults.loss})")
+    parser.add_argument("--count-scale", type=float, default=None,
+                        help="logits = count-scale * output spike counts (count_ce); default "
+                             f"{READOUT_STEPS} / time-steps")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="after the init, calibrate every block on the first batch to its "
+                             "input rate (lava_init.calibrate)")
+    parser.add_argument("--readout-rate", type=float, default=None,
+                        help="with --calibrate: the output block's target rate (spikes per "
+                             "neuron per step; default: the input rate)")
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     neuron = neuron_from_args(args)
     return TrainConfig(
@@ -81,7 +105,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         channels=args.channels, init=args.init, sigma=args.sigma, calibrate=args.calibrate,
         conserve_gradient=args.conserve_gradient,
         readout_rate=args.readout_rate, time_steps=args.time_steps,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
         out=args.out, resume=args.resume, overwrite=args.overwrite,
