@@ -262,7 +262,7 @@ def relay_noise(depth: int, threshold: float, sigma: float) -> float:
     :data:`RELAY_NOISE`: ~0.18 for 10 blocks, ~0.06 for 100 at the memoryless default.
 
     >>> [round(relay_noise(d, 1.25, 1.25 / DEFAULT_RATIO), 3) for d in (10, 30, 100)]
-    [0.182, 0.104, 0.057]
+    [0.184, 0.105, 0.057]
     """
     check_count(depth, "depth")
     mixing = RELAY_GRADIENT_SHARE ** (-1.0 / depth) - 1.0

@@ -18,13 +18,15 @@ from lava_init.apps.checkpoints import load_checkpoint, load_model
 from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
 from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
-from lava_init.apps.settings import TrainConfig
+from lava_init.apps.settings import RELAY_LR_DEPTH, TrainConfig
 from lava_init.apps.training import (
     CHECKPOINT_NAME,
     METRIC_COLUMNS,
     METRICS_NAME,
     initialize_for_training,
     model_config,
+    parameter_groups,
+    readout_loss,
     train,
 )
 
@@ -185,3 +187,35 @@ def test_cli_bad_inputs_give_one_clear_line(capsys, tmp_path):
                                                     "--readout-rate", "0.01"])
     assert "readout-rate must be in (0, 1)" in _cli_error(
         capsys, ["--dataset", "digits", "--calibrate", "--readout-rate", "2"])
+
+
+def test_cli_bad_recipe_options_give_one_clear_line(capsys):
+    assert "unknown loss 'hinge'; valid: count_ce, rate_mse" in _cli_error(
+        capsys, ["--dataset", "digits", "--loss", "hinge"])
+    assert "count-scale must be a finite number > 0 (got -1.0)" in _cli_error(
+        capsys, ["--dataset", "digits", "--count-scale", "-1"])
+    assert "relay-lr must be a finite number > 0 (got 0.0)" in _cli_error(
+        capsys, ["--dataset", "digits", "--relay-lr", "0"])
+
+
+def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_rate():
+    config = TrainConfig(dataset="digits", depth=30, width=32, progress=False)
+    assert (config.init, config.conserve_gradient) == ("relay", True)
+    train_set = load_dataset("digits", True, None, config.time_steps, 0, True, 64, False)
+    model = build_model(model_config(config, train_set.input_shape))
+    report = initialize_for_training(model, config, train_set)[0]
+    relays = [row for row in report.blocks if row.relay_noise is not None]
+    assert len(relays) == 29 and all(row.surrogate_scale > 0 for row in report.blocks)
+    groups = parameter_groups(model, config, report)
+    assert [group["lr"] for group in groups] == [config.lr, config.lr * RELAY_LR_DEPTH / 29]
+    assert sum(len(group["params"]) for group in groups) == len(list(model.parameters()))
+
+
+def test_readout_loss_scales_counts_to_the_measured_logit_range():
+    counts = torch.tensor([[20.0, 0.0], [0.0, 20.0]])
+    labels = torch.tensor([0, 0])
+    at_t20 = TrainConfig(time_steps=20)
+    expected = torch.nn.functional.cross_entropy(counts * 3 / 20, labels)
+    assert float(readout_loss(counts, labels, at_t20)) == pytest.approx(float(expected))
+    mse = readout_loss(counts, labels, dataclasses.replace(at_t20, loss="rate_mse"))
+    assert float(mse) == pytest.approx((0 + 2) / 2)  # sample 2: rates (0, 1) vs (1, 0)

@@ -1,0 +1,150 @@
+"""Training-recipe benchmark: the default recipe of ``lava-init train`` against baselines.
+
+Parts (``--parts``, comma-separated), all MLPs of width 100 at T = 3 (memoryless neurons,
+rate-coded input spikes), data from ../shared/data:
+
+* ``first_epoch``: 1 epoch of the first 10,000 MNIST training samples, accuracy on the first
+  1,000 test samples, depth 10 and 30; the default recipe (relay init, conserved surrogate,
+  relay learning rate, batch 16, lr 3e-3) and SLAYER's default / Kaiming / the paper's
+  variance-conserving init with the same optimizer and TRAIN_NEURON's surrogate as given.
+* ``depth100``: the default recipe at depth 100 on all of MNIST (3 epochs, full test set),
+  exported to NetX and run on Lava fixed_pt on the first 10 test samples.
+* ``converged``: depth 10, the full MNIST and Fashion-MNIST training sets for ``--epochs``
+  epochs, full test sets, 3 seeds; seed 0 also on Lava fixed_pt (first 1,000 test samples).
+
+Every run is stored in ``OUT/runs_PART.json`` as it ends (a rerun skips runs already there);
+``OUT/training_recipe.md`` holds the tables, also printed. 1 thread per run: start two parts
+in two processes on 2 cores.
+
+    .venv/bin/python benchmarks/training_recipe.py --parts first_epoch
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from lava_init.apps.data import SHARED_DATA, load_dataset
+from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.settings import TrainConfig
+from lava_init.apps.training import train
+from lava_init.files import atomic_write_text
+from lava_init.tables import format_table
+
+#: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
+BASELINES = ("slayer_default", "kaiming", "variance_conserving")
+PARTS = ("first_epoch", "depth100", "converged")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the converged part")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--lava-samples", type=int, default=1000,
+                        help="Lava test samples of the converged part (seed 0)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/training_recipe"))
+    return parser.parse_args(argv)
+
+
+def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig, int]]:
+    """``(label, config, lava samples)`` of every run of ``part``."""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    mnist = str(args.data_dir / "mnist")
+    runs = []
+    if part == "first_epoch":
+        for depth in (10, 30):
+            base = TrainConfig(depth=depth, epochs=1, limit=10_000, test_limit=1000,
+                               data_dir=mnist, progress=False)
+            runs += [(f"recipe d{depth} s{seed}", dataclasses.replace(base, seed=seed), 0)
+                     for seed in seeds]
+            runs += [(f"{init} d{depth} s0", dataclasses.replace(
+                base, init=init, conserve_gradient=False), 0) for init in BASELINES]
+    elif part == "depth100":
+        runs.append(("recipe d100 s0", TrainConfig(depth=100, epochs=3, data_dir=mnist,
+                                                   progress=False), 10))
+    elif part == "converged":
+        for dataset in ("mnist", "fashion-mnist"):
+            base = TrainConfig(dataset=dataset, depth=10, epochs=args.epochs,
+                               data_dir=str(args.data_dir / dataset), progress=False)
+            runs += [(f"recipe {dataset} s{seed}", dataclasses.replace(base, seed=seed),
+                      args.lava_samples if seed == 0 else 0) for seed in seeds]
+            runs += [(f"{init} {dataset} s0", dataclasses.replace(
+                base, init=init, conserve_gradient=False), 0) for init in BASELINES[:2]]
+    else:
+        raise ValueError(f"unknown part {part!r}; valid: {', '.join(PARTS)}")
+    return runs
+
+
+def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> dict:
+    """Train, then (``lava_samples`` > 0) export and run on Lava fixed_pt."""
+    started = time.perf_counter()
+    result = train(config)
+    record = {"config": config.as_dict(), "metrics": result.metrics,
+              "seconds": time.perf_counter() - started}
+    if lava_samples:
+        test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
+                                config.seed, True, None, False)
+        path = out / f"{label.replace(' ', '_')}.net"
+        check = export_and_verify(result.model, test_set, path, lava_samples)
+        record["lava"] = {"samples": check.samples, "slayer_acc": check.slayer_acc,
+                          "lava_acc": check.lava_acc,
+                          "mismatches": check.report.total_mismatches,
+                          "rates": [layer.lava.rate for layer in check.report.layers]}
+    return record
+
+
+def summary(runs: dict) -> str:
+    """Markdown: per case (label without the seed) mean and min..max of the final accuracy."""
+    cases: dict[str, list[dict]] = {}
+    for label, record in runs.items():
+        cases.setdefault(label.rsplit(" s", 1)[0], []).append(record)
+    rows = []
+    for case, records in cases.items():
+        final = [r["metrics"][-1]["test_acc"] for r in records]
+        silent = [r["metrics"][-1]["test_silent"] for r in records]
+        lava = next((r["lava"] for r in records if "lava" in r), None)
+        rows.append([case, len(records), len(records[0]["metrics"]),
+                     f"{statistics.mean(final):.3f}", f"{min(final):.3f}..{max(final):.3f}",
+                     f"{statistics.mean(silent):.3f}",
+                     "-" if lava is None else f"{lava['slayer_acc']:.3f} / {lava['lava_acc']:.3f}"
+                     f" ({lava['samples']}, {lava['mismatches']} mismatches)",
+                     f"{statistics.mean(r['seconds'] for r in records):.0f}"])
+    headers = ["case", "seeds", "epochs", "test acc (mean)", "min..max", "silent",
+               "SLAYER / Lava acc (samples)", "s/run"]
+    return format_table(headers, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for part in args.parts.split(","):
+        store = args.out / f"runs_{part}.json"
+        for label, config, lava_samples in runs_for(part, args):
+            runs = json.loads(store.read_text()) if store.exists() else {}
+            if label in runs and runs[label]["config"] == config.as_dict():
+                continue
+            record = run_one(config, lava_samples, args.out, label)
+            runs = json.loads(store.read_text()) if store.exists() else {}
+            runs[label] = record
+            atomic_write_text(json.dumps(runs, indent=1), store)
+            print(f"{label}: test acc {record['metrics'][-1]['test_acc']:.4f}", flush=True)
+    runs = {label: record for path in sorted(args.out.glob("runs_*.json"))
+            for label, record in json.loads(path.read_text()).items()}
+    table = summary(runs)
+    atomic_write_text(f"```\n{table}\n```\n", args.out / "training_recipe.md")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
