@@ -110,3 +110,20 @@ def test_lava_throughput_compares_the_cases_on_the_same_spikes(tmp_path, capsys)
     assert [record["same_spikes_as_before"] for record in records.values()] == [
         True, True, True, None]
     assert "samples_per_s" in capsys.readouterr().out
+
+
+def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
+    recipe = _load("training_recipe")
+    args = recipe.parse_args(["--out", str(tmp_path)])
+    labels = [label for label, _, _ in recipe.runs_for("first_epoch", args)]
+    assert "recipe d30 s2" in labels and "slayer_default d10 s0" in labels
+    with pytest.raises(ValueError, match="unknown part 'deep'"):
+        recipe.runs_for("deep", args)
+    config = recipe.TrainConfig(dataset="digits", depth=2, width=16, epochs=1, limit=64,
+                                test_limit=32, progress=False)
+    record = recipe.run_one(config, 0, tmp_path, "tiny s0")
+    table = recipe.summary({"tiny s0": record, "tiny s1": record})
+    row = next(line for line in table.splitlines() if line.startswith("tiny"))
+    assert row.split()[1:3] == ["2", "1"]  # two seeds, one epoch
+    figure = recipe.plot_deep_run(record, tmp_path / "deep.png")
+    assert figure.stat().st_size > 1000
