@@ -13,8 +13,9 @@ rate-coded input spikes), data from ../shared/data:
   epochs, full test sets, 3 seeds; seed 0 also on Lava fixed_pt (first 1,000 test samples).
 
 Every run is stored in ``OUT/runs_PART.json`` as it ends (a rerun skips runs already there);
-``OUT/training_recipe.md`` holds the tables, also printed. 1 thread per run: start two parts
-in two processes on 2 cores.
+``OUT/training_recipe.md`` holds the tables, also printed; ``OUT/depth100.png`` the depth-100
+run's rate per layer before and after training and its learning curve. 1 thread per run:
+start two parts in two processes on 2 cores.
 
     .venv/bin/python benchmarks/training_recipe.py --parts first_epoch
 """
@@ -33,9 +34,10 @@ import torch
 
 from lava_init.apps.data import SHARED_DATA, load_dataset
 from lava_init.apps.lava_check import export_and_verify
-from lava_init.apps.settings import TrainConfig
-from lava_init.apps.training import train
-from lava_init.files import atomic_write_text
+from lava_init.apps.models import build_model
+from lava_init.apps.settings import NeuronConfig, TrainConfig
+from lava_init.apps.training import initialize_for_training, layer_rates, model_config, train
+from lava_init.files import atomic_write, atomic_write_text
 from lava_init.tables import format_table
 
 #: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
@@ -123,6 +125,46 @@ def summary(runs: dict) -> str:
     return format_table(headers, rows)
 
 
+def initial_rates(config: TrainConfig) -> list[float]:
+    """Per-block rates of ``config``'s network as initialized (before training), measured as
+    training measures them after each epoch."""
+    train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
+                             config.seed, True, config.batch_size, False)
+    test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
+                            config.seed, True, None, False)
+    torch.manual_seed(config.seed)
+    model = build_model(model_config(config, train_set.input_shape))
+    initialize_for_training(model, config, train_set)
+    return list(layer_rates(model, test_set, torch.device("cpu")).values())
+
+
+def plot_deep_run(record: dict, path: Path) -> Path:
+    """Rate per layer before and after training, and test accuracy per epoch (one figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    config = TrainConfig(**{**record["config"], "neuron": NeuronConfig(
+        **record["config"]["neuron"])})
+    final = record["metrics"][-1]
+    after = [value for key, value in final.items() if key.startswith("rate_")]
+    figure, (rates, curve) = plt.subplots(1, 2, figsize=(10, 3.6))
+    rates.plot(initial_rates(config), label="initialized (relay)")
+    rates.plot(after, label=f"after {len(record['metrics'])} epochs")
+    rates.set(xlabel="layer", ylabel="spike rate (spikes/neuron/step)", ylim=(0, None),
+              title=f"MNIST MLP, {config.depth} hidden layers x {config.width}, T = 3")
+    rates.legend()
+    epochs = [0] + [row["epoch"] for row in record["metrics"]]
+    curve.plot(epochs, [0.1] + [row["test_acc"] for row in record["metrics"]], marker="o")
+    curve.set(xlabel="epoch", ylabel="test accuracy (full MNIST test set)", ylim=(0, 1),
+              title="learning curve (0: chance)")
+    figure.tight_layout()
+    atomic_write(path, lambda temp: figure.savefig(temp, dpi=110, format="png"))
+    plt.close(figure)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
@@ -142,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             for label, record in json.loads(path.read_text()).items()}
     table = summary(runs)
     atomic_write_text(f"```\n{table}\n```\n", args.out / "training_recipe.md")
+    if "recipe d100 s0" in runs:
+        print(f"figure: {plot_deep_run(runs['recipe d100 s0'], args.out / 'depth100.png')}")
     print(table)
     return 0
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,40 @@ def pytest_collection_modifyitems(config, items):
         path = item.path
         if path.name in INTEGRATION_FILES or path.parts[-2] == "netx_export":
             item.add_marker(pytest.mark.integration)
+
+
+def alive(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for_descendants(process: subprocess.Popen, at_least: int, timeout: float = 120.0
+                         ) -> list[int]:
+    """``process``'s descendants once at least ``at_least`` exist and their number is steady
+    for 2 s (Lava's workers all started)."""
+    from netx_export.interrupts import descendants
+
+    deadline, steady_since, seen = time.monotonic() + timeout, time.monotonic(), []
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        now = descendants(process.pid)
+        if len(now) != len(seen):
+            seen, steady_since = now, time.monotonic()
+        elif len(seen) >= at_least and time.monotonic() - steady_since > 2.0:
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"the workers never all started ({seen})")
+
+
+def finish(process: subprocess.Popen, workers: list[int]) -> tuple[str, str]:
+    """``process``'s output once it ended; asserts none of ``workers`` outlived it (10 s)."""
+    out, err = process.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)], "workers outlived their parent"
+    return out, err

@@ -6,55 +6,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import finish, wait_for_descendants
 from example_nets import DENSE_INPUT, dense_net
 
 from lava_init.apps.checkpoints import save_model
 from lava_init.apps.models import build_model
 from lava_init.network_init import initialize
 from netx_export import export_netx
-from netx_export.interrupts import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Lava's runtime for a 2-layer net: a runtime service, one process per layer and I/O process,
 #: a shared-memory manager. Wait for at least this many before sending the signal.
 MIN_WORKERS = 3
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait_for_lava(process: subprocess.Popen, timeout: float = 120.0) -> list[int]:
-    """The process's descendants once Lava's workers are up and their number steady."""
-    deadline, steady_since, seen = time.monotonic() + timeout, time.monotonic(), []
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        now = descendants(process.pid)
-        if len(now) != len(seen):
-            seen, steady_since = now, time.monotonic()
-        elif len(seen) >= MIN_WORKERS and time.monotonic() - steady_since > 2.0:
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"Lava never started its workers ({seen})")
-
-
-def _finish(process: subprocess.Popen, workers: list[int]) -> tuple[str, str]:
-    out, err = process.communicate(timeout=60)
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in workers if _alive(pid)], "Lava workers outlived their parent"
-    return out, err
 
 
 @pytest.fixture
@@ -76,12 +43,12 @@ def test_signal_during_cli_verify_ends_every_worker_with_one_line(checkpoint, si
          "--samples", "100000", "--time-steps", "20"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         start_new_session=True)
-    workers = _wait_for_lava(process)
+    workers = wait_for_descendants(process, MIN_WORKERS)
     if group:  # a terminal's Ctrl-C: the whole process group
         os.killpg(process.pid, signum)
     else:
         os.kill(process.pid, signum)
-    out, err = _finish(process, workers)
+    out, err = finish(process, workers)
     assert process.returncode == 128 + signum, err
     name = signal.Signals(signum).name
     assert err.strip().splitlines() == [
@@ -98,9 +65,9 @@ def test_signal_during_a_run_lava_script_leaves_no_worker(tmp_path, signum):
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                start_new_session=True)
-    workers = _wait_for_lava(process)
+    workers = wait_for_descendants(process, MIN_WORKERS)
     os.kill(process.pid, signum)
-    _, err = _finish(process, workers)
+    _, err = finish(process, workers)
     assert process.returncode != 0
     assert f"LavaInterrupted: interrupted by {signal.Signals(signum).name}" in err
 
@@ -111,9 +78,9 @@ def test_ctrl_c_during_the_demos_lava_phase_is_one_line(tmp_path):
          "--lava-samples", "100000", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         start_new_session=True)
-    workers = _wait_for_lava(process, timeout=300)
+    workers = wait_for_descendants(process, MIN_WORKERS, timeout=300)
     os.killpg(process.pid, signal.SIGINT)
-    out, err = _finish(process, workers)
+    out, err = finish(process, workers)
     assert process.returncode == 130, err
     assert err.strip().splitlines() == [
         "lava-init demo: interrupted by SIGINT; stopped cleanly (Lava runtime and workers "

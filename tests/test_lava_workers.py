@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import finish, wait_for_descendants
 from example_nets import CONV_INPUT, DENSE_INPUT, conv_net, dense_net, random_spikes
 
 from netx_export import export_netx, run_lava, verify
@@ -65,29 +65,6 @@ def test_a_failing_or_vanished_worker_is_one_clear_error():
     assert descendants() == []
 
 
-def _wait_for_workers(process: subprocess.Popen, at_least: int, timeout: float = 120.0
-                      ) -> list[int]:
-    """The process's descendants once at least ``at_least`` exist and their number is steady."""
-    deadline, steady_since, seen = time.monotonic() + timeout, time.monotonic(), []
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        now = descendants(process.pid)
-        if len(now) != len(seen):
-            seen, steady_since = now, time.monotonic()
-        elif len(seen) >= at_least and time.monotonic() - steady_since > 2.0:
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"the workers never all started ({seen})")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (signal.SIGINT, True)])
 def test_signal_during_a_parallel_run_leaves_no_process_behind(tmp_path, signum, group):
     path = export_netx(dense_net(), tmp_path / "net.net")
@@ -96,15 +73,11 @@ def test_signal_during_a_parallel_run_leaves_no_process_behind(tmp_path, signum,
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                start_new_session=True)
-    started = _wait_for_workers(process, at_least=8)  # 2 workers, each with Lava's processes
+    started = wait_for_descendants(process, 8)  # 2 workers, each with Lava's processes
     if group:  # a terminal's Ctrl-C reaches every process of the group
         os.killpg(process.pid, signum)
     else:
         os.kill(process.pid, signum)
-    _, err = process.communicate(timeout=60)
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in started if _alive(pid)], "processes outlived the run"
+    _, err = finish(process, started)
     assert process.returncode != 0
     assert f"LavaInterrupted: interrupted by {signal.Signals(signum).name}" in err, err
