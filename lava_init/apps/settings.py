@@ -85,15 +85,16 @@ def count_scale(time_steps: int, scale: float | None = None) -> float:
 
 #: Relay blocks that train at the full learning rate; a deeper relay stack gets
 #: ``lr * RELAY_LR_DEPTH / relays``: its blocks start alike and learn alike, so their updates
-#: add up over the stack (measured: docs/training.md).
-RELAY_LR_DEPTH = 3
+#: add up over the stack, and the stack as a whole moves at ``lr`` (measured at depth 100:
+#: docs/backward_conservation.md).
+RELAY_LR_DEPTH = 1
 
 
 def relay_lr(lr: float, relays: int) -> float:
     """Learning rate of each of ``relays`` relay blocks: ``lr * min(1, RELAY_LR_DEPTH / relays)``.
 
-    >>> relay_lr(3e-3, 2), round(relay_lr(3e-3, 30), 6)
-    (0.003, 0.0003)
+    >>> relay_lr(3e-3, 1), round(relay_lr(3e-3, 30), 6)
+    (0.003, 0.0001)
     """
     return lr * min(1.0, RELAY_LR_DEPTH / max(relays, 1))
 
