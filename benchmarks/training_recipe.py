@@ -14,7 +14,9 @@ rate-coded input spikes), data from ../shared/data:
 
 Every run is stored in ``OUT/runs_PART.json`` as it ends (a rerun skips runs already there);
 ``OUT/training_recipe.md`` holds the tables, also printed; ``OUT/depth100.png`` the depth-100
-run's rate per layer before and after training and its learning curve. 1 thread per run:
+run's rate per layer before and after training and its learning curve. ``--relay-check
+runs/d100/checkpoint.pt`` prints how far a trained run's relays moved from copying. 1 thread
+per run:
 start two parts in two processes on 2 cores.
 
     .venv/bin/python benchmarks/training_recipe.py --parts first_epoch
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from lava_init.apps.checkpoints import load_checkpoint
 from lava_init.apps.data import SHARED_DATA, load_dataset
 from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
@@ -55,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lava-samples", type=int, default=1000,
                         help="Lava test samples of the converged part (seed 0)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/training_recipe"))
+    parser.add_argument("--relay-check", type=Path, default=None, metavar="CHECKPOINT",
+                        help="only print how far a trained run's relays moved from copying")
     return parser.parse_args(argv)
 
 
@@ -166,9 +171,35 @@ def plot_deep_run(record: dict, path: Path) -> Path:
     return path
 
 
+@torch.no_grad()
+def relay_copy_check(checkpoint: Path, samples: int = 256) -> dict:
+    """How far a trained MLP's relays moved from copying: the fraction of spikes in which its
+    last hidden layer differs from its first on the first ``samples`` test samples, and the
+    relay blocks' mean diagonal weight and off-diagonal rms."""
+    saved = load_checkpoint(checkpoint)
+    config = saved["train_config"]
+    model = build_model(saved["model_config"])
+    model.load_state_dict(saved["model_state"])
+    model.eval()
+    test_set = load_dataset(config["dataset"], False, config["data_dir"],
+                            config["time_steps"], config["seed"], True, samples, False)
+    spikes = first = model.blocks[0](torch.stack([test_set[i][0] for i in range(samples)]))
+    for block in model.blocks[1:-1]:
+        spikes = block(spikes)
+    square = [b.synapse.weight.flatten(1) for b in model.blocks[1:-1]
+              if b.synapse.weight.shape[0] == b.synapse.weight.shape[1]]
+    diagonal = torch.stack([w.diagonal().mean() for w in square])
+    off = torch.stack([(w - torch.diag(w.diagonal())).pow(2).mean().sqrt() for w in square])
+    return {"first_last_differ": float((first != spikes).float().mean()),
+            "relay_diagonal": float(diagonal.mean()), "relay_offdiagonal_rms": float(off.mean())}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
+    if args.relay_check is not None:
+        print(json.dumps(relay_copy_check(args.relay_check)))
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for part in filter(None, args.parts.split(",")):  # "" only summarizes
         store = args.out / f"runs_{part}.json"
