@@ -127,3 +127,6 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     assert row.split()[1:3] == ["2", "1"]  # two seeds, one epoch
     figure = recipe.plot_deep_run(record, tmp_path / "deep.png")
     assert figure.stat().st_size > 1000
+    recipe.train(recipe.dataclasses.replace(config, out=str(tmp_path / "run")))
+    check = recipe.relay_copy_check(tmp_path / "run" / "checkpoint.pt", samples=16)
+    assert 0 <= check["first_last_differ"] < 0.5 and check["relay_diagonal"] > 2.0
