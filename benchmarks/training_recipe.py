@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lava-samples", type=int, default=1000,
                         help="Lava test samples of the converged part (seed 0)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/training_recipe"))
+    parser.add_argument("--match", default="",
+                        help="comma-separated label parts: run only the runs whose label holds "
+                             "one (e.g. kaiming,slayer_default), to split a part over processes")
     parser.add_argument("--relay-check", type=Path, default=None, metavar="CHECKPOINT",
                         help="only print how far a trained run's relays moved from copying")
     return parser.parse_args(argv)
@@ -204,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     for part in filter(None, args.parts.split(",")):  # "" only summarizes
         store = args.out / f"runs_{part}.json"
         for label, config, lava_samples in runs_for(part, args):
+            if args.match and not any(m in label for m in args.match.split(",")):
+                continue
             runs = json.loads(store.read_text()) if store.exists() else {}
             if label in runs and runs[label]["config"] == config.as_dict():
                 continue
