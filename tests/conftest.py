@@ -81,3 +81,13 @@ def finish(process: subprocess.Popen, workers: list[int]) -> tuple[str, str]:
         time.sleep(0.1)
     assert not [pid for pid in workers if alive(pid)], "workers outlived their parent"
     return out, err
+
+
+def start_run_lava(path: Path, spikes: str, workers: int | None = None) -> subprocess.Popen:
+    """A Python process, in a session of its own, that runs ``run_lava(path, <spikes>)``
+    (``spikes``: a numpy expression) with ``workers``; stdout and stderr piped as text."""
+    script = (f"import numpy as np\nfrom netx_export import run_lava\n"
+              f"run_lava({str(path)!r}, {spikes}, workers={workers!r})\n")
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=BENCHMARKS.parent,
+                            start_new_session=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import finish, wait_for_descendants
+from conftest import finish, start_run_lava, wait_for_descendants
 from example_nets import DENSE_INPUT, dense_net
 
 from lava_init.apps.checkpoints import save_model
@@ -60,11 +60,7 @@ def test_signal_during_cli_verify_ends_every_worker_with_one_line(checkpoint, si
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_a_run_lava_script_leaves_no_worker(tmp_path, signum):
     path = export_netx(dense_net(), tmp_path / "net.net")
-    script = (f"import numpy as np\nfrom netx_export import run_lava\n"
-              f"run_lava({str(path)!r}, np.ones({DENSE_INPUT} + (100000,)))\n")
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                               start_new_session=True)
+    process = start_run_lava(path, f"np.ones({DENSE_INPUT} + (100000,))")
     workers = wait_for_descendants(process, MIN_WORKERS)
     os.kill(process.pid, signum)
     _, err = finish(process, workers)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import finish, wait_for_descendants
+from conftest import finish, start_run_lava, wait_for_descendants
 from example_nets import CONV_INPUT, DENSE_INPUT, conv_net, dense_net, random_spikes
 
 from netx_export import export_netx, run_lava, verify
@@ -21,8 +18,6 @@ from netx_export.workers import (
     map_samples,
     resolve_workers,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_workers_give_exactly_the_spikes_of_one_process(tmp_path):
@@ -68,11 +63,7 @@ def test_a_failing_or_vanished_worker_is_one_clear_error():
 @pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (signal.SIGINT, True)])
 def test_signal_during_a_parallel_run_leaves_no_process_behind(tmp_path, signum, group):
     path = export_netx(dense_net(), tmp_path / "net.net")
-    script = (f"import numpy as np\nfrom netx_export import run_lava\n"
-              f"run_lava({str(path)!r}, np.ones((2,) + {DENSE_INPUT} + (50000,)), workers=2)\n")
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                               start_new_session=True)
+    process = start_run_lava(path, f"np.ones((2,) + {DENSE_INPUT} + (50000,))", workers=2)
     started = wait_for_descendants(process, 8)  # 2 workers, each with Lava's processes
     if group:  # a terminal's Ctrl-C reaches every process of the group
         os.killpg(process.pid, signum)
