@@ -189,7 +189,8 @@ def initialize(
     blocks = weighted_blocks(net)
     quantize = init_method.quantization_aware if quantize is None else quantize
     report = InitReport(method, dict(options))
-    relays = sum(is_relayable(synapse_weight(block_synapses(block)[0])) for _, block in blocks)
+    relays = [name for name, block in blocks if init_method.fn is relay_
+              and is_relayable(synapse_weight(block_synapses(block)[0]))]
     for name, block in blocks:
         row, fan_out = _initialize_block(name, block, init_method, report, sigma=sigma,
                                          quantize=quantize, generator=generator,
@@ -202,13 +203,16 @@ def initialize(
 
 def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod,
                       report: InitReport, *, sigma: float | None, quantize: bool,
-                      generator: torch.Generator | None, options: dict, relays: int
+                      generator: torch.Generator | None, options: dict, relays: list[str]
                       ) -> tuple[BlockInit, int]:
     """Draw one block's weights with ``init_method``; its report row and its fan-out.
-    ``relays``: the relay blocks of the network (sets the relay noise unless given)."""
+    ``relays``: the names of the network's relay blocks (their number sets the relay noise
+    unless given)."""
     threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
-    if init_method.fn is relay_ and "noise" not in options and relays:
-        options = {**options, "noise": theory.relay_noise(relays, rule_threshold, block_sigma)}
+    relay = name in relays
+    if relay and "noise" not in options:
+        options = {**options, "noise": theory.relay_noise(len(relays), rule_threshold,
+                                                          block_sigma)}
     if init_method.uses_threshold:
         _warn_operating_point(report, name, rule_threshold, block_sigma, is_memoryless(block))
     fan_in = block_fan_in(block)
@@ -221,7 +225,6 @@ def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod
     dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else options
     weight = _draw_block(init_method, block, grid, threshold=rule_threshold, sigma=block_sigma,
                          generator=generator, fan_in=fan_in, **dynamics)
-    relay = init_method.fn is relay_ and is_relayable(synapse_weight(block_synapses(block)[0]))
     # a relay's noise weights are sparse on the grid by design (deep stacks: std < one step)
     row = _block_row(name, block, target_variance, fan_in, (threshold, rule_threshold),
                      block_sigma, weight, init_method.quantization_aware and not relay, report)

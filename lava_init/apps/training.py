@@ -158,12 +158,13 @@ def parameter_groups(model: torch.nn.Module, config: TrainConfig, report: InitRe
     :func:`~lava_init.apps.settings.relay_lr`), every other parameter at ``config.lr``."""
     modules = dict(model.named_modules())
     relays = [modules[row.name] for row in report.blocks if row.relay_noise is not None]
-    relay_ids = {id(p) for block in relays for p in block.parameters()}
-    others = [p for p in model.parameters() if id(p) not in relay_ids]
-    groups = [{"params": others, "lr": config.lr}]
+    relay_params = [p for block in relays for p in block.parameters()]
+    relay_ids = {id(p) for p in relay_params}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in relay_ids],
+               "lr": config.lr}]
     if relays:
         lr = config.relay_lr if config.relay_lr is not None else relay_lr(config.lr, len(relays))
-        groups.append({"params": [p for block in relays for p in block.parameters()], "lr": lr})
+        groups.append({"params": relay_params, "lr": lr})
     return groups
 
 
