@@ -11,6 +11,13 @@ rate-coded input spikes), data from ../shared/data:
   exported to NetX and run on Lava fixed_pt on the first 10 test samples.
 * ``converged``: depth 10, the full MNIST and Fashion-MNIST training sets for ``--epochs``
   epochs, full test sets, 3 seeds; seed 0 also on Lava fixed_pt (first 1,000 test samples).
+* ``integrating``: lava-dl's tutorial decays (current 0.25, voltage 0.03) at T = 20, 3 epochs
+  of the first 3,000 MNIST training samples, first 1,000 test samples, depth 10, 20 and 30,
+  3 seeds: the integrating recipe (what ``lava-init train --current-decay 0.25
+  --voltage-decay 0.03 --time-steps 20`` does) against SLAYER's default init with the same
+  optimizer and surrogate, and against SLAYER's default with the recipe under which it
+  trained best in docs/beyond_the_paper.md section 7 (batch 64, lr 1e-3, surrogate
+  0.01 / 10, logits = raw counts); Fashion-MNIST at depth 20 likewise.
 
 Every run is stored in ``OUT/runs_PART.json`` as it ends (a rerun skips runs already there);
 ``OUT/training_recipe.md`` holds the tables, also printed; ``OUT/depth100.png`` the depth-100
@@ -38,14 +45,19 @@ from lava_init.apps.checkpoints import load_checkpoint
 from lava_init.apps.data import SHARED_DATA, load_dataset
 from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
-from lava_init.apps.settings import NeuronConfig, TrainConfig
+from lava_init.apps.settings import TRAIN_NEURON, NeuronConfig, TrainConfig, resolve_recipe
 from lava_init.apps.training import initialize_for_training, layer_rates, model_config, train
 from lava_init.files import atomic_write, atomic_write_text
 from lava_init.tables import format_table
 
 #: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
 BASELINES = ("slayer_default", "kaiming", "variance_conserving")
-PARTS = ("first_epoch", "depth100", "converged")
+PARTS = ("first_epoch", "depth100", "converged", "integrating")
+#: lava-dl's tutorial decays with the training surrogate (the integrating part's neuron).
+INTEGRATING_NEURON = dataclasses.replace(TRAIN_NEURON, current_decay=0.25, voltage_decay=0.03)
+#: SLAYER's default as it trained best at T = 20 (docs/beyond_the_paper.md section 7).
+SECTION7 = {"batch_size": 64, "lr": 1e-3, "count_scale": 1.0,
+            "neuron": dataclasses.replace(INTEGRATING_NEURON, tau_grad=0.01)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -90,8 +102,30 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                       args.lava_samples if seed == 0 else 0) for seed in seeds]
             runs += [(f"{init} {dataset} s0", dataclasses.replace(
                 base, init=init, conserve_gradient=False), 0) for init in BASELINES[:2]]
+    elif part == "integrating":
+        runs = integrating_runs(args, seeds)
     else:
         raise ValueError(f"unknown part {part!r}; valid: {', '.join(PARTS)}")
+    return runs
+
+
+def integrating_runs(args: argparse.Namespace, seeds: list[int]
+                     ) -> list[tuple[str, TrainConfig, int]]:
+    """The ``integrating`` part: recipe, SLAYER's default alike, SLAYER's default at its best."""
+    runs = []
+    for dataset, depths in (("mnist", (10, 20, 30)), ("fashion-mnist", (20,))):
+        for depth in depths:
+            base = TrainConfig(dataset=dataset, depth=depth, time_steps=20, epochs=3,
+                               limit=3000, test_limit=1000, neuron=INTEGRATING_NEURON,
+                               data_dir=str(args.data_dir / dataset), progress=False)
+            case = f"T20 {dataset} d{depth}"
+            for seed in seeds:
+                runs.append((f"recipe {case} s{seed}", dataclasses.replace(base, seed=seed), 0))
+                default = dataclasses.replace(base, seed=seed, init="slayer_default",
+                                              conserve_gradient=False)
+                runs.append((f"slayer_default {case} s{seed}", default, 0))
+                runs.append((f"slayer_default section7 {case} s{seed}",
+                             dataclasses.replace(default, **SECTION7), 0))
     return runs
 
 
@@ -210,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.match and not any(m in label for m in args.match.split(",")):
                 continue
             runs = json.loads(store.read_text()) if store.exists() else {}
+            config = resolve_recipe(config)  # stored resolved: defaults may move
             if label in runs and runs[label]["config"] == config.as_dict():
                 continue
             record = run_one(config, lava_samples, args.out, label)

@@ -8,7 +8,8 @@ Layers, each importing only those below it:
    :mod:`~lava_init.tables`, :mod:`~lava_init.files`;
 2. SLAYER glue: :mod:`~lava_init.slayer_blocks`;
 3. library: :mod:`~lava_init.initializers` (tensor initializers, registry),
-   :func:`initialize`, :func:`calibrate`, :func:`measure_activity`, :func:`rate_encode`
+   :func:`initialize`, :func:`calibrate`, :func:`calibrate_surrogate`,
+   :func:`measure_activity`, :func:`rate_encode`
    (and the separate package ``netx_export``);
 4. apps: :mod:`lava_init.apps` (training, the propagation study, the demo, the CLI).
 
@@ -29,6 +30,8 @@ _EXPORTS = {
     "CalibrationReport": "calibration",
     "LayerCalibration": "calibration",
     "calibrate": "calibration",
+    "SurrogateReport": "backward",
+    "calibrate_surrogate": "backward",
     "rate_encode": "encoding",
     "INITIALIZERS": "initializers",
     "InitMethod": "initializers",

@@ -223,9 +223,11 @@ def temporal_(
 ) -> torch.Tensor:
     """Time-aware rule for CUBA neurons over ``time_steps`` (:mod:`lava_init.temporal`).
 
-    Without ``target_rate``: ``Var[w] = sigma^2 / (fan_in P(u > theta))``, the paper's rule,
-    which holds the first step of every window (the neuron starts from rest) at its stable
-    fixed point. With ``target_rate`` (spikes per neuron per step over the T steps): the drive
+    Without ``target_rate``: for memoryless neurons (decays 1) or T = 1,
+    ``Var[w] = sigma^2 / (fan_in P(u > theta))``, the paper's rule; for integrating ones over
+    T steps the balanced drive (:func:`lava_init.temporal.balanced_drive_scale`), under which
+    a deep stack keeps its first layer's rate instead of integrating up to saturation. With
+    ``target_rate`` (spikes per neuron per step over the T steps): the drive
     under which a deep stack of these CUBA neurons holds that rate
     (:func:`lava_init.temporal.temporal_drive_scale`; it grows with the target).
     """

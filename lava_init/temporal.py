@@ -46,6 +46,8 @@ LAVA_CURRENT_LIMIT = 2**23 / STATE_SCALE
 DEFAULT_SAMPLES = 4096
 #: Layers of the mean-field stack iterated to reach the deep-layer spike statistics.
 DEFAULT_LAYERS = 30
+#: The balanced drive is searched from the onset drive down to this factor below it.
+BALANCE_SEARCH_RANGE = 20.0
 
 
 def psp_kernel(current_decay: float, voltage_decay: float, time_steps: int) -> np.ndarray:
@@ -332,6 +334,32 @@ def _integrating_target_drive(threshold: float, current_decay: float, voltage_de
                                     xtol=1e-6, maxiter=20, disp=False))
 
 
+def balanced_drive_scale(threshold: float, current_decay: float, voltage_decay: float,
+                         time_steps: int, onset: float, input_rate: float,
+                         layers: int = DEFAULT_LAYERS) -> float:
+    """The drive (``N Var[w]``, at most ``onset``) under which a ``layers``-deep mean-field
+    stack of these CUBA neurons ends at the rate its first layer fires, fed Bernoulli spikes
+    at ``input_rate`` (the onset operating point's ``P(u > theta)``).
+
+    Above it, each layer's membrane integrates more than the last one passes on and the rate
+    climbs to the saturated fixed point (the paper's weights: ~0.41 at the tutorial decays,
+    T = 20); below it, each layer fires later than the one before and activity slides out of
+    the T-step window. ``onset`` when even the onset drive slides.
+    """
+    def excess(log_scale: float) -> float:
+        stack = deep_stack_response(math.exp(log_scale), threshold, current_decay,
+                                    voltage_decay, time_steps, input_rate, layers)
+        return stack[-1].rate / stack[0].rate - 1.0 if len(stack) == layers else -1.0
+
+    high = math.log(onset)
+    if excess(high) <= 0.0:
+        return onset
+    low = high - math.log(BALANCE_SEARCH_RANGE)
+    if excess(low) >= 0.0:
+        return math.exp(low)
+    return math.exp(optimize.brentq(excess, low, high, xtol=1e-3, maxiter=30, disp=False))
+
+
 @lru_cache(maxsize=256)
 def temporal_drive_scale(
     threshold: float,
@@ -341,10 +369,14 @@ def temporal_drive_scale(
     target_rate: float | None = None,
     sigma: float | None = None,
 ) -> float:
-    """``N Var[w]`` of the time-aware rule: the onset drive, or the drive for a target rate.
+    """``N Var[w]`` of the time-aware rule: the balanced drive, or the drive for a target rate.
 
-    Without ``target_rate``, the onset drive (:func:`onset_drive_scale`) keeps the first step
-    of every window at the paper's stable fixed point. With it (spikes per neuron per step over
+    Without ``target_rate``: for decays 1 or T = 1 the onset drive
+    (:func:`onset_drive_scale`, the paper's rule), which holds every step at the paper's
+    stable fixed point; for integrating neurons over T steps the balanced drive
+    (:func:`balanced_drive_scale`), below the onset drive (whose integrating stack saturates
+    at ~0.41 for the tutorial decays, T = 20), under which a deep stack keeps its first
+    layer's rate (0.63 x onset and rate 0.26 there). With it (spikes per neuron per step over
     the T steps), the drive under which a deep stack holds that rate, growing with the target:
     for decays 1 or T = 1 the closed form :func:`memoryless_drive_scale` (refused below
     :data:`lava_init.theory.SMALLEST_ROBUST_RATE`, where no robust fixed point exists), else
@@ -356,10 +388,13 @@ def temporal_drive_scale(
     check_decay(voltage_decay, "voltage_decay")
     check_count(time_steps, "time_steps")
     memoryless = quantize_decay(current_decay) == 1.0 and quantize_decay(voltage_decay) == 1.0
-    onset = onset_drive_scale(threshold, theory.default_sigma(threshold, memoryless)
-                              if sigma is None else sigma)
+    sigma = theory.default_sigma(threshold, memoryless) if sigma is None else sigma
+    onset = onset_drive_scale(threshold, sigma)
     if target_rate is None:
-        return onset
+        if memoryless or time_steps == 1:
+            return onset
+        return balanced_drive_scale(threshold, current_decay, voltage_decay, time_steps, onset,
+                                    theory.firing_probability(threshold, sigma))
     check_rate(target_rate, "target rate")
     if memoryless or time_steps == 1:
         return _memoryless_target_drive(threshold, target_rate)

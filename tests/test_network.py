@@ -175,7 +175,8 @@ def test_a_threshold_the_grid_cannot_drive_names_the_largest_one():
     with pytest.raises(ValueError, match=r"block 'Dense': threshold 10.0156 at fan-in 64 .* "
                                          r"largest threshold it drives at this fan-in is 4.244"):
         initialize(memoryless(10.0, 64, 8))
-    row = initialize(memoryless(4.0, 64, 8)).blocks[0]  # below the limit: drawn
+    row = initialize(memoryless(4.0, 64, 8), generator=torch.Generator().manual_seed(0)
+                     ).blocks[0]  # below the limit: drawn
     assert row.fraction_clipped <= 0.01
 
 

@@ -18,7 +18,13 @@ from lava_init.apps.checkpoints import load_checkpoint, load_model
 from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
 from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
-from lava_init.apps.settings import RELAY_LR_DEPTH, TrainConfig
+from lava_init.apps.settings import (
+    INTEGRATING_READOUT_RATE,
+    RELAY_LR_DEPTH,
+    NeuronConfig,
+    TrainConfig,
+    resolve_recipe,
+)
 from lava_init.apps.training import (
     CHECKPOINT_NAME,
     METRIC_COLUMNS,
@@ -200,8 +206,9 @@ def test_cli_bad_recipe_options_give_one_clear_line(capsys):
 
 
 def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_rate():
-    config = TrainConfig(dataset="digits", depth=30, width=32, progress=False)
-    assert (config.init, config.conserve_gradient) == ("relay", True)
+    config = resolve_recipe(TrainConfig(dataset="digits", depth=30, width=32, progress=False))
+    assert (config.init, config.conserve_gradient, config.calibrate) == ("relay", True, False)
+    assert config.lr == 3e-3
     train_set = load_dataset("digits", True, None, config.time_steps, 0, True, 64, False)
     model = build_model(model_config(config, train_set.input_shape))
     report = initialize_for_training(model, config, train_set)[0]
@@ -220,3 +227,25 @@ def test_readout_loss_scales_counts_to_the_measured_logit_range():
     assert float(readout_loss(counts, labels, at_t20)) == pytest.approx(float(expected))
     mse = readout_loss(counts, labels, dataclasses.replace(at_t20, loss="rate_mse"))
     assert float(mse) == pytest.approx((0 + 2) / 2)  # sample 2: rates (0, 1) vs (1, 0)
+
+
+def test_integrating_recipe_calibrates_rates_and_measures_the_surrogate():
+    """Decays < 1 and T = 20 without --init: relay, every block calibrated to the input rate,
+    the output to INTEGRATING_READOUT_RATE, the surrogate measured (gradient norms equal), and
+    the learning rate scaled by 3 / T; a named init gets none of it."""
+    neuron = NeuronConfig(current_decay=0.25, voltage_decay=0.03, tau_grad=0.02, scale_grad=10)
+    raw = TrainConfig(dataset="digits", depth=4, width=32, time_steps=20, batch_size=8,
+                      neuron=neuron, progress=False)
+    config = resolve_recipe(raw)
+    assert (config.init, config.calibrate, config.readout_rate) == (
+        "relay", True, INTEGRATING_READOUT_RATE)
+    assert config.lr == pytest.approx(3e-3 * 3 / 20)
+    train_set = load_dataset("digits", True, None, 20, 0, True, 64, False)
+    model = build_model(model_config(config, train_set.input_shape))
+    init, rates, surrogate = initialize_for_training(model, raw, train_set)
+    assert all(row.surrogate_scale is None for row in init.blocks)
+    assert rates.layers[-1].target == INTEGRATING_READOUT_RATE
+    assert rates.layers[-1].rate < 2 * INTEGRATING_READOUT_RATE < rates.layers[0].rate
+    assert surrogate.spread == pytest.approx(1.0, rel=1e-3)
+    named = resolve_recipe(dataclasses.replace(raw, init="slayer_default"))
+    assert (named.calibrate, named.readout_rate) == (False, None)

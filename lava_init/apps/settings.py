@@ -83,6 +83,28 @@ def count_scale(time_steps: int, scale: float | None = None) -> float:
     return READOUT_STEPS / time_steps if scale is None else scale
 
 
+#: Adam's default learning rate up to ``READOUT_STEPS`` time steps; beyond, a block's gradient
+#: sums over T steps, so the default falls as ``READOUT_STEPS / T`` (4.5e-4 at T = 20: measured
+#: best of 3e-3, 1e-3, 5e-4 for integrating neurons, docs/beyond_the_paper.md section 8).
+BASE_LR = 3e-3
+#: The integrating recipe's output-block rate (spikes per neuron per step), set by calibration.
+INTEGRATING_READOUT_RATE = 0.02
+
+
+def default_lr(time_steps: int) -> float:
+    """``BASE_LR * min(1, READOUT_STEPS / time_steps)``.
+
+    >>> default_lr(3), round(default_lr(20), 6)
+    (0.003, 0.00045)
+    """
+    return BASE_LR * min(1.0, READOUT_STEPS / time_steps)
+
+
+def is_memoryless(neuron: NeuronConfig) -> bool:
+    """Both decays 1: the membrane is this step's input only (the paper's neuron)."""
+    return neuron.current_decay == 1.0 and neuron.voltage_decay == 1.0
+
+
 #: Relay blocks that train at the full learning rate; a deeper relay stack gets
 #: ``lr * RELAY_LR_DEPTH / relays``: its blocks start alike and learn alike, so their updates
 #: add up over the stack, and the stack as a whole moves at ``lr`` (measured at depth 100:
@@ -113,22 +135,23 @@ class TrainConfig:
     their input rate, the output block to ``readout_rate`` when given); ``relay_lr``: Adam's
     learning rate of the relay blocks (``init="relay"``), default :func:`relay_lr`; ``loss``:
     one of :data:`LOSSES`; ``count_scale``: logits per output spike (default
-    :func:`count_scale`)."""
+    :func:`count_scale`). ``init``, ``calibrate`` and ``lr`` left at None take the project's
+    recipe for the neuron (:func:`resolve_recipe`)."""
 
     dataset: str = "mnist"
     arch: str = "mlp"
     depth: int = 10
     width: int = 100
     channels: int = 64
-    init: str = "relay"
+    init: str | None = None
     sigma: float | None = None
-    calibrate: bool = False
+    calibrate: bool | None = None
     conserve_gradient: bool = True
     readout_rate: float | None = None
     time_steps: int = 3
     epochs: int = 10
     batch_size: int = 16
-    lr: float = 3e-3
+    lr: float | None = None
     relay_lr: float | None = None
     loss: str = "count_ce"
     count_scale: float | None = None
@@ -150,6 +173,27 @@ class TrainConfig:
         values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
         values["out"] = None if self.out is None else str(self.out)
         return values
+
+
+def resolve_recipe(config: TrainConfig) -> TrainConfig:
+    """``config`` with its None recipe fields filled in: ``init`` ``relay``
+    (docs/backward_conservation.md); for integrating neurons (decays < 1) also calibration
+    of every block to the input's rate and of the output block to
+    :data:`INTEGRATING_READOUT_RATE`, after which ``conserve_gradient`` measures the
+    surrogate on the first batch (docs/beyond_the_paper.md section 8); ``lr``
+    :func:`default_lr`. A named ``init`` gets no calibration unless asked for.
+
+    >>> resolve_recipe(TrainConfig()).init, resolve_recipe(TrainConfig(time_steps=20)).lr
+    ('relay', 0.00045)
+    """
+    recipe = config.init is None and not is_memoryless(config.neuron)
+    calibrate = recipe if config.calibrate is None else config.calibrate
+    readout_rate = config.readout_rate
+    if recipe and calibrate and readout_rate is None:
+        readout_rate = INTEGRATING_READOUT_RATE
+    return dataclasses.replace(
+        config, init=config.init or "relay", calibrate=calibrate, readout_rate=readout_rate,
+        lr=default_lr(config.time_steps) if config.lr is None else config.lr)
 
 
 @dataclass

@@ -40,7 +40,9 @@ from lava_init.apps.settings import (
     TrainConfig,
     count_scale,
     relay_lr,
+    resolve_recipe,
 )
+from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
 from lava_init.checks import check_count, check_rate
 from lava_init.files import atomic_write_text, check_writable_folder
@@ -87,6 +89,7 @@ def validate(config: TrainConfig) -> None:
     if config.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {config.arch!r}; valid: "
                          f"{', '.join(ARCHITECTURES)}")
+    config = resolve_recipe(config)
     get_initializer(config.init)
     for name in ("depth", "width", "channels", "time_steps", "epochs", "batch_size"):
         check_count(getattr(config, name), name.replace("_", "-"))
@@ -137,25 +140,38 @@ def check_run_folder(config: TrainConfig) -> None:
 def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
                             train_set: SpikeDataset) -> list[object]:
     """``config.init`` (methods with a ``time_steps`` option get the run's T), then, with
-    ``config.calibrate``, calibration on the first batch; returns the reports to print."""
+    ``config.calibrate``, calibration on the first batch, and with
+    ``config.conserve_gradient``, where a block has no closed-form surrogate amplitude
+    (integrating neurons), :func:`~lava_init.backward.calibrate_surrogate` on that batch;
+    returns the reports to print."""
+    config = resolve_recipe(config)
     options = {}
     if "time_steps" in get_initializer(config.init).options:
         options["time_steps"] = config.time_steps
-    reports: list[object] = [initialize(model, config.init, sigma=config.sigma,
-                                        generator=torch.Generator().manual_seed(config.seed),
-                                        surrogate=config.conserve_gradient, **options)]
+    init_report = initialize(model, config.init, sigma=config.sigma,
+                             generator=torch.Generator().manual_seed(config.seed),
+                             surrogate=config.conserve_gradient, **options)
+    reports: list[object] = [init_report]
+    train_set.set_epoch(0)
+    batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,
+                                                            len(train_set)))])
     if config.calibrate:
-        train_set.set_epoch(0)
-        batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,
-                                                                len(train_set)))])
         reports.append(calibrate(model, batch, readout_target=config.readout_rate))
+    if config.conserve_gradient and any(row.surrogate_scale is None
+                                        for row in init_report.blocks):
+        try:
+            reports.append(calibrate_surrogate(model, batch))
+        except ValueError as error:  # a silent start (e.g. slayer_default): nothing to measure
+            reports.append(f"surrogate calibration skipped: {error}")
     return reports
 
 
 def parameter_groups(model: torch.nn.Module, config: TrainConfig, report: InitReport
                      ) -> list[dict]:
     """Adam's parameter groups: the relay blocks of ``report`` at ``config.relay_lr`` (default
-    :func:`~lava_init.apps.settings.relay_lr`), every other parameter at ``config.lr``."""
+    :func:`~lava_init.apps.settings.relay_lr`), every other parameter at ``config.lr``
+    (resolved: :func:`~lava_init.apps.settings.resolve_recipe`)."""
+    config = resolve_recipe(config)
     modules = dict(model.named_modules())
     relays = [modules[row.name] for row in report.blocks if row.relay_noise is not None]
     relay_params = [p for block in relays for p in block.parameters()]
@@ -324,7 +340,9 @@ class _Run:
 
 
 def _build(config: TrainConfig) -> _Run:
-    """Data, the initialized network, Adam and the cosine schedule over all steps."""
+    """Data, the initialized network, Adam and the cosine schedule over all steps (the
+    config's recipe fields resolved: :func:`~lava_init.apps.settings.resolve_recipe`)."""
+    config = resolve_recipe(config)
     validate(config)
     check_run_folder(config)
     distributed = _setup_distributed()

@@ -8,7 +8,9 @@ import os
 from lava_init.apps.commands.neuron_options import add_neuron_arguments, neuron_from_args
 from lava_init.apps.settings import (
     ARCHITECTURES,
+    BASE_LR,
     DATASETS,
+    INTEGRATING_READOUT_RATE,
     LOSSES,
     READOUT_STEPS,
     RELAY_LR_DEPTH,
@@ -40,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="global batch, split between torchrun processes (default "
                              f"{defaults.batch_size})")
-    parser.add_argument("--lr", type=float, default=defaults.lr,
-                        help=f"Adam learning rate, cosine schedule (default {defaults.lr})")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"Adam learning rate, cosine schedule (default {BASE_LR} * "
+                             f"min(1, {READOUT_STEPS} / time-steps))")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N training samples only")
@@ -71,17 +74,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     """The init recipe's options: method, operating point, surrogate, relay learning rate."""
-    parser.add_argument("--init", default=defaults.init,
-                        help="a registered init method, e.g. relay, variance_conserving, "
-                             f"slayer_default (default {defaults.init}: the recipe of "
-                             "docs/training.md; a wrong name lists all)")
+    parser.add_argument("--init", default=None,
+                        help="a registered init method, e.g. relay, temporal, "
+                             "variance_conserving, slayer_default (default: the recipe, relay, "
+                             "with --calibrate for integrating neurons, docs/training.md; a "
+                             "wrong name lists all)")
     parser.add_argument("--sigma", type=float, default=None,
                         help="target membrane std; default per block: theta_eff/0.7 "
                              "(memoryless), theta (integrating); e.g. 1.25 for a sparser start")
     parser.add_argument("--conserve-gradient", action=argparse.BooleanOptionalAction,
                         default=defaults.conserve_gradient,
-                        help="set each memoryless block's surrogate-gradient amplitude so that "
-                             "the gradient keeps its variance through depth at the start")
+                        help="set each block's surrogate-gradient amplitude so that the "
+                             "gradient keeps its variance through depth at the start (closed "
+                             "form for memoryless blocks, measured on the first batch else)")
     parser.add_argument("--relay-lr", type=float, default=None,
                         help="learning rate of the relay blocks (--init relay); default "
                              f"lr * min(1, {RELAY_LR_DEPTH} / relay blocks)")
@@ -90,12 +95,14 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
     parser.add_argument("--count-scale", type=float, default=None,
                         help="logits = count-scale * output spike counts (count_ce); default "
                              f"{READOUT_STEPS} / time-steps")
-    parser.add_argument("--calibrate", action="store_true",
+    parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
                         help="after the init, calibrate every block on the first batch to its "
-                             "input rate (lava_init.calibrate)")
+                             "input rate (lava_init.calibrate); default: on in the integrating "
+                             "recipe, else off")
     parser.add_argument("--readout-rate", type=float, default=None,
                         help="with --calibrate: the output block's target rate (spikes per "
-                             "neuron per step; default: the input rate)")
+                             "neuron per step; default: the input rate, "
+                             f"{INTEGRATING_READOUT_RATE} in the integrating recipe)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
