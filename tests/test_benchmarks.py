@@ -72,8 +72,9 @@ def test_saccade_recordings_follow_the_digit_and_load_as_nmnist(tmp_path, shared
     assert np.all((y >= bar[0].start) & (y < bar[0].stop) & (x >= bar[1].start)
                   & (x < bar[1].stop))  # events only where the bar moves (shifts <= 2 px)
     assert t.min() >= 0 and t.max() < len(saccades.SACCADE) * saccades.SACCADE_US
-    assert _load("saccade_nmnist").main(["--mnist-dir", str(shared_data / "mnist"), "--out", str(tmp_path),
-                         "--limit", "20", "--test-limit", "10"]) == 0
+    assert _load("saccade_nmnist").main(["--mnist-dir", str(shared_data / "mnist"), "--out",
+                                         str(tmp_path), "--limit", "20", "--test-limit",
+                                         "10"]) == 0
     train = load_dataset("nmnist", True, tmp_path, time_steps=20)
     assert len(train) == 20 and sorted(set(train.labels.tolist())) == list(range(10))
     spikes, _ = train[0]
