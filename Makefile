@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean-venv
+.PHONY: demo test test-fast lint tutorials bench clean-venv
 
 $(STAMP): pyproject.toml
 	@bash .ci/find_python310.sh >/dev/null || { bash .ci/find_python310.sh; exit 1; }
@@ -23,6 +23,10 @@ test: $(STAMP)
 # The fast tier alone (math, single blocks, layout, doctests of the math layer): seconds.
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration"
+
+# Run every tutorial notebook top to bottom and store its outputs (after a library change).
+tutorials: $(STAMP)
+	$(PY) tutorials/execute.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lava_init netx_export tests benchmarks tutorials

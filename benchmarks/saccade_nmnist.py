@@ -1,14 +1,10 @@
 """N-MNIST-format event data from MNIST by a simulated saccade camera, for long-T training.
 
-The real N-MNIST (Orchard et al. 2015) is MNIST shown to an ATIS event camera that makes three
-saccades along a triangle, about 100 ms each, on a 34 x 34 sensor. It cannot be downloaded
-here, so this script records MNIST digits the same way in software: each digit, padded to
-34 x 34, moves along a triangle (vertices in pixels: ``SACCADE``) in ``SUBSTEPS`` steps per
-saccade; a DVS pixel model emits ON / OFF events whenever a pixel's log intensity has moved by
-``CONTRAST`` since its last event. The recordings are written in the original .bin format
-(``OUT/NMNIST/Train|Test/<digit>/<n>.bin``), so training reads them through
-``lava_init.apps.data`` (tonic's reader, ``ToFrame`` into T bins) exactly as it reads the real
-data::
+The real N-MNIST cannot be downloaded here, so this script records MNIST digits the way its
+camera did, in software (:mod:`lava_init.apps.saccades`: three saccades along a triangle, a DVS
+pixel model), in the original .bin format (``OUT/NMNIST/Train|Test/<digit>/<n>.bin``), so
+training reads them through ``lava_init.apps.data`` (tonic's reader, ``ToFrame`` into T bins)
+exactly as it reads the real data::
 
     .venv/bin/python benchmarks/saccade_nmnist.py --out runs/saccade_nmnist
     .venv/bin/python benchmarks/convergence.py --datasets nmnist --data-dir runs/saccade_nmnist \\
@@ -24,70 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from scipy import ndimage
-
-from lava_init.apps.data import NMNIST_FOLDERS, SHARED_DATA, load_dataset, write_nmnist_events
-
-#: Sensor side (pixels) and the digit's offset in it (MNIST is 28 x 28).
-SENSOR = 34
-OFFSET = (SENSOR - 28) // 2
-#: Triangle of image shifts (dx, dy) in pixels; the three saccades visit them in order and
-#: return to the start.
-SACCADE = ((0.0, -2.0), (2.0, 1.5), (-2.0, 1.5))
-#: Duration of one saccade (microseconds) and the sub-steps simulated in it.
-SACCADE_US = 100_000
-SUBSTEPS = 50
-#: Log-intensity change that makes a pixel emit an event, and the floor added to intensities
-#: (fraction of full scale) before the log.
-CONTRAST = 0.25
-FLOOR = 0.1
-
-
-def saccade_events(images: np.ndarray) -> list[tuple[np.ndarray, ...]]:
-    """Events ``(x, y, t_us, polarity)`` for each 28 x 28 uint8 image (polarity 1 = ON)."""
-    frames = np.zeros((len(images), SENSOR, SENSOR), dtype=np.float32)
-    frames[:, OFFSET:OFFSET + 28, OFFSET:OFFSET + 28] = images / 255.0
-    path = [*SACCADE, SACCADE[0]]
-
-    def log_view(dx: float, dy: float) -> np.ndarray:
-        shifted = ndimage.shift(frames, (0.0, dy, dx), order=1, mode="constant")
-        return np.log(np.clip(shifted, 0.0, 1.0) + FLOOR)
-
-    reference = log_view(*path[0])
-    collected: list[list[np.ndarray]] = [[] for _ in images]
-    for segment in range(len(SACCADE)):
-        (x0, y0), (x1, y1) = path[segment], path[segment + 1]
-        for step in range(1, SUBSTEPS + 1):
-            fraction = step / SUBSTEPS
-            current = log_view(x0 + fraction * (x1 - x0), y0 + fraction * (y1 - y0))
-            crossings = np.trunc((current - reference) / CONTRAST)
-            reference += crossings * CONTRAST
-            t_us = segment * SACCADE_US + step * SACCADE_US // SUBSTEPS - 1
-            sample, y, x = np.nonzero(crossings)
-            polarity = (crossings[sample, y, x] > 0).astype(np.int64)
-            for index in np.unique(sample):
-                chosen = sample == index
-                collected[index].append(np.stack([x[chosen], y[chosen],
-                                                  np.full(chosen.sum(), t_us),
-                                                  polarity[chosen]]))
-    return [tuple(np.concatenate(parts, axis=1)) if parts else tuple(np.zeros((4, 0), int))
-            for parts in collected]
-
-
-def write_split(images: np.ndarray, labels: np.ndarray, folder: Path,
-                batch: int = 500) -> int:
-    """Record ``images`` into ``folder/<digit>/<n>.bin``; returns the number of events."""
-    total = 0
-    for start in range(0, len(images), batch):
-        chunk = slice(start, start + batch)
-        for number, (events, label) in enumerate(zip(saccade_events(images[chunk]),
-                                                     labels[chunk], strict=True), start):
-            target = folder / str(int(label)) / f"{number:05d}.bin"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_nmnist_events(target, *events)
-            total += events[0].size
-    return total
+from lava_init.apps.data import SHARED_DATA
+from lava_init.apps.saccades import record_saccade_nmnist
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,14 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=3000, help="training digits to record")
     parser.add_argument("--test-limit", type=int, default=1000, help="test digits to record")
     args = parser.parse_args(argv)
-    for train, limit in ((True, args.limit), (False, args.test_limit)):
-        started = time.perf_counter()
-        digits = load_dataset("mnist", train, args.mnist_dir, limit=limit)
-        folder = args.out / "NMNIST" / NMNIST_FOLDERS["train" if train else "test"]
-        images = digits.images.numpy().reshape(len(digits), 28, 28)
-        events = write_split(images, digits.labels.numpy(), folder)
-        print(f"{folder}: {len(digits)} recordings, {events / len(digits):.0f} events each on "
-              f"average ({time.perf_counter() - started:.1f} s)")
+    started = time.perf_counter()
+    written = record_saccade_nmnist(args.mnist_dir, args.out, args.limit, args.test_limit)
+    for split, (recordings, events) in written.items():
+        print(f"{args.out / 'NMNIST'} ({split}): {recordings} recordings, "
+              f"{events / max(recordings, 1):.0f} events each on average")
+    print(f"recorded in {time.perf_counter() - started:.1f} s")
     return 0
 
 

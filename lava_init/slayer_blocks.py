@@ -27,8 +27,9 @@ SLAYER_BLOCK_MODULE = "lava.lib.dl.slayer.block"
 
 
 def is_slayer_block(module: torch.nn.Module) -> bool:
-    """True for modules defined in ``lava.lib.dl.slayer.block`` (cuba.Dense, cuba.Conv, ...)."""
-    return type(module).__module__.startswith(SLAYER_BLOCK_MODULE)
+    """True for lava-dl's blocks (cuba.Dense, cuba.Conv, ...) and classes derived from them
+    (such as the blocks :func:`netx_export.load_netx` builds)."""
+    return any(cls.__module__.startswith(SLAYER_BLOCK_MODULE) for cls in type(module).__mro__)
 
 
 def no_blocks_error(net: torch.nn.Module, what: str = "with weights") -> ValueError:

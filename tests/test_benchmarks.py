@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import BENCHMARKS
 
+from lava_init.apps import saccades
 from lava_init.apps.data import load_dataset
 
 
@@ -62,18 +63,18 @@ def test_deep_cuba_writes_rates_for_every_method(tmp_path):
 
 
 def test_saccade_recordings_follow_the_digit_and_load_as_nmnist(tmp_path, shared_data):
-    saccade = _load("saccade_nmnist")
     image = np.zeros((1, 28, 28), dtype=np.uint8)
     image[0, 10:18, 12:16] = 255  # a bright bar
-    (x, y, t, p), = saccade.saccade_events(image)
-    bar = (slice(saccade.OFFSET + 10 - 3, saccade.OFFSET + 18 + 3),
-           slice(saccade.OFFSET + 12 - 3, saccade.OFFSET + 16 + 3))
+    (x, y, t, p), = saccades.saccade_events(image)
+    bar = (slice(saccades.OFFSET + 10 - 3, saccades.OFFSET + 18 + 3),
+           slice(saccades.OFFSET + 12 - 3, saccades.OFFSET + 16 + 3))
     assert x.size > 0 and set(p.tolist()) == {0, 1}  # ON and OFF edges
     assert np.all((y >= bar[0].start) & (y < bar[0].stop) & (x >= bar[1].start)
                   & (x < bar[1].stop))  # events only where the bar moves (shifts <= 2 px)
-    assert t.min() >= 0 and t.max() < len(saccade.SACCADE) * saccade.SACCADE_US
-    assert saccade.main(["--mnist-dir", str(shared_data / "mnist"), "--out", str(tmp_path),
-                         "--limit", "20", "--test-limit", "10"]) == 0
+    assert t.min() >= 0 and t.max() < len(saccades.SACCADE) * saccades.SACCADE_US
+    assert _load("saccade_nmnist").main(["--mnist-dir", str(shared_data / "mnist"), "--out",
+                                         str(tmp_path), "--limit", "20", "--test-limit",
+                                         "10"]) == 0
     train = load_dataset("nmnist", True, tmp_path, time_steps=20)
     assert len(train) == 20 and sorted(set(train.labels.tolist())) == list(range(10))
     spikes, _ = train[0]

@@ -22,6 +22,7 @@ from example_nets import (
 from lava.lib.dl import netx as lava_netx
 from lava.lib.dl import slayer
 
+from lava_init import initialize, measure_activity
 from lava_init.apps.cli import main
 from netx_export import export_netx, inspect, load_netx, run_lava, verify
 from netx_export.load import NetxDense
@@ -118,6 +119,17 @@ def test_ntidigits_lava_matches_intels_recorded_output_and_skips_the_average(tmp
     assert last.sum() > 100
     # Intel's recording is one step later than Lava's output (its step 0 is before Lava's)
     np.testing.assert_array_equal(last[:, :steps - 1], recorded[:, 1:steps])
+
+
+def test_an_imported_network_is_measured_reinitialized_and_exported_again(tmp_path):
+    """load_netx's blocks derive from lava-dl's: initialize and measure_activity see them."""
+    net = load_netx(export_netx(delay_net(), tmp_path / "original.net"))
+    spikes = random_spikes(DENSE_INPUT, steps=14, batch=2)
+    assert len(measure_activity(net, spikes).layers) == 2
+    report = initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(0))
+    assert [row.kind for row in report.blocks] == ["NetxDense", "NetxDense"]
+    path = export_netx(net, tmp_path / "reinitialized.net", input_shape=net.input_shape)
+    assert verify(net, path, spikes, workers=1).total_mismatches == 0
 
 
 def test_ntidigits_in_slayer_matches_intels_recorded_output_on_all_3000_steps():

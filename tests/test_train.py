@@ -93,6 +93,9 @@ def test_trained_network_runs_spike_exact_on_lava(uninterrupted, tmp_path):
     assert check.report.total_mismatches == 0
     assert check.lava_acc == check.slayer_acc
     assert "Lava fixed_pt accuracy" in str(check)
+    spikes = torch.stack([test_set[i][0] for i in range(6)])
+    slayer_rates = measure_activity(model.eval(), spikes).rates  # every block sees the T steps
+    assert [layer.rate for layer in check.lava_activity] == pytest.approx(slayer_rates)
 
 
 class Interrupted(Exception):

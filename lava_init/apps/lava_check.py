@@ -9,23 +9,30 @@ import torch
 
 from lava_init.apps.data import SpikeDataset
 from lava_init.apps.models import count_predictions, pad_for_lava, spiking_layers
+from lava_init.records import LayerActivity, layer_activity
 from netx_export import VerifyReport, export_netx, verify
 
 
 @dataclass
 class LavaCheck:
-    """The trained network exported to NetX and run on Lava fixed_pt on test samples."""
+    """The trained network exported to NetX and run on Lava fixed_pt on test samples.
+
+    ``lava_activity``: each Lava layer's activity over the T steps in which the samples pass
+    through it (steps ``latency .. latency + T - 1`` of the padded run), in layer order.
+    """
 
     path: Path
     samples: int
     slayer_acc: float
     lava_acc: float
     report: VerifyReport
+    lava_activity: list[LayerActivity]
 
     def __str__(self) -> str:
         return (f"{self.report}\nNetX network: {self.path}\non the first {self.samples} test "
                 f"samples: SLAYER accuracy {self.slayer_acc:.4f}, Lava fixed_pt accuracy "
                 f"{self.lava_acc:.4f}")
+
 
 @torch.no_grad()
 def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str | Path,
@@ -47,8 +54,11 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
     report = verify(model, path, padded, progress=progress)  # one Lava run for both
     lava_counts = torch.as_tensor(report.lava_spikes[-1][..., layers:layers + time_steps]
                                   ).sum(-1)
+    activity = [layer_activity(layer.name, spikes[..., :layer.latency + time_steps],
+                               layer.latency)
+                for layer, spikes in zip(report.layers, report.lava_spikes, strict=True)]
     return LavaCheck(
         path=path, samples=len(items),
         slayer_acc=float((count_predictions(slayer_counts) == labels).float().mean()),
         lava_acc=float((count_predictions(lava_counts) == labels).float().mean()),
-        report=report)
+        report=report, lava_activity=activity)
