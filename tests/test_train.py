@@ -242,7 +242,7 @@ def test_integrating_recipe_calibrates_rates_and_measures_the_surrogate():
     config = resolve_recipe(raw)
     assert (config.init, config.calibrate, config.readout_rate) == (
         "relay", True, INTEGRATING_READOUT_RATE)
-    assert config.lr == pytest.approx(3e-3 * 3 / 20)
+    assert config.lr == pytest.approx(3e-3 * 3 / 20) and config.relay_lr == config.lr
     train_set = load_dataset("digits", True, None, 20, 0, True, 64, False)
     model = build_model(model_config(config, train_set.input_shape))
     init, rates, surrogate = initialize_for_training(model, raw, train_set)

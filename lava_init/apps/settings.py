@@ -180,8 +180,9 @@ def resolve_recipe(config: TrainConfig) -> TrainConfig:
     (docs/backward_conservation.md); for integrating neurons (decays < 1) also calibration
     of every block to the input's rate and of the output block to
     :data:`INTEGRATING_READOUT_RATE`, after which ``conserve_gradient`` measures the
-    surrogate on the first batch (docs/beyond_the_paper.md section 8); ``lr``
-    :func:`default_lr`. A named ``init`` gets no calibration unless asked for.
+    surrogate on the first batch, and the relay blocks train at ``lr`` (calibrated, they are
+    no longer copies; measured at depth 20, T = 20: docs/beyond_the_paper.md section 8);
+    ``lr`` :func:`default_lr`. A named ``init`` gets no calibration unless asked for.
 
     >>> resolve_recipe(TrainConfig()).init, resolve_recipe(TrainConfig(time_steps=20)).lr
     ('relay', 0.00045)
@@ -191,9 +192,10 @@ def resolve_recipe(config: TrainConfig) -> TrainConfig:
     readout_rate = config.readout_rate
     if recipe and calibrate and readout_rate is None:
         readout_rate = INTEGRATING_READOUT_RATE
+    lr = default_lr(config.time_steps) if config.lr is None else config.lr
     return dataclasses.replace(
         config, init=config.init or "relay", calibrate=calibrate, readout_rate=readout_rate,
-        lr=default_lr(config.time_steps) if config.lr is None else config.lr)
+        lr=lr, relay_lr=lr if recipe and config.relay_lr is None else config.relay_lr)
 
 
 @dataclass
