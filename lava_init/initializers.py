@@ -219,21 +219,22 @@ def temporal_(
     distribution: str = "normal", generator: torch.Generator | None = None,
     quantization: Quantization | None = None, fan_in: int | None = None, *,
     current_decay: float = 1.0, voltage_decay: float = 1.0, time_steps: int = 1,
-    target_rate: float | None = None,
+    target_rate: float | None = None, depth: int = temporal.DEFAULT_LAYERS,
 ) -> torch.Tensor:
     """Time-aware rule for CUBA neurons over ``time_steps`` (:mod:`lava_init.temporal`).
 
     Without ``target_rate``: for memoryless neurons (decays 1) or T = 1,
     ``Var[w] = sigma^2 / (fan_in P(u > theta))``, the paper's rule; for integrating ones over
     T steps the balanced drive (:func:`lava_init.temporal.balanced_drive_scale`), under which
-    a deep stack keeps its first layer's rate instead of integrating up to saturation. With
+    a stack of ``depth`` blocks (:func:`lava_init.initialize` passes the network's) keeps its
+    first layer's rate in its last instead of integrating up to saturation. With
     ``target_rate`` (spikes per neuron per step over the T steps): the drive
     under which a deep stack of these CUBA neurons holds that rate
     (:func:`lava_init.temporal.temporal_drive_scale`; it grows with the target).
     """
     variance = temporal.temporal_weight_variance(
         fan_in or calculate_fan_in(tensor), threshold, current_decay, voltage_decay,
-        time_steps, target_rate, sigma)
+        time_steps, target_rate, sigma, depth)
     return fill_with_variance_(tensor, variance, distribution, generator, quantization)
 
 

@@ -172,8 +172,9 @@ def initialize(
             (:func:`lava_init.theory.conserving_surrogate_scale`); others are left as they
             are. False leaves every neuron's surrogate untouched.
         **options: the method's options: ``time_steps=20`` for ``temporal`` (time-aware
-            methods also get each block's decays), ``noise`` for ``relay`` (default: per the
-            number of relay blocks, :func:`lava_init.theory.relay_noise`).
+            methods also get each block's decays, and ``depth``, default the number of
+            weighted blocks), ``noise`` for ``relay`` (default: per the number of relay
+            blocks, :func:`lava_init.theory.relay_noise`).
 
     Returns:
         An :class:`InitReport`, one :class:`BlockInit` row per block.
@@ -189,6 +190,8 @@ def initialize(
     blocks = weighted_blocks(net)
     quantize = init_method.quantization_aware if quantize is None else quantize
     report = InitReport(method, dict(options))
+    if "depth" in init_method.options and "depth" not in options:  # temporal: the net's depth
+        options = {**options, "depth": len(blocks)}
     relays = [name for name, block in blocks if init_method.fn is relay_
               and is_relayable(synapse_weight(block_synapses(block)[0]))]
     for name, block in blocks:

@@ -368,15 +368,17 @@ def temporal_drive_scale(
     time_steps: int,
     target_rate: float | None = None,
     sigma: float | None = None,
+    depth: int = DEFAULT_LAYERS,
 ) -> float:
     """``N Var[w]`` of the time-aware rule: the balanced drive, or the drive for a target rate.
 
     Without ``target_rate``: for decays 1 or T = 1 the onset drive
     (:func:`onset_drive_scale`, the paper's rule), which holds every step at the paper's
     stable fixed point; for integrating neurons over T steps the balanced drive
-    (:func:`balanced_drive_scale`), below the onset drive (whose integrating stack saturates
-    at ~0.41 for the tutorial decays, T = 20), under which a deep stack keeps its first
-    layer's rate (0.63 x onset and rate 0.26 there). With it (spikes per neuron per step over
+    (:func:`balanced_drive_scale`) for a stack of ``depth`` blocks, below the onset drive
+    (whose integrating stack saturates at ~0.41 for the tutorial decays, T = 20), under which
+    the stack's last layer keeps its first layer's rate (30 blocks: 0.63 x onset and rate
+    0.26 there). With it (spikes per neuron per step over
     the T steps), the drive under which a deep stack holds that rate, growing with the target:
     for decays 1 or T = 1 the closed form :func:`memoryless_drive_scale` (refused below
     :data:`lava_init.theory.SMALLEST_ROBUST_RATE`, where no robust fixed point exists), else
@@ -393,8 +395,9 @@ def temporal_drive_scale(
     if target_rate is None:
         if memoryless or time_steps == 1:
             return onset
+        check_count(depth, "depth")
         return balanced_drive_scale(threshold, current_decay, voltage_decay, time_steps, onset,
-                                    theory.firing_probability(threshold, sigma))
+                                    theory.firing_probability(threshold, sigma), depth)
     check_rate(target_rate, "target rate")
     if memoryless or time_steps == 1:
         return _memoryless_target_drive(threshold, target_rate)
@@ -405,7 +408,7 @@ def temporal_drive_scale(
 def temporal_weight_variance(fan_in: int, threshold: float, current_decay: float,
                              voltage_decay: float, time_steps: int,
                              target_rate: float | None = None,
-                             sigma: float | None = None) -> float:
+                             sigma: float | None = None, depth: int = DEFAULT_LAYERS) -> float:
     """Var[w] of the time-aware rule: ``temporal_drive_scale(...) / fan_in`` (weight units^2).
 
     Decays are taken as SLAYER quantizes them (1/4096 steps); ``sigma`` is the onset-step
@@ -415,7 +418,7 @@ def temporal_weight_variance(fan_in: int, threshold: float, current_decay: float
     drive = temporal_drive_scale(float(threshold), quantize_decay(current_decay),
                                  quantize_decay(voltage_decay), int(time_steps),
                                  None if target_rate is None else float(target_rate),
-                                 None if sigma is None else float(sigma))
+                                 None if sigma is None else float(sigma), int(depth))
     return drive / fan_in
 
 
