@@ -19,6 +19,10 @@ rate-coded input spikes), data from ../shared/data:
   docs/beyond_the_paper.md section 7 (batch 64, lr 1e-3, surrogate 0.01 / 10, logits = raw
   counts); the baselines 3 seeds at depth 10, seed 0 deeper. Fashion-MNIST at depth 20
   likewise.
+* ``events``: the same neuron and budget on N-MNIST-format recordings (``--events-dir``,
+  written by ``benchmarks/saccade_nmnist.py``, read through tonic), the strided-conv CNN with
+  4 convolutions of ``--channels`` channels: recipe and SLAYER's default alike, 3 seeds, the
+  recipe's seed 0 also on Lava fixed_pt (first 200 test recordings).
 
 Every run is stored in ``OUT/runs_PART.json`` as it ends (a rerun skips runs already there);
 ``OUT/training_recipe.md`` holds the tables, also printed; ``OUT/depth100.png`` the depth-100
@@ -53,10 +57,12 @@ from lava_init.tables import format_table
 
 #: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
 BASELINES = ("slayer_default", "kaiming", "variance_conserving")
-PARTS = ("first_epoch", "depth100", "converged", "integrating")
+PARTS = ("first_epoch", "depth100", "converged", "integrating", "events")
 #: lava-dl's tutorial decays with the training surrogate (the integrating part's neuron).
 INTEGRATING_NEURON = dataclasses.replace(TRAIN_NEURON, current_decay=0.25, voltage_decay=0.03)
 #: SLAYER's default as it trained best at T = 20 (docs/beyond_the_paper.md section 7).
+#: Test recordings the events part's recipe network runs on Lava fixed_pt.
+EVENT_LAVA_SAMPLES = 200
 SECTION7 = {"batch_size": 64, "lr": 1e-3, "count_scale": 1.0,
             "neuron": dataclasses.replace(INTEGRATING_NEURON, tau_grad=0.01)}
 
@@ -68,6 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
     parser.add_argument("--epochs", type=int, default=5, help="epochs of the converged part")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--events-dir", type=Path, default=Path("runs/saccade_nmnist"),
+                        help="N-MNIST-format recordings (benchmarks/saccade_nmnist.py --out)")
+    parser.add_argument("--channels", type=int, default=8,
+                        help="channels per convolution of the events part's CNN")
     parser.add_argument("--lava-samples", type=int, default=1000,
                         help="Lava test samples of the converged part (seed 0)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/training_recipe"))
@@ -105,6 +115,16 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                 base, init=init, conserve_gradient=False), 0) for init in BASELINES[:2]]
     elif part == "integrating":
         runs = integrating_runs(args, seeds)
+    elif part == "events":
+        base = TrainConfig(dataset="nmnist", arch="cnn", depth=4, channels=args.channels,
+                           time_steps=20, epochs=3, limit=3000, test_limit=1000,
+                           neuron=INTEGRATING_NEURON, data_dir=str(args.events_dir),
+                           progress=False)
+        for seed in seeds:
+            runs.append((f"recipe T20 events cnn s{seed}", dataclasses.replace(base, seed=seed),
+                         EVENT_LAVA_SAMPLES if seed == seeds[0] else 0))
+            runs.append((f"slayer_default T20 events cnn s{seed}", dataclasses.replace(
+                base, seed=seed, init="slayer_default", conserve_gradient=False), 0))
     else:
         raise ValueError(f"unknown part {part!r}; valid: {', '.join(PARTS)}")
     return runs
@@ -140,7 +160,7 @@ def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> di
               "seconds": time.perf_counter() - started}
     if lava_samples:
         test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                                config.seed, True, None, False)
+                                config.seed, config.arch == "mlp", None, False)
         path = out / f"{label.replace(' ', '_')}.net"
         check = export_and_verify(result.model, test_set, path, lava_samples)
         record["lava"] = {"samples": check.samples, "slayer_acc": check.slayer_acc,
