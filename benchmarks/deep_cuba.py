@@ -173,17 +173,19 @@ def summary_table(runs: list[Run]) -> str:
 
 
 def mean_field_table(decays: tuple[tuple[float, float], ...], input_rates: list[float],
-                     time_steps: int) -> str:
-    """The temporal rule's drive and its mean-field rates (layer 1 and deep) per case."""
+                     time_steps: int, depth: int) -> str:
+    """The temporal rule's drive for ``depth`` blocks and its mean-field rates (layer 1 and
+    layer ``depth``) per case."""
     headers = ["decays", "input", "N Var[w]", "rate L1 (mf)", "rate deep (mf)",
                "active deep (mf)"]
     rows = []
     for current, voltage in decays:
         drive = temporal.temporal_drive_scale(1.25, temporal.quantize_decay(current),
-                                              temporal.quantize_decay(voltage), time_steps)
+                                              temporal.quantize_decay(voltage), time_steps,
+                                              depth=depth)
         for rate in input_rates:
             stack = temporal.deep_stack_response(drive, 1.25, current, voltage, time_steps,
-                                                 rate)
+                                                 rate, layers=depth)
             rows.append([f"{current}/{voltage}", rate, drive, stack[0].rate, stack[-1].rate,
                          stack[-1].active_fraction])
     return format_table(headers, rows)
@@ -275,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     png_path = figure(runs, args.out.with_suffix(".png"), middle_rate)
     print(summary_table(runs))
     print("\ntemporal rule, mean-field prediction")
-    print(mean_field_table(DECAYS, args.input_rates, args.time_steps))
+    print(mean_field_table(DECAYS, args.input_rates, args.time_steps, args.depth))
     sweep = mean_field_sweep(args.time_steps, 0.2)
     print(f"\nmean-field stack, input rate 0.2, {args.time_steps} steps: rate per layer by drive")
     print(format_table(["decays", "N Var[w]", *(f"rate L{n}" for n in SWEEP_LAYERS),
