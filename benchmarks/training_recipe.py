@@ -160,7 +160,7 @@ def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> di
               "seconds": time.perf_counter() - started}
     if lava_samples:
         test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                                config.seed, config.arch == "mlp", None, False)
+                                config.seed, config.arch == "mlp", None, False, config.encoding)
         path = out / f"{label.replace(' ', '_')}.net"
         check = export_and_verify(result.model, test_set, path, lava_samples)
         record["lava"] = {"samples": check.samples, "slayer_acc": check.slayer_acc,
@@ -195,9 +195,9 @@ def initial_rates(config: TrainConfig) -> list[float]:
     """Per-block rates of ``config``'s network as initialized (before training), measured as
     training measures them after each epoch."""
     train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
-                             config.seed, True, config.batch_size, False)
+                             config.seed, True, config.batch_size, False, config.encoding)
     test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                            config.seed, True, None, False)
+                            config.seed, True, None, False, config.encoding)
     torch.manual_seed(config.seed)
     model = build_model(model_config(config, train_set.input_shape))
     initialize_for_training(model, config, train_set)
@@ -242,7 +242,8 @@ def relay_copy_check(checkpoint: Path, samples: int = 256) -> dict:
     model.load_state_dict(saved["model_state"])
     model.eval()
     test_set = load_dataset(config["dataset"], False, config["data_dir"],
-                            config["time_steps"], config["seed"], True, samples, False)
+                            config["time_steps"], config["seed"], True, samples, False,
+                            config.get("encoding", "rate"))
     spikes = first = model.blocks[0](torch.stack([test_set[i][0] for i in range(samples)]))
     for block in model.blocks[1:-1]:
         spikes = block(spikes)

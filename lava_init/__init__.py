@@ -9,7 +9,7 @@ Layers, each importing only those below it:
 2. SLAYER glue: :mod:`~lava_init.slayer_blocks`;
 3. library: :mod:`~lava_init.initializers` (tensor initializers, registry),
    :func:`initialize`, :func:`calibrate`, :func:`calibrate_surrogate`,
-   :func:`measure_activity`, :func:`rate_encode`
+   :func:`measure_activity`, :func:`rate_encode`, :func:`regular_encode`
    (and the separate package ``netx_export``);
 4. apps: :mod:`lava_init.apps` (training, the propagation study, the demo, the CLI).
 
@@ -33,6 +33,7 @@ _EXPORTS = {
     "SurrogateReport": "backward",
     "calibrate_surrogate": "backward",
     "rate_encode": "encoding",
+    "regular_encode": "encoding",
     "INITIALIZERS": "initializers",
     "InitMethod": "initializers",
     "calculate_fan_in": "initializers",

@@ -21,6 +21,7 @@ from lava_init.apps.data import (
     write_idx,
     write_nmnist_events,
 )
+from lava_init.encoding import regular_encode
 
 MNIST_FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9]
 MNIST_FIRST_TEST_LABELS = [7, 2, 1, 0, 4]
@@ -54,6 +55,26 @@ def test_rate_follows_intensity():
     rates = torch.stack([data[i][0] for i in range(20)]).mean(-1).squeeze(1)
     assert (rates - intensities).abs().max() < 0.15
     assert abs(float(rates.mean() - intensities.mean())) < 0.01
+
+
+def test_regular_encoding_sends_the_rounded_count_evenly_and_the_same_every_epoch():
+    from sklearn.datasets import load_digits
+
+    data = load_dataset("digits", True, time_steps=3, limit=20, encoding="regular")
+    first = data[5][0]
+    data.set_epoch(1)
+    assert torch.equal(first, data[5][0])
+    assert set(first.unique().tolist()) <= {0.0, 1.0}
+    intensities = torch.tensor(load_digits().images[:20] / 16.0, dtype=torch.float32)
+    counts = torch.stack([data[i][0] for i in range(20)]).sum(-1).squeeze(1)
+    assert torch.equal(counts, torch.floor(intensities * 3 + 0.5))
+    # 2 spikes in 4 steps alternate; 1 in 4 sits in the middle, not at the start
+    assert regular_encode(torch.tensor([0.5, 0.25]), 4).tolist() == [[1, 0, 1, 0],
+                                                                       [0, 1, 0, 0]]
+    with pytest.raises(ValueError, match="unknown encoding 'poisson'; valid: rate, regular"):
+        load_dataset("digits", True, limit=2, encoding="poisson")
+    with pytest.raises(ValueError, match="regular_encode needs intensities in"):
+        regular_encode(torch.tensor([1.5]), 3)
 
 
 def test_mnist_from_shared_idx_files(shared_data):

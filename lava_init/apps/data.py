@@ -1,7 +1,9 @@
 """Data sets as SLAYER spike tensors: digits, MNIST, Fashion-MNIST, N-MNIST and CIFAR-10.
 
 Static images are rate encoded (:func:`lava_init.encoding.rate_encode`): at each of T steps a
-pixel spikes with probability intensity / max. The network then sees binary spikes only, so
+pixel spikes with probability intensity / max; or, with ``encoding="regular"``
+(:func:`lava_init.encoding.regular_encode`), it sends round(T * intensity / max) spikes spread
+evenly over the T steps, the same in every epoch. The network then sees binary spikes only, so
 the exported NetX network on Lava gets exactly the input SLAYER trained on (no analog input
 scaling or Input block to match). Each sample's spikes come from its own generator, seeded by
 (seed, epoch, sample index): the same in every run, for any batch size, number of processes or
@@ -22,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lava_init.apps.settings import DATASETS, NUM_CLASSES
-from lava_init.encoding import rate_encode
+from lava_init.apps.settings import DATASETS, ENCODINGS, NUM_CLASSES
+from lava_init.encoding import rate_encode, regular_encode
 from lava_init.files import atomic_write
 
 #: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
@@ -86,11 +88,16 @@ class SpikeDataset(torch.utils.data.Dataset):
 
 
 class RateEncodedImages(SpikeDataset):
-    """Static images (N, C, H, W) of integers in [0, max_value], rate encoded per sample."""
+    """Static images (N, C, H, W) of integers in [0, max_value], rate encoded per sample
+    (``encoding`` one of :data:`~lava_init.apps.settings.ENCODINGS`)."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, max_value: float,
-                 time_steps: int, seed: int = 0, flatten: bool = False):
+                 time_steps: int, seed: int = 0, flatten: bool = False,
+                 encoding: str = "rate"):
         super().__init__(time_steps, flatten)
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}; valid: {', '.join(ENCODINGS)}")
+        self.encoding = encoding
         self.images = images
         self.labels = labels.long()
         self.max_value = float(max_value)
@@ -98,8 +105,11 @@ class RateEncodedImages(SpikeDataset):
         self.input_shape = tuple(images.shape[1:])
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        generator = torch.Generator().manual_seed(sample_seed(self.seed, self.epoch, index))
         intensities = self.images[index].float() / self.max_value
+        if self.encoding == "regular":
+            return self._shaped(regular_encode(intensities, self.time_steps)), int(
+                self.labels[index])
+        generator = torch.Generator().manual_seed(sample_seed(self.seed, self.epoch, index))
         spikes = rate_encode(intensities, self.time_steps, generator)
         return self._shaped(spikes), int(self.labels[index])
 
@@ -411,10 +421,13 @@ def load_dataset(
     flatten: bool = False,
     limit: int | None = None,
     download: bool = False,
+    encoding: str = "rate",
 ) -> SpikeDataset:
     """The ``train`` or test split of data set ``name`` as spikes over ``time_steps`` steps.
 
     ``limit``: keep the first ``limit`` samples. ``seed``: the rate encoding's seed.
+    ``encoding``: how static images become spikes (:data:`~lava_init.apps.settings.ENCODINGS`;
+    N-MNIST recordings are events already and ignore it).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
@@ -432,5 +445,6 @@ def load_dataset(
     else:
         images, labels = load_idx_images(name, data_dir, train, download)
         max_value = 255.0
-    return RateEncodedImages(images[:limit], labels[:limit], max_value, time_steps, seed, flatten)
+    return RateEncodedImages(images[:limit], labels[:limit], max_value, time_steps, seed, flatten,
+                             encoding)
 

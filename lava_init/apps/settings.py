@@ -17,6 +17,9 @@ DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
 NUM_CLASSES = 10
 #: Network builders of lava_init.apps.models.
 ARCHITECTURES = ("mlp", "cnn")
+#: How static images become input spikes (lava_init.encoding): Bernoulli spikes with the
+#: pixel's intensity as probability per step, or round(intensity * T) spikes spread evenly.
+ENCODINGS = ("rate", "regular")
 #: Neuron models of the propagation study (lava_init.apps.propagation).
 NEURONS = ("heaviside", "lif", "cuba")
 #: The methods the paper compares; ``--methods all`` adds every registered initializer.
@@ -126,6 +129,7 @@ class TrainConfig:
     """One training run. ``depth``: hidden Dense layers (mlp) or convolutions (cnn);
     ``width``: hidden Dense neurons; ``channels``: convolution channels (cnn);
     ``limit`` / ``test_limit``: use only the first N training / test samples;
+    ``encoding``: how static images become spikes (:data:`ENCODINGS`);
     ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
     the paper's setting; see :mod:`lava_init.apps.models`); ``conserve_gradient``: also set
@@ -149,6 +153,7 @@ class TrainConfig:
     conserve_gradient: bool = True
     readout_rate: float | None = None
     time_steps: int = 3
+    encoding: str = "rate"
     epochs: int = 10
     batch_size: int = 16
     lr: float | None = None

@@ -35,6 +35,7 @@ from lava_init.apps.models import build_model, count_predictions, silent_outputs
 from lava_init.apps.settings import (
     ARCHITECTURES,
     DATASETS,
+    ENCODINGS,
     LOSSES,
     NUM_CLASSES,
     TrainConfig,
@@ -95,6 +96,8 @@ def validate(config: TrainConfig) -> None:
         check_count(getattr(config, name), name.replace("_", "-"))
     if config.loss not in LOSSES:
         raise ValueError(f"unknown loss {config.loss!r}; valid: {', '.join(LOSSES)}")
+    if config.encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding {config.encoding!r}; valid: {', '.join(ENCODINGS)}")
     for name in ("lr", "relay_lr", "count_scale"):
         value = getattr(config, name)
         if value is not None and not (math.isfinite(value) and value > 0):
@@ -351,9 +354,11 @@ def _build(config: TrainConfig) -> _Run:
                          f"{distributed.world} processes")
     flatten = config.arch == "mlp"
     train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
-                             config.seed, flatten, config.limit, config.download)
+                             config.seed, flatten, config.limit, config.download,
+                             config.encoding)
     test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                            config.seed, flatten, config.test_limit, config.download)
+                            config.seed, flatten, config.test_limit, config.download,
+                            config.encoding)
     net_config = model_config(config, train_set.input_shape)
     torch.manual_seed(config.seed)
     model = build_model(net_config)

@@ -10,6 +10,7 @@ from lava_init.apps.settings import (
     ARCHITECTURES,
     BASE_LR,
     DATASETS,
+    ENCODINGS,
     INTEGRATING_READOUT_RATE,
     LOSSES,
     READOUT_STEPS,
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_init_arguments(parser, defaults)
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")
+    parser.add_argument("--encoding", default=defaults.encoding,
+                        help=f"images to spikes, {ENCODINGS[0]} (Bernoulli spikes per step) "
+                             f"or {ENCODINGS[1]} (round(T * intensity) spikes, evenly spread) "
+                             "(default "
+                             f"{defaults.encoding})")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="global batch, split between torchrun processes (default "
@@ -111,7 +117,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         dataset=args.dataset, arch=args.arch, depth=args.depth, width=args.width,
         channels=args.channels, init=args.init, sigma=args.sigma, calibrate=args.calibrate,
         conserve_gradient=args.conserve_gradient,
-        readout_rate=args.readout_rate, time_steps=args.time_steps,
+        readout_rate=args.readout_rate, time_steps=args.time_steps, encoding=args.encoding,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
@@ -142,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         if args.export:
             test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
                                     config.seed, config.arch == "mlp", config.test_limit,
-                                    config.download)
+                                    config.download, config.encoding)
             print(export_and_verify(result.model, test_set, result.run_dir / NETX_NAME,
                                     args.export_samples, progress=config.progress))
     if dist.is_initialized():
