@@ -1,12 +1,13 @@
 """Training-recipe benchmark: the default recipe of ``lava-init train`` against baselines.
 
-Parts (``--parts``, comma-separated), all MLPs of width 100 at T = 3 (memoryless neurons,
-rate-coded input spikes), data from ../shared/data:
+Parts (``--parts``, comma-separated), MLPs of width 100 at T = 3 (memoryless neurons,
+rate-coded input spikes unless said), data from ../shared/data:
 
 * ``first_epoch``: 1 epoch of the first 10,000 MNIST training samples, accuracy on the first
   1,000 test samples, depth 10 and 30; the default recipe (relay init, conserved surrogate,
-  relay learning rate, batch 16, lr 3e-3) and SLAYER's default / Kaiming / the paper's
-  variance-conserving init with the same optimizer and TRAIN_NEURON's surrogate as given.
+  relay learning rate, batch 16, lr 3e-3), with rate-coded and with regular input spikes, and
+  SLAYER's default / Kaiming / the paper's variance-conserving init with the same optimizer
+  and TRAIN_NEURON's surrogate as given.
 * ``depth100``: the default recipe at depth 100 on all of MNIST (1 epoch, full test set),
   exported to NetX and run on Lava fixed_pt on the first 10 test samples.
 * ``converged``: depth 10, the full MNIST and Fashion-MNIST training sets for ``--epochs``
@@ -112,6 +113,8 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                                data_dir=mnist, progress=False)
             runs += [(f"recipe d{depth} s{seed}", dataclasses.replace(base, seed=seed), 0)
                      for seed in seeds]
+            runs += [(f"recipe regular d{depth} s{seed}", dataclasses.replace(
+                base, seed=seed, encoding="regular"), 0) for seed in seeds]
             runs += [(f"{init} d{depth} s0", dataclasses.replace(
                 base, init=init, conserve_gradient=False), 0) for init in BASELINES]
     elif part == "depth100":
