@@ -108,8 +108,8 @@ def _interrupt_after_first_epoch(row: dict) -> None:
 
 
 def test_calibrated_training_starts_at_the_calibrated_rates():
-    """--calibrate: the hidden blocks start at the input rate, the output at readout_rate;
-    the temporal init gets the run's T (its report says so)."""
+    """--calibrate: the hidden blocks start at the input rate (or hidden_rate), the output at
+    readout_rate; the temporal init gets the run's T (its report says so)."""
     config = dataclasses.replace(TINY, init="temporal", calibrate=True, readout_rate=0.05,
                                  time_steps=8, epochs=1)
     train_set = load_dataset("digits", True, time_steps=8, seed=config.seed, flatten=True,
@@ -124,6 +124,12 @@ def test_calibrated_training_starts_at_the_calibrated_rates():
     assert abs(rates[-1] / 0.05 - 1.0) <= 0.05
     assert abs(rates[0] / float(batch.mean()) - 1.0) <= 0.05
     assert train(config).metrics[-1]["epoch"] == 1
+    model = build_model(model_config(config, train_set.input_shape))
+    hidden = dataclasses.replace(config, hidden_rate=0.1)
+    calibration = initialize_for_training(model, hidden, train_set)[1]
+    assert [layer.target for layer in calibration.layers] == pytest.approx(
+        [0.1] * (len(rates) - 1) + [0.05])
+    assert abs(measure_activity(model, batch).rates[0] / 0.1 - 1.0) <= 0.05
 
 
 def test_resume_equals_uninterrupted(uninterrupted, tmp_path):
@@ -195,6 +201,10 @@ def test_cli_bad_inputs_give_one_clear_line(capsys, tmp_path):
     assert "give --out RUN_DIR" in _cli_error(capsys, ["--dataset", "digits", "--export"])
     assert "add --calibrate" in _cli_error(capsys, ["--dataset", "digits",
                                                     "--readout-rate", "0.01"])
+    assert "hidden-rate is the hidden blocks' calibration target; add --calibrate" in _cli_error(
+        capsys, ["--dataset", "digits", "--hidden-rate", "0.02"])
+    assert "hidden-rate must be in (0, 1)" in _cli_error(
+        capsys, ["--dataset", "digits", "--calibrate", "--hidden-rate", "0"])
     assert "readout-rate must be in (0, 1)" in _cli_error(
         capsys, ["--dataset", "digits", "--calibrate", "--readout-rate", "2"])
 
@@ -214,6 +224,10 @@ def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_r
     config = resolve_recipe(TrainConfig(dataset="digits", depth=30, width=32, progress=False))
     assert (config.init, config.conserve_gradient, config.calibrate) == ("relay", True, False)
     assert config.lr == 3e-3
+    assert config.encoding == "regular"  # memoryless: no Bernoulli noise at T = 3
+    assert resolve_recipe(dataclasses.replace(config, encoding="rate")).encoding == "rate"
+    integrating = TrainConfig(neuron=NeuronConfig(current_decay=0.25, voltage_decay=0.03))
+    assert resolve_recipe(integrating).encoding == "rate"
     train_set = load_dataset("digits", True, None, config.time_steps, 0, True, 64, False)
     model = build_model(model_config(config, train_set.input_shape))
     report = initialize_for_training(model, config, train_set)[0]

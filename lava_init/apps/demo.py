@@ -116,7 +116,8 @@ def end_to_end(settings: DemoSettings, out: Path) -> int:
     best = max(final, key=final.get)
     print(f"\n3. Exporting the {best} network to NetX and running it on Lava fixed_pt")
     test_set = load_dataset("digits", train=False, time_steps=settings.time_steps,
-                            seed=settings.seed, flatten=True)
+                            seed=settings.seed, flatten=True,
+                            encoding=results[best].config.encoding)
     check = export_and_verify(results[best].model, test_set, out / "digits_mlp.net",
                               samples=settings.lava_samples, progress=settings.progress)
     print(check)

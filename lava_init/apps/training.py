@@ -64,12 +64,14 @@ RESUME_FREE_FIELDS = ("resume", "overwrite", "progress", "out", "data_dir", "dow
 
 @dataclass
 class TrainResult:
-    """Per-epoch metrics rows, the trained network (unwrapped, CPU) and its build config."""
+    """Per-epoch metrics rows, the trained network (unwrapped, CPU), its build config, and the
+    run's settings with the recipe resolved (e.g. ``config.encoding`` to encode test data)."""
 
     metrics: list[dict]
     model: torch.nn.Module
     model_config: dict
     run_dir: Path | None
+    config: TrainConfig
 
 
 @dataclass
@@ -103,11 +105,13 @@ def validate(config: TrainConfig) -> None:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name.replace('_', '-')} must be a finite number > 0 (got "
                              f"{value!r})")
-    if config.readout_rate is not None:
-        if not config.calibrate:
-            raise ValueError("readout-rate is the output block's calibration target; add "
-                             "--calibrate")
-        check_rate(config.readout_rate, "readout-rate")
+    for name, blocks in (("readout_rate", "the output block's"),
+                         ("hidden_rate", "the hidden blocks'")):
+        option = name.replace("_", "-")
+        if getattr(config, name) is not None:
+            if not config.calibrate:
+                raise ValueError(f"{option} is {blocks} calibration target; add --calibrate")
+            check_rate(getattr(config, name), option)
     if config.resume and config.out is None:
         raise ValueError("--resume continues OUT/checkpoint.pt: give --out RUN_DIR")
     if config.resume and config.overwrite:
@@ -159,7 +163,8 @@ def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
     batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,
                                                             len(train_set)))])
     if config.calibrate:
-        reports.append(calibrate(model, batch, readout_target=config.readout_rate))
+        reports.append(calibrate(model, batch, target=config.hidden_rate,
+                                 readout_target=config.readout_rate))
     if config.conserve_gradient and any(row.surrogate_scale is None
                                         for row in init_report.blocks):
         try:
@@ -465,4 +470,4 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
             callback(row)
     if run.distributed.world > 1:
         dist.barrier()
-    return TrainResult(run.rows, run.model.cpu(), run.net_config, run.run_dir)
+    return TrainResult(run.rows, run.model.cpu(), run.net_config, run.run_dir, run.config)

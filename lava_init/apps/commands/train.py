@@ -16,6 +16,7 @@ from lava_init.apps.settings import (
     READOUT_STEPS,
     RELAY_LR_DEPTH,
     TrainConfig,
+    resolve_recipe,
 )
 from lava_init.tables import format_table
 
@@ -39,11 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_init_arguments(parser, defaults)
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")
-    parser.add_argument("--encoding", default=defaults.encoding,
+    parser.add_argument("--encoding", default=None,
                         help=f"images to spikes, {ENCODINGS[0]} (Bernoulli spikes per step) "
                              f"or {ENCODINGS[1]} (round(T * intensity) spikes, evenly spread) "
-                             "(default "
-                             f"{defaults.encoding})")
+                             "(default: regular for memoryless neurons, rate for integrating "
+                             "ones)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="global batch, split between torchrun processes (default "
@@ -109,6 +110,9 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="with --calibrate: the output block's target rate (spikes per "
                              "neuron per step; default: the input rate, "
                              f"{INTEGRATING_READOUT_RATE} in the integrating recipe)")
+    parser.add_argument("--hidden-rate", type=float, default=None,
+                        help="with --calibrate: the other blocks' target rate (spikes per "
+                             "neuron per step; default: the input rate)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -117,7 +121,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         dataset=args.dataset, arch=args.arch, depth=args.depth, width=args.width,
         channels=args.channels, init=args.init, sigma=args.sigma, calibrate=args.calibrate,
         conserve_gradient=args.conserve_gradient,
-        readout_rate=args.readout_rate, time_steps=args.time_steps, encoding=args.encoding,
+        readout_rate=args.readout_rate, hidden_rate=args.hidden_rate,
+        time_steps=args.time_steps, encoding=args.encoding,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
@@ -146,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"metrics: {result.run_dir / METRICS_NAME}\n"
                   f"checkpoint: {result.run_dir / CHECKPOINT_NAME}")
         if args.export:
+            config = resolve_recipe(config)
             test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
                                     config.seed, config.arch == "mlp", config.test_limit,
                                     config.download, config.encoding)
