@@ -19,6 +19,7 @@ from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
 from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
 from lava_init.apps.settings import (
+    INTEGRATING_HIDDEN_RATE,
     INTEGRATING_READOUT_RATE,
     RELAY_LR_DEPTH,
     NeuronConfig,
@@ -249,22 +250,25 @@ def test_readout_loss_scales_counts_to_the_measured_logit_range():
 
 
 def test_integrating_recipe_calibrates_rates_and_measures_the_surrogate():
-    """Decays < 1 and T = 20 without --init: relay, every block calibrated to the input rate,
-    the output to INTEGRATING_READOUT_RATE, the surrogate measured (gradient norms equal), and
+    """Decays < 1 and T = 20 without --init: relay, every block calibrated to
+    INTEGRATING_HIDDEN_RATE, the output to INTEGRATING_READOUT_RATE, the surrogate measured
+    (gradient norms equal), and
     the learning rate scaled by 3 / T; a named init gets none of it."""
     neuron = NeuronConfig(current_decay=0.25, voltage_decay=0.03, tau_grad=0.02, scale_grad=10)
     raw = TrainConfig(dataset="digits", depth=4, width=32, time_steps=20, batch_size=8,
                       neuron=neuron, progress=False)
     config = resolve_recipe(raw)
-    assert (config.init, config.calibrate, config.readout_rate) == (
-        "relay", True, INTEGRATING_READOUT_RATE)
+    assert (config.init, config.calibrate, config.readout_rate, config.hidden_rate) == (
+        "relay", True, INTEGRATING_READOUT_RATE, INTEGRATING_HIDDEN_RATE)
     assert config.lr == pytest.approx(3e-3 * 3 / 20) and config.relay_lr == config.lr
     train_set = load_dataset("digits", True, None, 20, 0, True, 64, False)
     model = build_model(model_config(config, train_set.input_shape))
     init, rates, surrogate = initialize_for_training(model, raw, train_set)
     assert all(row.surrogate_scale is None for row in init.blocks)
     assert rates.layers[-1].target == INTEGRATING_READOUT_RATE
-    assert rates.layers[-1].rate < 2 * INTEGRATING_READOUT_RATE < rates.layers[0].rate
+    assert [layer.target for layer in rates.layers[:-1]] == [INTEGRATING_HIDDEN_RATE] * 4
+    assert rates.layers[-1].rate < 2 * INTEGRATING_READOUT_RATE
+    assert abs(rates.layers[0].rate / INTEGRATING_HIDDEN_RATE - 1) <= 0.1
     assert surrogate.spread == pytest.approx(1.0, rel=1e-3)
     named = resolve_recipe(dataclasses.replace(raw, init="slayer_default"))
-    assert (named.calibrate, named.readout_rate) == (False, None)
+    assert (named.calibrate, named.readout_rate, named.hidden_rate) == (False, None, None)

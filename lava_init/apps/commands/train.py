@@ -11,6 +11,7 @@ from lava_init.apps.settings import (
     BASE_LR,
     DATASETS,
     ENCODINGS,
+    INTEGRATING_HIDDEN_RATE,
     INTEGRATING_READOUT_RATE,
     LOSSES,
     READOUT_STEPS,
@@ -103,16 +104,17 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="logits = count-scale * output spike counts (count_ce); default "
                              f"{READOUT_STEPS} / time-steps")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
-                        help="after the init, calibrate every block on the first batch to its "
-                             "input rate (lava_init.calibrate); default: on in the integrating "
-                             "recipe, else off")
+                        help="after the init, calibrate every block on the first batch to a "
+                             "rate (lava_init.calibrate; --hidden-rate, --readout-rate); "
+                             "default: on in the integrating recipe, else off")
     parser.add_argument("--readout-rate", type=float, default=None,
                         help="with --calibrate: the output block's target rate (spikes per "
                              "neuron per step; default: the input rate, "
                              f"{INTEGRATING_READOUT_RATE} in the integrating recipe)")
     parser.add_argument("--hidden-rate", type=float, default=None,
                         help="with --calibrate: the other blocks' target rate (spikes per "
-                             "neuron per step; default: the input rate)")
+                             "neuron per step; default: the input rate, "
+                             f"{INTEGRATING_HIDDEN_RATE} in the integrating recipe)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
