@@ -63,6 +63,9 @@ PAPER_NEURON = dataclasses.replace(TRAIN_NEURON, tau_grad=0.01, scale_grad=10.0)
 #: The input encoding its stored results were measured with (rate coding; memoryless training
 #: now defaults to regular spikes: lava_init.apps.settings.default_encoding).
 STORED_ENCODING = "rate"
+#: Its readout: one output neuron per class (the memoryless recipe now has
+#: lava_init.apps.settings.READOUT_POPULATION).
+STORED_READOUT_POPULATION = 1
 #: Fraction of the best final accuracy (of a case) that "epochs to reach" refers to.
 REACH_FRACTION = 0.9
 
@@ -140,6 +143,7 @@ def run_all(args: argparse.Namespace) -> dict:
         config = TrainConfig(dataset=dataset, data_dir=str(args.data_dir), depth=depth,
                              width=args.width, **recipe, time_steps=args.time_steps,
                              encoding=STORED_ENCODING,
+                             readout_population=STORED_READOUT_POPULATION,
                              epochs=args.epochs, lr=args.lr, batch_size=PAPER_BATCH,
                              conserve_gradient=False, limit=args.limit,
                              test_limit=args.test_limit, seed=seed, neuron=neuron_from_args(args),

@@ -9,8 +9,9 @@ from ../shared/data:
   input, and SLAYER's default / Kaiming / the paper's variance-conserving init with the same
   optimizer, input and TRAIN_NEURON's surrogate as given.
 * ``depth100``: the default recipe at depth 100 on all of MNIST (1 epoch, full test set;
-  rate-coded input, as measured before regular became the default), exported to NetX and run
-  on Lava fixed_pt on the first 10 test samples.
+  rate-coded input and one output neuron per class, as measured before regular input and the
+  readout population became the default), exported to NetX and run on Lava fixed_pt on the
+  first 10 test samples.
 * ``converged``: depth 10, the full MNIST and Fashion-MNIST training sets for ``--epochs``
   epochs (15), full test sets, 3 seeds, regular input encoding (``--encoding regular``) and
   the relay blocks at the full lr; seed 0 also on Lava fixed_pt (first 1,000 test samples).
@@ -121,7 +122,8 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                 base, init=init, conserve_gradient=False), 0) for init in BASELINES]
     elif part == "depth100":
         runs.append(("recipe d100 s0", TrainConfig(depth=100, epochs=1, data_dir=mnist,
-                                                   encoding="rate", progress=False), 10))
+                                                   encoding="rate", readout_population=1,
+                                                   progress=False), 10))
     elif part == "converged":
         for dataset in ("mnist", "fashion-mnist"):
             base = TrainConfig(dataset=dataset, depth=10, epochs=args.epochs,

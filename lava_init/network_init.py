@@ -192,7 +192,9 @@ def initialize(
     report = InitReport(method, dict(options))
     if "depth" in init_method.options and "depth" not in options:  # temporal: the net's depth
         options = {**options, "depth": len(blocks)}
-    relays = [name for name, block in blocks if init_method.fn is relay_
+    # the last block of a deeper network reads out: it is never a copy, even when square
+    relay_candidates = blocks[:-1] if len(blocks) > 1 else blocks
+    relays = [name for name, block in relay_candidates if init_method.fn is relay_
               and is_relayable(synapse_weight(block_synapses(block)[0]))]
     for name, block in blocks:
         row, fan_out = _initialize_block(name, block, init_method, report, sigma=sigma,
@@ -213,6 +215,10 @@ def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod
     unless given)."""
     threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
     relay = name in relays
+    if init_method.fn is relay_ and not relay and is_relayable(
+            synapse_weight(block_synapses(block)[0])):  # a square readout: drawn, not copied
+        init_method = get_initializer("variance_conserving")
+        options = {key: value for key, value in options.items() if key != "noise"}
     if relay and "noise" not in options:
         options = {**options, "noise": theory.relay_noise(len(relays), rule_threshold,
                                                           block_sigma)}

@@ -11,8 +11,10 @@ from lava_init.apps.models import (
     SlayerCNN,
     SlayerMLP,
     build_model,
+    class_counts,
     count_predictions,
     pad_for_lava,
+    readout_population,
     silent_outputs,
     spiking_layers,
 )
@@ -113,3 +115,30 @@ def test_outputs_that_say_nothing_are_never_counted_right():
     counts = torch.tensor([[0.0, 0, 0], [2, 2, 2], [0, 3, 1], [1, 0, 1]])
     assert count_predictions(counts).tolist() == [-1, -1, 1, 0]
     assert silent_outputs(counts).tolist() == [True, False, False, False]
+
+
+def test_readout_population_sums_each_class_neurons_and_refuses_bad_sizes():
+    mlp = SlayerMLP(8, 3, depth=1, width=4, readout_population=5)
+    cnn = SlayerCNN((1, 8, 8), 3, depth=1, channels=2, width=4, readout_population=5)
+    spikes = (torch.rand(2, 8, 3) < 0.5).float()
+    assert mlp(spikes).shape == (2, 15, 3) and mlp.readout_population == 5
+    assert cnn.blocks[-1].synapse.out_channels == 15
+    assert readout_population(mlp) == 5 and readout_population(torch.nn.Sequential()) == 1
+    counts = torch.arange(12.0).reshape(2, 6)  # 3 classes of 2 neurons
+    assert class_counts(counts, 2).tolist() == [[1.0, 5.0, 9.0], [13.0, 17.0, 21.0]]
+    assert torch.equal(class_counts(counts), counts)
+    with pytest.raises(ValueError, match="6 output neurons do not split into classes of 4"):
+        class_counts(counts, 4)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="readout-population must be a whole number >= 1"):
+            SlayerMLP(8, 3, depth=1, width=4, readout_population=bad)
+
+
+def test_a_square_readout_of_a_relay_net_is_drawn_not_copied():
+    """width == classes x population: the output block is square, but it reads out."""
+    net = SlayerMLP(20, 2, depth=3, width=16, neuron=MEMORYLESS, delay_shift=False,
+                    readout_population=8)
+    report = initialize(net, "relay", generator=torch.Generator().manual_seed(0))
+    assert [row.relay_noise is not None for row in report.blocks] == [False, True, True, False]
+    readout = net.blocks[-1].synapse.weight.detach().flatten(1)
+    assert float(readout.diagonal().mean()) < 1.0  # a copy would put 2 theta = 2.5 there

@@ -17,10 +17,12 @@ from lava_init.apps import cli
 from lava_init.apps.checkpoints import load_checkpoint, load_model
 from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
 from lava_init.apps.lava_check import export_and_verify
-from lava_init.apps.models import build_model
+from lava_init.apps.models import SlayerMLP, build_model
 from lava_init.apps.settings import (
     INTEGRATING_HIDDEN_RATE,
     INTEGRATING_READOUT_RATE,
+    MEMORYLESS,
+    READOUT_POPULATION,
     RELAY_LR_DEPTH,
     NeuronConfig,
     TrainConfig,
@@ -32,6 +34,7 @@ from lava_init.apps.training import (
     METRICS_NAME,
     initialize_for_training,
     model_config,
+    output_class_counts,
     parameter_groups,
     readout_loss,
     train,
@@ -219,6 +222,8 @@ def test_cli_bad_recipe_options_give_one_clear_line(capsys):
         capsys, ["--dataset", "digits", "--count-scale", "-1"])
     assert "relay-lr must be a finite number > 0 (got 0.0)" in _cli_error(
         capsys, ["--dataset", "digits", "--relay-lr", "0"])
+    assert "readout-population must be an integer >= 1 (got 0)" in _cli_error(
+        capsys, ["--dataset", "digits", "--readout-population", "0"])
 
 
 def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_rate():
@@ -229,8 +234,11 @@ def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_r
     assert resolve_recipe(dataclasses.replace(config, encoding="rate")).encoding == "rate"
     integrating = TrainConfig(neuron=NeuronConfig(current_decay=0.25, voltage_decay=0.03))
     assert resolve_recipe(integrating).encoding == "rate"
+    assert (config.readout_population, resolve_recipe(integrating).readout_population) == (
+        READOUT_POPULATION, 1)
     train_set = load_dataset("digits", True, None, config.time_steps, 0, True, 64, False)
     model = build_model(model_config(config, train_set.input_shape))
+    assert model.blocks[-1].synapse.out_channels == 10 * READOUT_POPULATION
     report = initialize_for_training(model, config, train_set)[0]
     relays = [row for row in report.blocks if row.relay_noise is not None]
     assert len(relays) == 29 and all(row.surrogate_scale > 0 for row in report.blocks)
@@ -247,6 +255,21 @@ def test_readout_loss_scales_counts_to_the_measured_logit_range():
     assert float(readout_loss(counts, labels, at_t20)) == pytest.approx(float(expected))
     mse = readout_loss(counts, labels, dataclasses.replace(at_t20, loss="rate_mse"))
     assert float(mse) == pytest.approx((0 + 2) / 2)  # sample 2: rates (0, 1) vs (1, 0)
+
+
+def test_readout_population_counts_and_loss_scale():
+    """Class counts sum each class's output neurons; the logits divide them by
+    sqrt(population), the rates of rate_mse by T * population."""
+    net = SlayerMLP(16, 2, depth=1, width=8, neuron=MEMORYLESS, readout_population=4)
+    spikes = (torch.rand(3, 16, 5, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    assert torch.equal(output_class_counts(net, spikes),
+                       net(spikes).sum(-1).reshape(3, 2, 4).sum(-1))
+    counts, labels = torch.tensor([[20.0, 4.0]]), torch.tensor([1])
+    config = TrainConfig(time_steps=5)
+    expected = torch.nn.functional.cross_entropy(counts * (3 / 5) / 2, labels)
+    assert float(readout_loss(counts, labels, config, 4)) == pytest.approx(float(expected))
+    mse = readout_loss(counts, labels, dataclasses.replace(config, loss="rate_mse"), 4)
+    assert float(mse) == pytest.approx(1.0 ** 2 + (0.2 - 1) ** 2)
 
 
 def test_integrating_recipe_calibrates_rates_and_measures_the_surrogate():

@@ -8,7 +8,13 @@ from pathlib import Path
 import torch
 
 from lava_init.apps.data import SpikeDataset
-from lava_init.apps.models import count_predictions, pad_for_lava, spiking_layers
+from lava_init.apps.models import (
+    class_counts,
+    count_predictions,
+    pad_for_lava,
+    readout_population,
+    spiking_layers,
+)
 from lava_init.records import LayerActivity, layer_activity
 from netx_export import VerifyReport, export_netx, verify
 
@@ -40,20 +46,21 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
     """Export ``model`` with ``netx_export.export_netx``, run it on Lava's fixed-point simulator
     on the first ``samples`` of ``dataset`` (each followed by one silent step per layer, see
     :func:`lava_init.apps.models.pad_for_lava`) and compare: accuracy from the output spike counts
-    in SLAYER (steps 0 .. T-1) and on Lava (steps L .. L+T-1), and ``verify``'s per-layer
-    mismatches."""
+    in SLAYER (steps 0 .. T-1) and on Lava (steps L .. L+T-1), per class summed over its
+    readout population, and ``verify``'s per-layer mismatches."""
 
     items = [dataset[i] for i in range(min(samples, len(dataset)))]
     spikes = torch.stack([spikes for spikes, _ in items])
     labels = torch.tensor([label for _, label in items])
     model = model.cpu().eval()
     path = export_netx(model, path, input_shape=dataset.model_input_shape)
-    slayer_counts = model(spikes).sum(-1)
+    population = readout_population(model)
+    slayer_counts = class_counts(model(spikes).sum(-1), population)
     padded = pad_for_lava(spikes, model)
     layers, time_steps = spiking_layers(model), spikes.shape[-1]
     report = verify(model, path, padded, progress=progress)  # one Lava run for both
-    lava_counts = torch.as_tensor(report.lava_spikes[-1][..., layers:layers + time_steps]
-                                  ).sum(-1)
+    lava_counts = class_counts(torch.as_tensor(
+        report.lava_spikes[-1][..., layers:layers + time_steps]).sum(-1), population)
     activity = [layer_activity(layer.name, spikes[..., :layer.latency + time_steps],
                                layer.latency)
                 for layer, spikes in zip(report.layers, report.lava_spikes, strict=True)]

@@ -16,8 +16,17 @@ from lava.lib.dl import slayer
 from lava_init.apps.settings import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
 
 
+def check_readout_population(population: int) -> None:
+    """A readout population is a whole number of output neurons per class, at least 1."""
+    if isinstance(population, bool) or not isinstance(population, int) or population < 1:
+        raise ValueError(f"readout-population must be a whole number >= 1 of output neurons "
+                         f"per class (got {population!r}); 1 is one neuron per class")
+
+
 class SlayerMLP(torch.nn.Module):
-    """``depth`` hidden CUBA Dense layers of ``width`` neurons and a CUBA Dense output layer.
+    """``depth`` hidden CUBA Dense layers of ``width`` neurons and a CUBA Dense output layer of
+    ``out_features * readout_population`` neurons (``readout_population`` consecutive neurons
+    per class: :func:`class_counts`).
 
     Input and output are SLAYER spike tensors (batch, features, time). ``blocks`` is the
     ``ModuleList`` NetX export walks.
@@ -31,6 +40,7 @@ class SlayerMLP(torch.nn.Module):
         width: int = 100,
         neuron: NeuronConfig = TUTORIAL_NEURON,
         delay_shift: bool = True,
+        readout_population: int = 1,
     ):
         super().__init__()
         if depth < 1 or width < 1 or in_features < 1 or out_features < 1:
@@ -38,7 +48,9 @@ class SlayerMLP(torch.nn.Module):
                 f"an MLP needs depth >= 1, width >= 1 and at least one input and output feature "
                 f"(got depth={depth}, width={width}, in={in_features}, out={out_features})"
             )
-        sizes = [in_features] + [width] * depth + [out_features]
+        check_readout_population(readout_population)
+        self.readout_population = readout_population
+        sizes = [in_features] + [width] * depth + [out_features * readout_population]
         self.blocks = torch.nn.ModuleList(
             slayer.block.cuba.Dense(neuron.params(), n_in, n_out, delay_shift=delay_shift)
             for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
@@ -57,7 +69,8 @@ def conv_output_size(size: int, stride: int) -> int:
 
 class SlayerCNN(torch.nn.Module):
     """``depth`` CUBA 3x3 Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
-    ``width`` neurons and a CUBA Dense output layer.
+    ``width`` neurons and a CUBA Dense output layer (``readout_population`` neurons per class,
+    as in :class:`SlayerMLP`).
 
     Every second convolution (the 2nd, 4th, ...) has stride 2 and halves the image, in place
     of pooling, which NetX cannot load. Input (batch, C, H, W, time), output (batch, out, time).
@@ -72,6 +85,7 @@ class SlayerCNN(torch.nn.Module):
         width: int = 100,
         neuron: NeuronConfig = TUTORIAL_NEURON,
         delay_shift: bool = True,
+        readout_population: int = 1,
     ):
         super().__init__()
         if len(in_shape) != 3 or min(in_shape) < 1:
@@ -83,6 +97,8 @@ class SlayerCNN(torch.nn.Module):
                 f"one output (got depth={depth}, channels={channels}, width={width}, "
                 f"out={out_features})"
             )
+        check_readout_population(readout_population)
+        self.readout_population = readout_population
         in_channels, height, image_width = in_shape
         blocks = []
         for layer in range(depth):
@@ -96,7 +112,8 @@ class SlayerCNN(torch.nn.Module):
         blocks.append(slayer.block.cuba.Flatten())
         blocks.append(slayer.block.cuba.Dense(neuron.params(), channels * height * image_width,
                                               width, delay_shift=delay_shift))
-        blocks.append(slayer.block.cuba.Dense(neuron.params(), width, out_features,
+        blocks.append(slayer.block.cuba.Dense(neuron.params(), width,
+                                              out_features * readout_population,
                                               delay_shift=delay_shift))
         self.blocks = torch.nn.ModuleList(blocks)
 
@@ -104,6 +121,25 @@ class SlayerCNN(torch.nn.Module):
         for block in self.blocks:
             spikes = block(spikes)
         return spikes
+
+
+def readout_population(net: torch.nn.Module) -> int:
+    """Output neurons per class of ``net`` (1 for a network that does not say)."""
+    return int(getattr(net, "readout_population", 1))
+
+
+def class_counts(counts: torch.Tensor, population: int = 1) -> torch.Tensor:
+    """Each class's spike count (batch, classes) from the output neurons' counts (batch,
+    classes * population): the sum over the class's ``population`` consecutive neurons.
+
+    >>> class_counts(torch.tensor([[1.0, 2.0, 0.0, 3.0]]), 2).tolist()
+    [[3.0, 3.0]]
+    """
+    if counts.shape[1] % population:
+        raise ValueError(f"{counts.shape[1]} output neurons do not split into classes of "
+                         f"{population} neurons; build the network with this readout "
+                         "population")
+    return counts.reshape(counts.shape[0], -1, population).sum(-1)
 
 
 def count_predictions(counts: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ from lava_init.apps.settings import (
     INTEGRATING_HIDDEN_RATE,
     INTEGRATING_READOUT_RATE,
     LOSSES,
+    READOUT_POPULATION,
     READOUT_STEPS,
     RELAY_LR_DEPTH,
     TrainConfig,
@@ -101,8 +102,13 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
     parser.add_argument("--loss", default=defaults.loss,
                         help=f"one of {', '.join(LOSSES)} (default {defaults.loss})")
     parser.add_argument("--count-scale", type=float, default=None,
-                        help="logits = count-scale * output spike counts (count_ce); default "
+                        help="logits = count-scale * output spike counts per class / "
+                             "sqrt(readout-population) (count_ce); default "
                              f"{READOUT_STEPS} / time-steps")
+    parser.add_argument("--readout-population", type=int, default=None,
+                        help="output neurons per class, their spike counts summed (default "
+                             f"{READOUT_POPULATION} for memoryless neurons, 1 for integrating "
+                             "ones)")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
                         help="after the init, calibrate every block on the first batch to a "
                              "rate (lava_init.calibrate; --hidden-rate, --readout-rate); "
@@ -126,7 +132,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         readout_rate=args.readout_rate, hidden_rate=args.hidden_rate,
         time_steps=args.time_steps, encoding=args.encoding,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale, seed=args.seed,
+        relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale,
+        readout_population=args.readout_population, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
         out=args.out, resume=args.resume, overwrite=args.overwrite,
