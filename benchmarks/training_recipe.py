@@ -5,17 +5,19 @@ from ../shared/data:
 
 * ``first_epoch``: 1 epoch of the first 10,000 MNIST training samples, accuracy on the first
   1,000 test samples, depth 10 and 30; the default recipe (relay init, conserved surrogate,
-  relay learning rate, batch 16, lr 3e-3, regular input spikes), the same with rate-coded
-  input, and SLAYER's default / Kaiming / the paper's variance-conserving init with the same
-  optimizer, input and TRAIN_NEURON's surrogate as given.
+  relay learning rate, batch 16, lr 3e-3, regular input spikes, 16 output neurons per class),
+  the same with rate-coded input, and SLAYER's default / Kaiming / the paper's
+  variance-conserving init with the same optimizer, input, readout and TRAIN_NEURON's
+  surrogate as given.
 * ``depth100``: the default recipe at depth 100 on all of MNIST (1 epoch, full test set;
   rate-coded input and one output neuron per class, as measured before regular input and the
   readout population became the default), exported to NetX and run on Lava fixed_pt on the
   first 10 test samples.
 * ``converged``: depth 10, the full MNIST and Fashion-MNIST training sets for ``--epochs``
-  epochs (15), full test sets, 3 seeds, regular input encoding (``--encoding regular``) and
-  the relay blocks at the full lr; seed 0 also on Lava fixed_pt (first 1,000 test samples).
-  Kaiming and SLAYER's default with the same optimizer and budget, seed 0.
+  epochs (15), full test sets, 3 seeds, regular input encoding (``--encoding regular``), the
+  default readout population and the relay blocks at the full lr; seed 0 also on Lava
+  fixed_pt (first 1,000 test samples). Kaiming and SLAYER's default with the same optimizer,
+  readout and budget, seed 0.
 * ``integrating``: lava-dl's tutorial decays (current 0.25, voltage 0.03) at T = 20, 3 epochs
   of the first 3,000 MNIST training samples, first 1,000 test samples, depth 10, 20 and 30:
   the integrating recipe (what ``lava-init train --current-decay 0.25 --voltage-decay 0.03
