@@ -67,6 +67,22 @@ def check_rate(rate: float, what: str = "rate") -> float:
     return value
 
 
+def check_dropout(probability: float, what: str = "dropout") -> float:
+    """A dropout probability in [0, 1): 0 turns dropout off, 1 would silence every neuron.
+
+    >>> check_dropout(0.1)
+    0.1
+    """
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+        raise ValueError(f"{what} must be a number in [0, 1) (got {probability!r})")
+    value = float(probability)
+    if not math.isfinite(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{what} must be in [0, 1) (got {probability!r}); it is the "
+                         "probability that a hidden neuron is silenced for a training sample, "
+                         "0 turns it off")
+    return value
+
+
 def check_decay(decay: float, what: str = "decay", allow_zero: bool = True) -> float:
     """A decay (fraction lost per step) in [0, 1], or (0, 1] without ``allow_zero``.
 

@@ -130,8 +130,35 @@ def test_readout_population_sums_each_class_neurons_and_refuses_bad_sizes():
     with pytest.raises(ValueError, match="6 output neurons do not split into classes of 4"):
         class_counts(counts, 4)
     for bad in (0, 2.5, True):
-        with pytest.raises(ValueError, match="readout-population must be a whole number >= 1"):
+        with pytest.raises(ValueError, match="readout-population must be an integer >= 1"):
             SlayerMLP(8, 3, depth=1, width=4, readout_population=bad)
+
+
+def test_dropout_silences_hidden_neurons_over_all_steps_in_training_only():
+    torch.manual_seed(0)
+    net = SlayerMLP(30, 2, depth=2, width=200, neuron=MEMORYLESS, delay_shift=False,
+                    dropout=0.5)
+    plain = SlayerMLP(30, 2, depth=2, width=200, neuron=MEMORYLESS, delay_shift=False)
+    plain.load_state_dict(net.state_dict())
+    assert net.blocks[-1].neuron.drop is None  # the readout is never dropped
+    spikes = torch.ones(4, 30, 3)
+    hidden = net.blocks[0]
+    with torch.no_grad():
+        for block in (hidden, plain.blocks[0]):
+            block.synapse.weight.fill_(0.1)  # every hidden neuron spikes at every step
+        net.train()
+        kept = hidden(spikes)
+        assert 0.3 < float((kept == 0).all(-1).float().mean()) < 0.7  # half silenced...
+        assert torch.all((kept == 0).all(-1) | (kept > 0).all(-1))  # ...for all T steps
+        net.eval()
+        plain.eval()
+        assert torch.equal(net(spikes), plain(spikes))  # evaluation (and Lava) unchanged
+    for bad in (1.0, -0.1, "0.2"):
+        with pytest.raises(ValueError, match="dropout must be"):
+            SlayerMLP(8, 3, depth=1, width=4, dropout=bad)
+    cnn = SlayerCNN((1, 8, 8), 3, depth=2, channels=2, width=4, dropout=0.2)
+    assert [block.neuron.drop is not None for block in cnn.blocks if hasattr(block, "neuron")
+            ] == [True, True, True, False]
 
 
 def test_a_square_readout_of_a_relay_net_is_drawn_not_copied():

@@ -224,6 +224,8 @@ def test_cli_bad_recipe_options_give_one_clear_line(capsys):
         capsys, ["--dataset", "digits", "--relay-lr", "0"])
     assert "readout-population must be an integer >= 1 (got 0)" in _cli_error(
         capsys, ["--dataset", "digits", "--readout-population", "0"])
+    assert "dropout must be in [0, 1) (got 1.0)" in _cli_error(
+        capsys, ["--dataset", "digits", "--dropout", "1"])
 
 
 def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_rate():

@@ -14,19 +14,25 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init.apps.settings import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
+from lava_init.checks import check_count, check_dropout
 
 
-def check_readout_population(population: int) -> None:
-    """A readout population is a whole number of output neurons per class, at least 1."""
-    if isinstance(population, bool) or not isinstance(population, int) or population < 1:
-        raise ValueError(f"readout-population must be a whole number >= 1 of output neurons "
-                         f"per class (got {population!r}); 1 is one neuron per class")
+def hidden_neuron_params(neuron: NeuronConfig, dropout: float) -> dict:
+    """``neuron_params`` of a hidden block: with ``dropout`` > 0, lava-dl's neuron dropout
+    (``slayer.neuron.Dropout``: a dropped neuron stays silent over all T steps of the sample;
+    training only, so NetX export and Lava runs are unchanged)."""
+    check_dropout(dropout)
+    params = neuron.params()
+    if dropout > 0:
+        params["dropout"] = slayer.neuron.Dropout(p=dropout)
+    return params
 
 
 class SlayerMLP(torch.nn.Module):
     """``depth`` hidden CUBA Dense layers of ``width`` neurons and a CUBA Dense output layer of
     ``out_features * readout_population`` neurons (``readout_population`` consecutive neurons
-    per class: :func:`class_counts`).
+    per class: :func:`class_counts`). ``dropout``: probability that a hidden neuron is silenced
+    for a training sample (:func:`hidden_neuron_params`; never the output layer).
 
     Input and output are SLAYER spike tensors (batch, features, time). ``blocks`` is the
     ``ModuleList`` NetX export walks.
@@ -41,6 +47,7 @@ class SlayerMLP(torch.nn.Module):
         neuron: NeuronConfig = TUTORIAL_NEURON,
         delay_shift: bool = True,
         readout_population: int = 1,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if depth < 1 or width < 1 or in_features < 1 or out_features < 1:
@@ -48,13 +55,17 @@ class SlayerMLP(torch.nn.Module):
                 f"an MLP needs depth >= 1, width >= 1 and at least one input and output feature "
                 f"(got depth={depth}, width={width}, in={in_features}, out={out_features})"
             )
-        check_readout_population(readout_population)
+        check_count(readout_population, "readout-population")
         self.readout_population = readout_population
-        sizes = [in_features] + [width] * depth + [out_features * readout_population]
+        self.dropout = dropout
+        sizes = [in_features] + [width] * depth
         self.blocks = torch.nn.ModuleList(
-            slayer.block.cuba.Dense(neuron.params(), n_in, n_out, delay_shift=delay_shift)
+            slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout), n_in, n_out,
+                                    delay_shift=delay_shift)
             for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
+        self.blocks.append(slayer.block.cuba.Dense(
+            neuron.params(), width, out_features * readout_population, delay_shift=delay_shift))
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
@@ -70,7 +81,7 @@ def conv_output_size(size: int, stride: int) -> int:
 class SlayerCNN(torch.nn.Module):
     """``depth`` CUBA 3x3 Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
     ``width`` neurons and a CUBA Dense output layer (``readout_population`` neurons per class,
-    as in :class:`SlayerMLP`).
+    as in :class:`SlayerMLP`; ``dropout`` on the hidden blocks, as there).
 
     Every second convolution (the 2nd, 4th, ...) has stride 2 and halves the image, in place
     of pooling, which NetX cannot load. Input (batch, C, H, W, time), output (batch, out, time).
@@ -86,6 +97,7 @@ class SlayerCNN(torch.nn.Module):
         neuron: NeuronConfig = TUTORIAL_NEURON,
         delay_shift: bool = True,
         readout_population: int = 1,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if len(in_shape) != 3 or min(in_shape) < 1:
@@ -97,20 +109,22 @@ class SlayerCNN(torch.nn.Module):
                 f"one output (got depth={depth}, channels={channels}, width={width}, "
                 f"out={out_features})"
             )
-        check_readout_population(readout_population)
+        check_count(readout_population, "readout-population")
         self.readout_population = readout_population
+        self.dropout = dropout
         in_channels, height, image_width = in_shape
         blocks = []
         for layer in range(depth):
             stride = 2 if layer % 2 == 1 else 1
             blocks.append(slayer.block.cuba.Conv(
-                neuron.params(), in_channels, channels, 3, stride=stride, padding=1,
-                delay_shift=delay_shift))
+                hidden_neuron_params(neuron, dropout), in_channels, channels, 3, stride=stride,
+                padding=1, delay_shift=delay_shift))
             in_channels = channels
             height, image_width = conv_output_size(height, stride), conv_output_size(
                 image_width, stride)
         blocks.append(slayer.block.cuba.Flatten())
-        blocks.append(slayer.block.cuba.Dense(neuron.params(), channels * height * image_width,
+        blocks.append(slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout),
+                                              channels * height * image_width,
                                               width, delay_shift=delay_shift))
         blocks.append(slayer.block.cuba.Dense(neuron.params(), width,
                                               out_features * readout_population,

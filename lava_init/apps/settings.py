@@ -166,7 +166,8 @@ class TrainConfig:
     ``limit`` / ``test_limit``: use only the first N training / test samples;
     ``encoding``: how static images become spikes (:data:`ENCODINGS`; None:
     :func:`default_encoding`); ``readout_population``: output neurons per class, their
-    counts summed (None: :func:`default_readout_population`);
+    counts summed (None: :func:`default_readout_population`); ``dropout``: probability that a
+    hidden neuron is silenced for a training sample (lava-dl's neuron dropout; 0: off);
     ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
     the paper's setting; see :mod:`lava_init.apps.models`); ``conserve_gradient``: also set
@@ -195,6 +196,7 @@ class TrainConfig:
     time_steps: int = 3
     encoding: str | None = None
     readout_population: int | None = None
+    dropout: float = 0.0
     epochs: int = 10
     batch_size: int = 16
     lr: float | None = None

@@ -51,7 +51,7 @@ from lava_init.apps.settings import (
 )
 from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
-from lava_init.checks import check_count, check_rate
+from lava_init.checks import check_count, check_dropout, check_rate
 from lava_init.files import atomic_write_text, check_writable_folder
 from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
@@ -119,6 +119,7 @@ def validate(config: TrainConfig) -> None:
             if not config.calibrate:
                 raise ValueError(f"{option} is {blocks} calibration target; add --calibrate")
             check_rate(getattr(config, name), option)
+    check_dropout(config.dropout)
     if config.resume and config.out is None:
         raise ValueError("--resume continues OUT/checkpoint.pt: give --out RUN_DIR")
     if config.resume and config.overwrite:
@@ -221,7 +222,7 @@ def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
     config = resolve_recipe(config)
     common = {"out_features": NUM_CLASSES, "depth": config.depth, "width": config.width,
               "neuron": config.neuron.params(), "delay_shift": config.delay_shift,
-              "readout_population": config.readout_population}
+              "readout_population": config.readout_population, "dropout": config.dropout}
     if config.arch == "mlp":
         return {"arch": "mlp", "in_features": int(np.prod(input_shape)), **common}
     return {"arch": "cnn", "in_shape": list(input_shape), "channels": config.channels, **common}

@@ -109,6 +109,9 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="output neurons per class, their spike counts summed (default "
                              f"{READOUT_POPULATION} for memoryless neurons, 1 for integrating "
                              "ones)")
+    parser.add_argument("--dropout", type=float, default=defaults.dropout,
+                        help="probability that a hidden neuron is silenced for a training "
+                             f"sample (lava-dl's neuron dropout; default {defaults.dropout})")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
                         help="after the init, calibrate every block on the first batch to a "
                              "rate (lava_init.calibrate; --hidden-rate, --readout-rate); "
@@ -133,7 +136,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         time_steps=args.time_steps, encoding=args.encoding,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale,
-        readout_population=args.readout_population, seed=args.seed,
+        readout_population=args.readout_population, dropout=args.dropout, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
         out=args.out, resume=args.resume, overwrite=args.overwrite,
