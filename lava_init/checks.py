@@ -83,6 +83,19 @@ def check_dropout(probability: float, what: str = "dropout") -> float:
     return value
 
 
+def check_shift(pixels: int) -> int:
+    """An augmentation shift: a whole number of pixels >= 0 (0: off).
+
+    >>> check_shift(2)
+    2
+    """
+    if isinstance(pixels, bool) or not isinstance(pixels, (int, float)) or int(pixels) != pixels \
+            or pixels < 0:
+        raise ValueError(f"shift must be a whole number of pixels >= 0 (got {pixels!r}); "
+                         "0 turns it off")
+    return int(pixels)
+
+
 def check_decay(decay: float, what: str = "decay", allow_zero: bool = True) -> float:
     """A decay (fraction lost per step) in [0, 1], or (0, 1] without ``allow_zero``.
 

@@ -17,6 +17,7 @@ from lava_init.apps.data import (
     read_cifar_batch,
     read_idx,
     read_nmnist_events,
+    shift_image,
     write_cifar_batch,
     write_idx,
     write_nmnist_events,
@@ -75,6 +76,33 @@ def test_regular_encoding_sends_the_rounded_count_evenly_and_the_same_every_epoc
         load_dataset("digits", True, limit=2, encoding="poisson")
     with pytest.raises(ValueError, match="regular_encode needs intensities in"):
         regular_encode(torch.tensor([1.5]), 3)
+
+
+def test_shift_and_flip_augment_each_epoch_anew_and_keep_the_picture():
+    from sklearn.datasets import load_digits
+
+    images = torch.tensor(load_digits().images[:50] / 16.0, dtype=torch.float32)
+    plain = load_dataset("digits", True, time_steps=3, limit=50, encoding="regular")
+    moved = load_dataset("digits", True, time_steps=3, limit=50, encoding="regular", shift=1,
+                         flip=True)
+    first = torch.stack([moved[i][0] for i in range(50)])
+    assert torch.equal(first, torch.stack([moved[i][0] for i in range(50)]))  # seeded
+    moved.set_epoch(1)
+    second = torch.stack([moved[i][0] for i in range(50)])
+    assert not torch.equal(first, second)
+    counts = torch.stack([plain[i][0] for i in range(50)]).sum(-1).squeeze(1)
+    for sample in (first, second):
+        sample_counts = sample.sum(-1).squeeze(1)
+        matches = [any(torch.equal(sample_counts[i], shift_image(view, down, right))
+                       for view in (counts[i], counts[i].flip(-1))
+                       for down in (-1, 0, 1) for right in (-1, 0, 1)) for i in range(50)]
+        assert all(matches)  # each sample is its picture, moved by <= 1 pixel or mirrored
+    assert torch.equal(counts, torch.floor(images * 3 + 0.5))  # no augmentation: unchanged
+    assert shift_image(torch.ones(3, 3), 3, 0).sum() == 0
+    with pytest.raises(ValueError, match="shift must be a whole number of pixels >= 0"):
+        load_dataset("digits", True, limit=2, shift=-1)
+    with pytest.raises(ValueError, match="N-MNIST recordings are events"):
+        load_dataset("nmnist", True, shift=2)
 
 
 def test_mnist_from_shared_idx_files(shared_data):

@@ -226,6 +226,10 @@ def test_cli_bad_recipe_options_give_one_clear_line(capsys):
         capsys, ["--dataset", "digits", "--readout-population", "0"])
     assert "dropout must be in [0, 1) (got 1.0)" in _cli_error(
         capsys, ["--dataset", "digits", "--dropout", "1"])
+    assert "shift must be a whole number of pixels >= 0 (got -2)" in _cli_error(
+        capsys, ["--dataset", "digits", "--shift", "-2"])
+    assert "--flip mirrors images left-right" in _cli_error(
+        capsys, ["--dataset", "digits", "--flip"])
 
 
 def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_rate():

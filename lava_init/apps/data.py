@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from lava_init.apps.settings import DATASETS, ENCODINGS, NUM_CLASSES
+from lava_init.checks import check_shift
 from lava_init.encoding import rate_encode, regular_encode
 from lava_init.files import atomic_write
 
@@ -87,13 +88,36 @@ class SpikeDataset(torch.utils.data.Dataset):
         return spikes.flatten(0, -2) if self.flatten else spikes
 
 
+def shift_image(image: torch.Tensor, down: int, right: int) -> torch.Tensor:
+    """``image`` (..., H, W) moved ``down`` rows and ``right`` columns (negative: up, left),
+    the pixels moved in from outside 0.
+
+    >>> shift_image(torch.tensor([[1, 2], [3, 4]]), 1, -1).tolist()
+    [[0, 0], [2, 0]]
+    """
+    height, width = image.shape[-2:]
+    if abs(down) >= height or abs(right) >= width:
+        return torch.zeros_like(image)
+    shifted = torch.zeros_like(image)
+    rows_to, rows_from = slice(max(down, 0), height + min(down, 0)), slice(
+        max(-down, 0), height - max(down, 0))
+    cols_to, cols_from = slice(max(right, 0), width + min(right, 0)), slice(
+        max(-right, 0), width - max(right, 0))
+    shifted[..., rows_to, cols_to] = image[..., rows_from, cols_from]
+    return shifted
+
+
 class RateEncodedImages(SpikeDataset):
     """Static images (N, C, H, W) of integers in [0, max_value], rate encoded per sample
-    (``encoding`` one of :data:`~lava_init.apps.settings.ENCODINGS`)."""
+    (``encoding`` one of :data:`~lava_init.apps.settings.ENCODINGS`).
+
+    Augmentation (for training sets): ``shift`` moves each image by a random whole number of
+    pixels in ``[-shift, shift]`` along each axis, ``flip`` mirrors it left-right with
+    probability 1/2, drawn anew per epoch from the sample's generator."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, max_value: float,
                  time_steps: int, seed: int = 0, flatten: bool = False,
-                 encoding: str = "rate"):
+                 encoding: str = "rate", shift: int = 0, flip: bool = False):
         super().__init__(time_steps, flatten)
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; valid: {', '.join(ENCODINGS)}")
@@ -102,16 +126,27 @@ class RateEncodedImages(SpikeDataset):
         self.labels = labels.long()
         self.max_value = float(max_value)
         self.seed = seed
+        self.shift = check_shift(shift)
+        self.flip = bool(flip)
         self.input_shape = tuple(images.shape[1:])
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        intensities = self.images[index].float() / self.max_value
-        if self.encoding == "regular":
-            return self._shaped(regular_encode(intensities, self.time_steps)), int(
-                self.labels[index])
         generator = torch.Generator().manual_seed(sample_seed(self.seed, self.epoch, index))
-        spikes = rate_encode(intensities, self.time_steps, generator)
+        intensities = self._augmented(self.images[index], generator).float() / self.max_value
+        if self.encoding == "regular":
+            spikes = regular_encode(intensities, self.time_steps)
+        else:
+            spikes = rate_encode(intensities, self.time_steps, generator)
         return self._shaped(spikes), int(self.labels[index])
+
+    def _augmented(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.shift:
+            down, right = torch.randint(-self.shift, self.shift + 1, (2,),
+                                        generator=generator).tolist()
+            image = shift_image(image, down, right)
+        if self.flip and bool(torch.rand((), generator=generator) < 0.5):
+            image = image.flip(-1)
+        return image
 
 
 class NMNISTFrames(SpikeDataset):
@@ -422,18 +457,24 @@ def load_dataset(
     limit: int | None = None,
     download: bool = False,
     encoding: str = "rate",
+    shift: int = 0,
+    flip: bool = False,
 ) -> SpikeDataset:
     """The ``train`` or test split of data set ``name`` as spikes over ``time_steps`` steps.
 
     ``limit``: keep the first ``limit`` samples. ``seed``: the rate encoding's seed.
     ``encoding``: how static images become spikes (:data:`~lava_init.apps.settings.ENCODINGS`;
-    N-MNIST recordings are events already and ignore it).
+    N-MNIST recordings are events already and ignore it). ``shift`` / ``flip``: augment the
+    images (:class:`RateEncodedImages`; not N-MNIST's events).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 samples (got {limit})")
     if name == "nmnist":
+        if shift or flip:
+            raise ValueError("shift and flip augment static images; N-MNIST recordings are "
+                             "events: train it with --shift 0 and without --flip")
         files, labels = nmnist_files(data_dir, train, download)
         return NMNISTFrames(files[:limit], labels[:limit], time_steps, flatten)
     if name == "digits":
@@ -446,5 +487,5 @@ def load_dataset(
         images, labels = load_idx_images(name, data_dir, train, download)
         max_value = 255.0
     return RateEncodedImages(images[:limit], labels[:limit], max_value, time_steps, seed, flatten,
-                             encoding)
+                             encoding, shift, flip)
 

@@ -168,6 +168,8 @@ class TrainConfig:
     :func:`default_encoding`); ``readout_population``: output neurons per class, their
     counts summed (None: :func:`default_readout_population`); ``dropout``: probability that a
     hidden neuron is silenced for a training sample (lava-dl's neuron dropout; 0: off);
+    ``shift`` / ``flip``: augment the training images, moved by up to ``shift`` pixels along
+    each axis / mirrored left-right at random, anew each epoch (the test set never);
     ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
     the paper's setting; see :mod:`lava_init.apps.models`); ``conserve_gradient``: also set
@@ -197,6 +199,8 @@ class TrainConfig:
     encoding: str | None = None
     readout_population: int | None = None
     dropout: float = 0.0
+    shift: int = 0
+    flip: bool = False
     epochs: int = 10
     batch_size: int = 16
     lr: float | None = None

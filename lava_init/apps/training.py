@@ -51,7 +51,7 @@ from lava_init.apps.settings import (
 )
 from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
-from lava_init.checks import check_count, check_dropout, check_rate
+from lava_init.checks import check_count, check_dropout, check_rate, check_shift
 from lava_init.files import atomic_write_text, check_writable_folder
 from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
@@ -120,6 +120,10 @@ def validate(config: TrainConfig) -> None:
                 raise ValueError(f"{option} is {blocks} calibration target; add --calibrate")
             check_rate(getattr(config, name), option)
     check_dropout(config.dropout)
+    check_shift(config.shift)
+    if config.flip and config.dataset in ("digits", "mnist", "nmnist"):
+        raise ValueError(f"--flip mirrors images left-right, which changes what {config.dataset} "
+                         "digits mean; use it for fashion-mnist or cifar10")
     if config.resume and config.out is None:
         raise ValueError("--resume continues OUT/checkpoint.pt: give --out RUN_DIR")
     if config.resume and config.overwrite:
@@ -388,7 +392,7 @@ def _build(config: TrainConfig) -> _Run:
     flatten = config.arch == "mlp"
     train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
                              config.seed, flatten, config.limit, config.download,
-                             config.encoding)
+                             config.encoding, config.shift, config.flip)
     test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
                             config.seed, flatten, config.test_limit, config.download,
                             config.encoding)

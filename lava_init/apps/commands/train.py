@@ -112,6 +112,13 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
     parser.add_argument("--dropout", type=float, default=defaults.dropout,
                         help="probability that a hidden neuron is silenced for a training "
                              f"sample (lava-dl's neuron dropout; default {defaults.dropout})")
+    parser.add_argument("--shift", type=int, default=defaults.shift,
+                        help="augment the training images: move each by a random 0..SHIFT "
+                             "pixels along each axis, anew each epoch (default 0: off)")
+    parser.add_argument("--flip", action="store_true",
+                        help="augment the training images: mirror each left-right with "
+                             "probability 1/2, anew each epoch (Fashion-MNIST, CIFAR-10; "
+                             "not digits)")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
                         help="after the init, calibrate every block on the first batch to a "
                              "rate (lava_init.calibrate; --hidden-rate, --readout-rate); "
@@ -136,7 +143,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         time_steps=args.time_steps, encoding=args.encoding,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale,
-        readout_population=args.readout_population, dropout=args.dropout, seed=args.seed,
+        readout_population=args.readout_population, dropout=args.dropout,
+        shift=args.shift, flip=args.flip, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
         out=args.out, resume=args.resume, overwrite=args.overwrite,
