@@ -16,9 +16,10 @@ from ../shared/data:
 * ``converged``: depth 10, the full MNIST and Fashion-MNIST training sets for ``--epochs``
   epochs (15), full test sets, 3 seeds, regular input encoding (``--encoding regular``), the
   default readout population, the relay blocks at the full lr and the training images
-  augmented (MNIST ``--shift 1``, Fashion-MNIST ``--flip``); seed 0 also on Lava
+  augmented on MNIST (``--shift 1``); seed 0 also on Lava
   fixed_pt (first 1,000 test samples). Kaiming and SLAYER's default with the same optimizer,
-  readout and budget, seed 0.
+  readout and budget, seed 0; Fashion-MNIST with augmented images (``--flip``, ``--shift 1
+  --flip``), seed 0.
 * ``integrating``: lava-dl's tutorial decays (current 0.25, voltage 0.03) at T = 20, 3 epochs
   of the first 3,000 MNIST training samples, first 1,000 test samples, depth 10, 20 and 30:
   the integrating recipe (what ``lava-init train --current-decay 0.25 --voltage-decay 0.03
@@ -81,12 +82,14 @@ EVENT_LAVA_SAMPLES = 200
 #: with ``--encoding regular``, 0.947 with ``rate``), with its relay blocks at the full lr (9
 #: relays learn better at 3e-3 than at 3e-3 / 9: 0.955 with ``--relay-lr 3e-3``).
 CONVERGED_ENCODING = "regular"
-#: The converged part's training-image augmentation (``--shift``, ``--flip``): without it the
+#: The converged part's training-image augmentation (``--shift``, ``--flip``). Without it the
 #: 15-epoch runs overfit (seed 0, train / test accuracy: MNIST 0.995 / 0.974, Fashion-MNIST
-#: 0.915 / 0.855). Mirroring keeps a garment a garment, not a digit a digit. Shifting
-#: Fashion-MNIST too (``--shift 1 --flip``) was too much for 10 x 100: train / test 0.837 /
-#: 0.836 on seed 0.
-CONVERGED_AUGMENTATION = {"mnist": {"shift": 1}, "fashion-mnist": {"flip": True}}
+#: 0.915 / 0.854); MNIST moved by up to a pixel: 0.977 / 0.977. On Fashion-MNIST it trades
+#: the training accuracy for nothing (``FASHION_AUGMENTATIONS``, seed 0: mirrored 0.888 /
+#: 0.853, also moved 0.837 / 0.836), so it stays off there.
+CONVERGED_AUGMENTATION = {"mnist": {"shift": 1}, "fashion-mnist": {}}
+#: The augmentations tried on Fashion-MNIST (seed 0; rows of the converged part).
+FASHION_AUGMENTATIONS = {"flip": {"flip": True}, "shift+flip": {"shift": 1, "flip": True}}
 #: SLAYER's default as it trained best at T = 20 (docs/beyond_the_paper.md section 7).
 SECTION7 = {"batch_size": 64, "lr": 1e-3, "count_scale": 1.0,
             "neuron": dataclasses.replace(INTEGRATING_NEURON, tau_grad=0.01)}
@@ -143,6 +146,9 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                       args.lava_samples if seed == 0 else 0) for seed in seeds]
             runs += [(f"{init} {dataset} s0", dataclasses.replace(
                 base, init=init, conserve_gradient=False), 0) for init in BASELINES[:2]]
+            if dataset == "fashion-mnist":
+                runs += [(f"recipe {name} {dataset} s0", dataclasses.replace(base, **augment), 0)
+                         for name, augment in FASHION_AUGMENTATIONS.items()]
     elif part == "integrating":
         runs = integrating_runs(args, seeds)
     elif part == "events":
