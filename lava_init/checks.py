@@ -67,6 +67,22 @@ def check_rate(rate: float, what: str = "rate") -> float:
     return value
 
 
+def check_label_smoothing(amount: float) -> float:
+    """A label-smoothing amount in [0, 1): the share of the target spread evenly over all
+    classes (0: plain one-hot targets; 1 would leave no label at all).
+
+    >>> check_label_smoothing(0.1)
+    0.1
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        raise ValueError(f"label-smoothing must be a number in [0, 1) (got {amount!r})")
+    value = float(amount)
+    if not math.isfinite(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"label-smoothing must be in [0, 1) (got {amount!r}); it is the share "
+                         "of the target spread over all classes, e.g. 0.1; 0 turns it off")
+    return value
+
+
 def check_dropout(probability: float, what: str = "dropout") -> float:
     """A dropout probability in [0, 1): 0 turns dropout off, 1 would silence every neuron.
 

@@ -226,6 +226,8 @@ def test_cli_bad_recipe_options_give_one_clear_line(capsys):
         capsys, ["--dataset", "digits", "--readout-population", "0"])
     assert "dropout must be in [0, 1) (got 1.0)" in _cli_error(
         capsys, ["--dataset", "digits", "--dropout", "1"])
+    assert "label-smoothing must be in [0, 1) (got 1.0)" in _cli_error(
+        capsys, ["--dataset", "digits", "--label-smoothing", "1"])
     assert "shift must be a whole number of pixels >= 0 (got -2)" in _cli_error(
         capsys, ["--dataset", "digits", "--shift", "-2"])
     assert "--flip mirrors images left-right" in _cli_error(
@@ -276,6 +278,20 @@ def test_readout_population_counts_and_loss_scale():
     assert float(readout_loss(counts, labels, config, 4)) == pytest.approx(float(expected))
     mse = readout_loss(counts, labels, dataclasses.replace(config, loss="rate_mse"), 4)
     assert float(mse) == pytest.approx(1.0 ** 2 + (0.2 - 1) ** 2)
+
+
+def test_label_smoothing_spreads_the_target_over_the_classes():
+    """Both losses against (1 - e) one_hot + e / classes, written out by hand."""
+    counts, labels = torch.tensor([[3.0, 0.0, 1.0]]), torch.tensor([0])
+    config = TrainConfig(time_steps=3, label_smoothing=0.3)
+    target = torch.tensor([[0.7 + 0.1, 0.1, 0.1]])
+    log_p = torch.log_softmax(counts, dim=1)  # count_scale 1 at T = 3, population 1
+    assert float(readout_loss(counts, labels, config)) == pytest.approx(
+        float(-(target * log_p).sum()))
+    assert float(readout_loss(counts, labels, dataclasses.replace(config, label_smoothing=0))
+                 ) == pytest.approx(float(-log_p[0, 0]))
+    mse = readout_loss(counts, labels, dataclasses.replace(config, loss="rate_mse"))
+    assert float(mse) == pytest.approx(float((counts / 3 - target).pow(2).sum()))
 
 
 def test_integrating_recipe_calibrates_rates_and_measures_the_surrogate():

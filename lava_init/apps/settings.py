@@ -180,7 +180,9 @@ class TrainConfig:
     when given); ``relay_lr``: Adam's
     learning rate of the relay blocks (``init="relay"``), default :func:`relay_lr`; ``loss``:
     one of :data:`LOSSES`; ``count_scale``: logits per output spike, for a readout
-    population of several neurons over ``sqrt(population)`` (default :func:`count_scale`).
+    population of several neurons over ``sqrt(population)`` (default :func:`count_scale`);
+    ``label_smoothing``: the share of each training target spread evenly over the classes
+    (0: one-hot targets).
     ``init``, ``calibrate`` and ``lr`` left at None take the project's
     recipe for the neuron (:func:`resolve_recipe`)."""
 
@@ -207,6 +209,7 @@ class TrainConfig:
     relay_lr: float | None = None
     loss: str = "count_ce"
     count_scale: float | None = None
+    label_smoothing: float = 0.0
     seed: int = 0
     limit: int | None = None
     test_limit: int | None = None

@@ -51,7 +51,13 @@ from lava_init.apps.settings import (
 )
 from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
-from lava_init.checks import check_count, check_dropout, check_rate, check_shift
+from lava_init.checks import (
+    check_count,
+    check_dropout,
+    check_label_smoothing,
+    check_rate,
+    check_shift,
+)
 from lava_init.files import atomic_write_text, check_writable_folder
 from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
@@ -120,6 +126,7 @@ def validate(config: TrainConfig) -> None:
                 raise ValueError(f"{option} is {blocks} calibration target; add --calibrate")
             check_rate(getattr(config, name), option)
     check_dropout(config.dropout)
+    check_label_smoothing(config.label_smoothing)
     check_shift(config.shift)
     if config.flip and config.dataset in ("digits", "mnist", "nmnist"):
         raise ValueError(f"--flip mirrors images left-right, which changes what {config.dataset} "
@@ -149,14 +156,17 @@ def readout_loss(counts: torch.Tensor, labels: torch.Tensor, config: TrainConfig
     Fashion-MNIST: 0.845, against 0.829 for the mean count, ``/ population``, and 0.839 /
     0.842 for ``/ 4`` / ``/ 2``). ``rate_mse``:
     the squared error of each class's mean rate ``counts / (T population)`` against 1 (true
-    class) and 0."""
+    class) and 0. ``config.label_smoothing`` ``e`` replaces either target by
+    ``(1 - e) one_hot + e / classes``."""
+    smoothing = config.label_smoothing
     if config.loss == "rate_mse":
         target = F.one_hot(labels, counts.shape[1]).to(counts.dtype)
+        target = target * (1.0 - smoothing) + smoothing / counts.shape[1]
         rates = counts / (config.time_steps * population)
         error = (rates - target).pow(2).sum(1)
         return error.sum() if reduction == "sum" else error.mean()
     logits = counts * (count_scale(config.time_steps, config.count_scale) / math.sqrt(population))
-    return F.cross_entropy(logits, labels, reduction=reduction)
+    return F.cross_entropy(logits, labels, reduction=reduction, label_smoothing=smoothing)
 
 
 def check_run_folder(config: TrainConfig) -> None:

@@ -105,6 +105,9 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="logits = count-scale * output spike counts per class / "
                              "sqrt(readout-population) (count_ce); default "
                              f"{READOUT_STEPS} / time-steps")
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
+                        help="share of each training target spread evenly over the classes "
+                             f"(default {defaults.label_smoothing}: one-hot targets)")
     parser.add_argument("--readout-population", type=int, default=None,
                         help="output neurons per class, their spike counts summed (default "
                              f"{READOUT_POPULATION} for memoryless neurons, 1 for integrating "
@@ -144,6 +147,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale,
         readout_population=args.readout_population, dropout=args.dropout,
+        label_smoothing=args.label_smoothing,
         shift=args.shift, flip=args.flip, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
         delay_shift=args.delay_shift, data_dir=args.data_dir, download=args.download,
