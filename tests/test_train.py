@@ -150,6 +150,24 @@ def test_resume_equals_uninterrupted(uninterrupted, tmp_path):
         assert len(list(csv.DictReader(handle))) == 2
 
 
+def test_resume_of_a_checkpoint_older_than_a_setting_takes_its_default(uninterrupted,
+                                                                         tmp_path):
+    """A checkpoint written before ``label_smoothing`` existed resumes as trained with 0."""
+    _, rows, _ = uninterrupted
+    config = dataclasses.replace(TINY, out=str(tmp_path))
+    with pytest.raises(Interrupted):
+        train(config, callback=_interrupt_after_first_epoch)
+    path = tmp_path / CHECKPOINT_NAME
+    saved = torch.load(path, weights_only=True)
+    del saved["train_config"]["label_smoothing"]
+    torch.save(saved, path)
+    resumed = train(dataclasses.replace(config, resume=True))
+    assert _without_time(resumed.metrics) == _without_time(rows)
+    torch.save(saved, path)  # the old checkpoint again: other settings are still refused
+    with pytest.raises(ValueError, match="label_smoothing: 0.0 -> 0.1"):
+        train(dataclasses.replace(config, resume=True, label_smoothing=0.1))
+
+
 def test_resume_with_other_settings_is_refused(uninterrupted):
     run_dir, _, _ = uninterrupted
     with pytest.raises(ValueError, match="other settings.*lr: 0.01 -> 0.02"):
