@@ -118,6 +118,10 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     args = recipe.parse_args(["--out", str(tmp_path)])
     labels = [label for label, _, _ in recipe.runs_for("first_epoch", args)]
     assert "recipe d30 s2" in labels and "slayer_default d10 s0" in labels
+    converged = {label: config for label, config, _ in recipe.runs_for("converged", args)}
+    assert converged["recipe fashion-mnist s2"].label_smoothing == recipe.FASHION_SMOOTHING > 0
+    assert converged["recipe unsmoothed fashion-mnist s2"].label_smoothing == 0
+    assert converged["recipe mnist s0"].shift == 1
     with pytest.raises(ValueError, match="unknown part 'deep'"):
         recipe.runs_for("deep", args)
     config = recipe.TrainConfig(dataset="digits", depth=2, width=16, epochs=1, limit=64,
