@@ -67,6 +67,17 @@ def check_rate(rate: float, what: str = "rate") -> float:
     return value
 
 
+def _check_below_one(value: float, what: str, meaning: str) -> float:
+    """``value`` as a float in [0, 1), or one ValueError naming ``what`` and its ``meaning``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} must be a number in [0, 1) (got {value!r})")
+    number = float(value)
+    if not math.isfinite(number) or not 0.0 <= number < 1.0:
+        raise ValueError(f"{what} must be in [0, 1) (got {value!r}); it is {meaning}, "
+                         "0 turns it off")
+    return number
+
+
 def check_label_smoothing(amount: float) -> float:
     """A label-smoothing amount in [0, 1): the share of the target spread evenly over all
     classes (0: plain one-hot targets; 1 would leave no label at all).
@@ -74,13 +85,8 @@ def check_label_smoothing(amount: float) -> float:
     >>> check_label_smoothing(0.1)
     0.1
     """
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        raise ValueError(f"label-smoothing must be a number in [0, 1) (got {amount!r})")
-    value = float(amount)
-    if not math.isfinite(value) or not 0.0 <= value < 1.0:
-        raise ValueError(f"label-smoothing must be in [0, 1) (got {amount!r}); it is the share "
-                         "of the target spread over all classes, e.g. 0.1; 0 turns it off")
-    return value
+    return _check_below_one(amount, "label-smoothing",
+                            "the share of the target spread over all classes, e.g. 0.1")
 
 
 def check_dropout(probability: float, what: str = "dropout") -> float:
@@ -89,14 +95,8 @@ def check_dropout(probability: float, what: str = "dropout") -> float:
     >>> check_dropout(0.1)
     0.1
     """
-    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
-        raise ValueError(f"{what} must be a number in [0, 1) (got {probability!r})")
-    value = float(probability)
-    if not math.isfinite(value) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{what} must be in [0, 1) (got {probability!r}); it is the "
-                         "probability that a hidden neuron is silenced for a training sample, "
-                         "0 turns it off")
-    return value
+    return _check_below_one(probability, what, "the probability that a hidden neuron is "
+                            "silenced for a training sample")
 
 
 def check_shift(pixels: int) -> int:
