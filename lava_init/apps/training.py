@@ -290,11 +290,10 @@ def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
     """Refuse to resume with other settings; a field the checkpoint does not name is newer
     than the checkpoint, which trained with that field's default."""
     current, defaults = config.as_dict(), TrainConfig().as_dict()
-    differing = [k for k in current
-                 if k not in RESUME_FREE_FIELDS and saved.get(k, defaults[k]) != current[k]]
+    trained = {k: saved.get(k, defaults[k]) for k in current if k not in RESUME_FREE_FIELDS}
+    differing = [k for k in trained if trained[k] != current[k]]
     if differing:
-        changes = ", ".join(f"{k}: {saved.get(k, defaults[k])!r} -> {current[k]!r}"
-                            for k in differing)
+        changes = ", ".join(f"{k}: {trained[k]!r} -> {current[k]!r}" for k in differing)
         raise ValueError(f"{path} was trained with other settings ({changes}); resume with the "
                          "same settings or use another --out folder")
 
