@@ -20,7 +20,8 @@ from ../shared/data:
   (``--label-smoothing``); seed 0 also on Lava fixed_pt (first 1,000 test samples). Kaiming
   and SLAYER's default with the same optimizer, readout, regularization and budget, seed 0;
   Fashion-MNIST without smoothing (3 seeds, and Kaiming), and without smoothing but with
-  augmented images (``--flip``, ``--shift 1 --flip``), seed 0.
+  augmented images (``--flip``, ``--shift 1 --flip``), seed 0; and with graded input
+  (``--encoding graded``): 3 seeds (seed 0 also on Lava), Kaiming and SLAYER's default.
 * ``integrating``: lava-dl's tutorial decays (current 0.25, voltage 0.03) at T = 20, 3 epochs
   of the first 3,000 MNIST training samples, first 1,000 test samples, depth 10, 20 and 30:
   the integrating recipe (what ``lava-init train --current-decay 0.25 --voltage-decay 0.03
@@ -99,6 +100,12 @@ CONVERGED_REGULARIZATION = {"mnist": {"shift": 1},
 UNSMOOTHED = {"label_smoothing": 0.0}
 FASHION_AUGMENTATIONS = {"flip": {"flip": True, **UNSMOOTHED},
                          "shift+flip": {"shift": 1, "flip": True, **UNSMOOTHED}}
+#: Fashion-MNIST rows with graded input (``--encoding graded``: each pixel's intensity ramped
+#: over the T steps, sent to Lava as graded messages into the first layer), smoothed like the
+#: recipe's. At T = 3 binary input spikes bound what the first layer sees: a binarized image
+#: per step; with graded input it sees the image itself against three thresholds (docs/
+#: training.md, "Graded input").
+FASHION_GRADED = {"encoding": "graded"}
 #: SLAYER's default as it trained best at T = 20 (docs/beyond_the_paper.md section 7).
 SECTION7 = {"batch_size": 64, "lr": 1e-3, "count_scale": 1.0,
             "neuron": dataclasses.replace(INTEGRATING_NEURON, tau_grad=0.01)}
@@ -163,6 +170,12 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                     base, init="kaiming", conserve_gradient=False, **UNSMOOTHED), 0))
                 runs += [(f"recipe {name} {dataset} s0", dataclasses.replace(base, **augment), 0)
                          for name, augment in FASHION_AUGMENTATIONS.items()]
+                runs += [(f"recipe graded {dataset} s{seed}", dataclasses.replace(
+                    base, seed=seed, **FASHION_GRADED), args.lava_samples if seed == 0 else 0)
+                         for seed in seeds]
+                runs += [(f"{init} graded {dataset} s0", dataclasses.replace(
+                    base, init=init, conserve_gradient=False, **FASHION_GRADED), 0)
+                         for init in BASELINES[:2]]
     elif part == "integrating":
         runs = integrating_runs(args, seeds)
     elif part == "events":

@@ -6,6 +6,10 @@ import torch
 
 from lava_init.checks import check_count
 
+#: Levels per unit of :func:`ramp_encode`'s graded values: each lies on the 1/64 grid, so Lava
+#: receives it as an integer message of at most 7 bits (64 = 1.0, the weights' unit).
+GRADED_LEVELS = 64
+
 
 def _check_intensities(values: torch.Tensor, encoder: str) -> None:
     if values.numel() and (values.min() < 0 or values.max() > 1):
@@ -42,3 +46,24 @@ def regular_encode(values: torch.Tensor, time_steps: int) -> torch.Tensor:
     steps = torch.arange(time_steps + 1, dtype=values.dtype, device=values.device)
     charge = torch.floor(values.unsqueeze(-1) * steps + 0.5)
     return charge.diff(dim=-1)
+
+
+def ramp_encode(values: torch.Tensor, time_steps: int, levels: int = GRADED_LEVELS
+                ) -> torch.Tensor:
+    """Graded input, a ramp over the steps: step ``t`` (0-based) carries ``values * (t + 1) / T``
+    rounded to the ``1 / levels`` grid.
+
+    A memoryless first layer fires at step ``t`` when ``W values > theta T / (t + 1)``: each of
+    its neurons reports its full-precision input against T thresholds, 0 .. T spikes, instead
+    of a binary code of a binarized image per step. ``values`` (batch, features...) in [0, 1]
+    -> graded values (batch, features..., time_steps), multiples of ``1 / levels`` in [0, 1];
+    on Lava they are messages of ``levels * value`` (``export_netx(..., input_levels=)``).
+
+    >>> (ramp_encode(torch.tensor([0.5, 1.0]), 2, levels=4) * 4).tolist()
+    [[1.0, 2.0], [2.0, 4.0]]
+    """
+    check_count(time_steps, "time_steps")
+    check_count(levels, "levels")
+    _check_intensities(values, "ramp_encode")
+    ramp = torch.arange(1, time_steps + 1, dtype=values.dtype, device=values.device) / time_steps
+    return torch.round(values.unsqueeze(-1) * ramp * levels) / levels

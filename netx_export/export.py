@@ -22,6 +22,7 @@ from lava_init.slayer_blocks import (
     synapse_weight,
 )
 from lava_init.temporal import LAVA_CURRENT_LIMIT
+from netx_export.lava_run import INPUT_LEVELS_ATTRIBUTE
 
 #: Block types NetX 0.6.0 cannot load (its create_* raise NotImplementedError).
 UNSUPPORTED_BLOCKS = ("Pool", "Average", "ConvT", "Unpool", "TimeDecimation", "KWTA")
@@ -120,8 +121,34 @@ def _run_once(blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int,
             spikes = spikes[0]
 
 
+def _check_input_levels(levels: int | None, blocks: list[tuple[str, torch.nn.Module]]
+                        ) -> int | None:
+    if levels is None:
+        return None
+    if isinstance(levels, bool) or int(levels) != levels or not 1 <= levels <= 1024:
+        raise ValueError(f"input_levels must be an integer in 1..1024 (got {levels!r}); 64 "
+                         "sends graded values on the 1/64 grid")
+    name, block = blocks[0]
+    if slayer_block_type(block) not in ("Dense", "Conv"):
+        raise ValueError(f"graded input needs a Dense or Conv first block to take it; "
+                         f"{name!r} is {block_kind(block)}")
+    return int(levels)
+
+
+def _scale_first_layer(group: h5py.Group, levels: int) -> None:
+    """The first layer in units of ``1 / levels`` input: messages of ``value * levels`` times
+    the integer weights give ``levels`` times SLAYER's current, so the threshold and bias are
+    ``levels`` times theirs as well."""
+    for key in ("neuron/vThMant", "bias"):
+        if key in group:
+            value = np.asarray(group[key][()]) * levels
+            del group[key]
+            group.create_dataset(key, data=value)
+
+
 def _write_hdf5(
-    path: Path, blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int, ...]
+    path: Path, blocks: list[tuple[str, torch.nn.Module]], input_shape: tuple[int, ...],
+    input_levels: int | None = None,
 ) -> None:
     with h5py.File(path, "w") as handle:
         offset = 0
@@ -135,6 +162,9 @@ def _write_hdf5(
             group = handle.create_group(f"layer/{index + offset}")
             block.export_hdf5(group)
             _broadcast_scalar_bias(group)
+        if input_levels is not None:
+            _scale_first_layer(handle[f"layer/{offset}"], input_levels)
+            handle.attrs[INPUT_LEVELS_ATTRIBUTE] = input_levels
 
 
 def _broadcast_scalar_bias(group: h5py.Group) -> None:
@@ -167,6 +197,7 @@ def export_netx(
     net: torch.nn.Module,
     path: str | Path,
     input_shape: Sequence[int] | None = None,
+    input_levels: int | None = None,
 ) -> Path:
     """Write ``net`` as a NetX HDF5 file at ``path`` and return the path.
 
@@ -183,6 +214,12 @@ def export_netx(
         path: the ``.net`` file to write.
         input_shape: one sample's shape without batch and time, ``(features,)`` or
             ``(channels, height, width)``; needed when the first block is a Conv.
+        input_levels: the first (Dense or Conv) block takes graded values on the
+            ``1 / input_levels`` grid (e.g. :func:`lava_init.encoding.ramp_encode`'s) instead
+            of binary spikes: Lava sends them as integer messages ``value * input_levels``,
+            and the first layer's threshold and bias are written ``input_levels`` times
+            larger, so that it spikes exactly where SLAYER's does. The file's root attribute
+            ``input_levels`` says so; :func:`netx_export.run_lava` reads it.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -200,6 +237,7 @@ def export_netx(
     blocks = chain_blocks(net)
     for name, block in blocks:
         check_exportable(name, block)
+    levels = _check_input_levels(input_levels, blocks)
     shape = _dummy_input(*blocks[0], input_shape)
     with eval_mode(net):
         _run_once(blocks, shape)
@@ -210,7 +248,7 @@ def export_netx(
     exported = [(name, copy.deepcopy(block)) for name, block in blocks]
 
     def write_and_validate(temp: str) -> None:
-        _write_hdf5(Path(temp), exported, shape)
+        _write_hdf5(Path(temp), exported, shape, levels)
         _validate(Path(temp))
 
     return atomic_write(path, write_and_validate)

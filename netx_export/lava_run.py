@@ -23,6 +23,9 @@ LOIHI2_COMPILER = "lava.magma.compiler.subcompilers.nc.ncproc_compiler"
 #: NetX layer types lava-dl 0.6.0's loader cannot create (NotImplementedError): such a layer
 #: and every layer after it are skipped and named in :attr:`NetxPlan.skipped`.
 UNRUNNABLE_LAYERS = ("average", "pool", "convT", "unpool", "concat")
+#: Root attribute of a NetX file whose first layer takes graded input: its levels per unit
+#: (messages of ``value * levels``; ``export_netx(..., input_levels=)``).
+INPUT_LEVELS_ATTRIBUTE = "input_levels"
 #: NetX layer types that become a Lava layer with neurons (an ``input`` one only with a neuron).
 NEURON_LAYERS = ("dense", "conv", "dense_rec", "dense_comp")
 
@@ -64,10 +67,20 @@ def _to_slayer_neurons(spikes: np.ndarray) -> np.ndarray:
     return spikes.reshape(-1, spikes.shape[-1])
 
 
-def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...], graded: bool = False
-                  ) -> np.ndarray:
+def input_message_bits(levels: int) -> int:
+    """Bits of the graded messages that carry values up to 1 on the ``1 / levels`` grid.
+
+    >>> input_message_bits(64)
+    7
+    """
+    return int(levels).bit_length()
+
+
+def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...], graded: bool = False,
+                  levels: int | None = None) -> np.ndarray:
     """Spikes as (batch, *sample_shape, T); ValueError when the shape or values do not fit.
-    ``graded``: any finite values (an Input layer with neurons scales them), else 0/1."""
+    ``graded``: any finite values (an Input layer with neurons scales them); ``levels``:
+    multiples of ``1 / levels`` that fit the first layer's messages; else 0/1."""
     given = tuple(spikes.shape)
     if spikes.ndim == len(sample_shape) + 1:
         spikes = spikes[None]
@@ -80,14 +93,20 @@ def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...], graded: boo
         raise ValueError(f"spikes of shape {given} hold no sample; give at least one")
     if spikes.shape[-1] < 1:
         raise ValueError("spikes need at least one time step")
-    if graded and not np.isfinite(spikes).all():
+    if (graded or levels) and not np.isfinite(spikes).all():
         raise ValueError("the input holds NaN or infinite values; give finite values")
-    if not graded and not np.isin(spikes, (0, 1)).all():
+    if levels:
+        messages = spikes * levels
+        largest = 2 ** input_message_bits(levels) - 1
+        if (messages != np.rint(messages)).any() or messages.min() < 0 or messages.max() > largest:
+            raise ValueError(f"this network takes graded input on the 1/{levels} grid in "
+                             f"[0, {largest / levels:g}]; round the values to it (e.g. "
+                             "lava_init.encoding.ramp_encode)")
+    elif not graded and not np.isin(spikes, (0, 1)).all():
         raise ValueError("run_lava takes binary spikes (0 or 1); rate-encode graded inputs first "
                          "(graded values are taken only by a network whose layer/0 is an Input "
-                         "layer with neurons)")
+                         "layer with neurons, or one exported with input_levels)")
     return spikes
-
 
 
 @dataclass(frozen=True)
@@ -98,13 +117,16 @@ class NetxPlan:
     the file; ``skipped``: ``(name, type)`` of the layers NetX cannot run (the first
     :data:`UNRUNNABLE_LAYERS` one and all after it); ``num_layers``: the file layers NetX
     loads; ``input_transform``: ``(weight, bias)`` of an Input layer with neurons in Lava's
-    integer units (64 = 1.0), else None (the first synapse layer takes the spikes).
+    integer units (64 = 1.0), else None (the first synapse layer takes the spikes);
+    ``input_levels``: the first synapse layer takes graded messages ``value * input_levels``
+    (``export_netx(..., input_levels=)``), else None.
     """
 
     layers: list[tuple[str, str]]
     skipped: list[tuple[str, str]]
     num_layers: int
     input_transform: tuple[int, int] | None
+    input_levels: int | None = None
 
 
 def netx_plan(path: str | Path) -> NetxPlan:
@@ -117,6 +139,7 @@ def netx_plan(path: str | Path) -> NetxPlan:
             has_neuron = ["neuron" in groups[str(i)] for i in range(len(groups))]
             input_neurons = bool(kinds) and kinds[0] == "input" and has_neuron[0]
             transform = _input_transform(groups["0"]) if input_neurons else None
+            levels = handle.attrs.get(INPUT_LEVELS_ATTRIBUTE)
     except (OSError, KeyError, IndexError) as error:
         raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
                          "write it with export_netx") from None
@@ -127,7 +150,8 @@ def netx_plan(path: str | Path) -> NetxPlan:
         raise ValueError(f"{path} has no layer NetX can run on Lava (layer types: "
                          f"{', '.join(kinds) or 'none'})")
     skipped = [(f"layer/{i}", kind) for i, kind in enumerate(kinds) if i >= runnable]
-    return NetxPlan(layers, skipped, runnable, transform)
+    return NetxPlan(layers, skipped, runnable, transform,
+                    None if levels is None else int(levels))
 
 
 def _input_transform(group: h5py.Group) -> tuple[int, int]:
@@ -152,7 +176,9 @@ def load_lava_network(path: Path, plan: NetxPlan) -> LavaNetwork:
     from lava.lib.dl.netx import hdf5
 
     try:
-        network = hdf5.Network(net_config=str(path), num_layers=plan.num_layers)
+        bits = input_message_bits(plan.input_levels) if plan.input_levels else 0
+        network = hdf5.Network(net_config=str(path), num_layers=plan.num_layers,
+                               input_message_bits=bits)
     except Exception as error:
         raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
                          "write it with export_netx") from None
@@ -163,13 +189,15 @@ def load_lava_network(path: Path, plan: NetxPlan) -> LavaNetwork:
     return LavaNetwork(network, plan, sample_shape, port)
 
 
-def _source_data(sample: np.ndarray, input_transform: tuple[int, int] | None) -> np.ndarray:
+def _source_data(sample: np.ndarray, plan: NetxPlan) -> np.ndarray:
     """One sample in Lava's order and integer units (through the Input layer's transform:
-    ``round(x * weight + bias)``)."""
+    ``round(x * weight + bias)``; graded messages: ``round(x * input_levels)``)."""
     data = _to_lava_order(sample)
-    if input_transform:
-        weight, bias = input_transform
+    if plan.input_transform:
+        weight, bias = plan.input_transform
         data = np.rint(data * weight + bias)
+    elif plan.input_levels:
+        data = np.rint(data * plan.input_levels)
     return data.astype(np.int32)
 
 
@@ -202,7 +230,7 @@ def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
     from netx_export.lava_processes.recorder import SpikeRecorder, open_record
 
     samples, steps = batch.shape[0], batch.shape[-1]
-    data = np.concatenate([_source_data(sample, lava.plan.input_transform) for sample in batch],
+    data = np.concatenate([_source_data(sample, lava.plan) for sample in batch],
                           axis=-1)
     SpikeSource(data=data).s_out.connect(lava.input_port)
     with tempfile.TemporaryDirectory(prefix="lava-run-") as folder:
@@ -248,7 +276,8 @@ def checked_input(path: Path, plan: NetxPlan, spikes) -> np.ndarray:
     """``spikes`` as a checked (batch, *input, T) array for the network at ``path``."""
     values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
     sample_shape = load_lava_network(path, plan).sample_shape
-    return _check_spikes(values, sample_shape, graded=plan.input_transform is not None)
+    return _check_spikes(values, sample_shape, graded=plan.input_transform is not None,
+                         levels=plan.input_levels)
 
 
 @dataclass

@@ -3,9 +3,11 @@
 Static images are rate encoded (:func:`lava_init.encoding.rate_encode`): at each of T steps a
 pixel spikes with probability intensity / max; or, with ``encoding="regular"``
 (:func:`lava_init.encoding.regular_encode`), it sends round(T * intensity / max) spikes spread
-evenly over the T steps, the same in every epoch. The network then sees binary spikes only, so
-the exported NetX network on Lava gets exactly the input SLAYER trained on (no analog input
-scaling or Input block to match). Each sample's spikes come from its own generator, seeded by
+evenly over the T steps, the same in every epoch; or, with ``encoding="graded"``
+(:func:`lava_init.encoding.ramp_encode`), the intensity itself, ramped over the steps
+(``intensity * (t + 1) / T`` at step t, on a 1/64 grid). Spikes reach the exported NetX
+network on Lava as they are; graded values as integer messages (64 = 1.0) into the first
+layer, exactly the input SLAYER trained on (``SpikeDataset.input_levels``). Each sample's spikes come from its own generator, seeded by
 (seed, epoch, sample index): the same in every run, for any batch size, number of processes or
 resumed run. N-MNIST events become T binary frames (tonic's ``ToFrame``; a pixel spikes in a
 bin when it has at least one event there).
@@ -26,7 +28,7 @@ import torch
 
 from lava_init.apps.settings import DATASETS, ENCODINGS, NUM_CLASSES
 from lava_init.checks import check_shift
-from lava_init.encoding import rate_encode, regular_encode
+from lava_init.encoding import GRADED_LEVELS, ramp_encode, rate_encode, regular_encode
 from lava_init.files import atomic_write
 
 #: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
@@ -75,6 +77,11 @@ class SpikeDataset(torch.utils.data.Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    @property
+    def input_levels(self) -> int | None:
+        """Levels per unit of graded input values; None for binary spikes."""
+        return None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -135,9 +142,16 @@ class RateEncodedImages(SpikeDataset):
         intensities = self._augmented(self.images[index], generator).float() / self.max_value
         if self.encoding == "regular":
             spikes = regular_encode(intensities, self.time_steps)
+        elif self.encoding == "graded":
+            spikes = ramp_encode(intensities, self.time_steps)
         else:
             spikes = rate_encode(intensities, self.time_steps, generator)
         return self._shaped(spikes), int(self.labels[index])
+
+    @property
+    def input_levels(self) -> int | None:
+        """Graded input's levels per unit (``export_netx(..., input_levels=)``); None: spikes."""
+        return GRADED_LEVELS if self.encoding == "graded" else None
 
     def _augmented(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.shift:

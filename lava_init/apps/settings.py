@@ -17,9 +17,10 @@ DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
 NUM_CLASSES = 10
 #: Network builders of lava_init.apps.models.
 ARCHITECTURES = ("mlp", "cnn")
-#: How static images become input spikes (lava_init.encoding): Bernoulli spikes with the
-#: pixel's intensity as probability per step, or round(intensity * T) spikes spread evenly.
-ENCODINGS = ("rate", "regular")
+#: How static images become input (lava_init.encoding): Bernoulli spikes with the pixel's
+#: intensity as probability per step, round(intensity * T) spikes spread evenly, or graded
+#: values, the intensity ramped over the steps (``ramp_encode``; Lava gets them as messages).
+ENCODINGS = ("rate", "regular", "graded")
 #: Neuron models of the propagation study (lava_init.apps.propagation).
 NEURONS = ("heaviside", "lif", "cuba")
 #: The methods the paper compares; ``--methods all`` adds every registered initializer.

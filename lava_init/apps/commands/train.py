@@ -43,8 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")
     parser.add_argument("--encoding", default=None,
-                        help=f"images to spikes, {ENCODINGS[0]} (Bernoulli spikes per step) "
-                             f"or {ENCODINGS[1]} (round(T * intensity) spikes, evenly spread) "
+                        help=f"images to input, {ENCODINGS[0]} (Bernoulli spikes per step), "
+                             f"{ENCODINGS[1]} (round(T * intensity) spikes, evenly spread) "
+                             f"or {ENCODINGS[2]} (the intensity ramped over the steps, "
+                             "intensity * (t + 1) / T, sent to Lava as graded messages) "
                              "(default: regular for memoryless neurons, rate for integrating "
                              "ones)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
