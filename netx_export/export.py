@@ -18,6 +18,7 @@ from lava_init.slayer_blocks import (
     block_synapses,
     chain_blocks,
     eval_mode,
+    is_memoryless,
     slayer_block_type,
     synapse_weight,
 )
@@ -132,6 +133,11 @@ def _check_input_levels(levels: int | None, blocks: list[tuple[str, torch.nn.Mod
     if slayer_block_type(block) not in ("Dense", "Conv"):
         raise ValueError(f"graded input needs a Dense or Conv first block to take it; "
                          f"{name!r} is {block_kind(block)}")
+    if not is_memoryless(block):
+        raise ValueError(f"graded input is exact on Lava only into a memoryless first block "
+                         f"(current and voltage decay 1); {name!r} integrates, and Lava rounds "
+                         "its decays at a scale input_levels times finer than SLAYER. Feed it "
+                         "spikes, or graded values through an Input block")
     return int(levels)
 
 

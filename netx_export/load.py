@@ -63,8 +63,9 @@ class NetxDense(slayer.block.cuba.Dense):
         return _delayed_forward(self, spikes)
 
 
-def _neuron_params(group: h5py.Group, has_bias: bool) -> dict:
-    """SLAYER CUBA parameters of a NetX neuron group (CUBA or the older LOIHI type)."""
+def _neuron_params(group: h5py.Group, has_bias: bool, input_levels: int = 1) -> dict:
+    """SLAYER CUBA parameters of a NetX neuron group (CUBA or the older LOIHI type); the first
+    layer of a graded-input file holds its threshold ``input_levels`` times larger."""
     config = {key: group["neuron"][key][()] for key in group["neuron"]} if "neuron" in group \
         else dict(NON_SPIKING)
     kind = config.get("type", b"CUBA")
@@ -76,7 +77,7 @@ def _neuron_params(group: h5py.Group, has_bias: bool) -> dict:
     if bool(config.get("gradedSpike", False)):
         raise ValueError(f"{name} sends graded spikes; load_netx imports binary-spike CUBA "
                          "layers only")
-    params = {"threshold": int(config["vThMant"]) / WEIGHT_SCALE,
+    params = {"threshold": int(config["vThMant"]) / WEIGHT_SCALE / input_levels,
               "current_decay": int(config["iDecay"]) / DECAY_SCALE,
               "voltage_decay": int(config["vDecay"]) / DECAY_SCALE}
     if has_bias:
@@ -88,8 +89,9 @@ def _stored(group: h5py.Group, key: str) -> np.ndarray:
     return np.asarray(group[key][()], dtype=np.float64)
 
 
-def _set_parameters(block: torch.nn.Module, group: h5py.Group) -> None:
-    """Weights, bias (the norm's running mean: bias = -mean) and delays from the file."""
+def _set_parameters(block: torch.nn.Module, group: h5py.Group, input_levels: int = 1) -> None:
+    """Weights, bias (the norm's running mean: bias = -mean; ``input_levels`` times larger in
+    the first layer of a graded-input file) and delays from the file."""
     stored = _stored(group, "weight")
     if np.any(stored % 2) or stored.min() < -256 or stored.max() > 254:
         warnings.warn(f"{group.name.lstrip('/')}: weights off SLAYER's 8-bit grid (even "
@@ -100,19 +102,22 @@ def _set_parameters(block: torch.nn.Module, group: h5py.Group) -> None:
     if "bias" in group:
         bias = np.broadcast_to(_stored(group, "bias").ravel(), (weight.shape[0],))
         block.neuron.norm.num_features = weight.shape[0]
-        block.neuron.norm.running_mean = torch.tensor(-bias / WEIGHT_SCALE, dtype=torch.float32)
+        block.neuron.norm.running_mean = torch.tensor(-bias / WEIGHT_SCALE / input_levels,
+                                                      dtype=torch.float32)
     if "delay" in group and block.delay is not None:
         delay = np.broadcast_to(_stored(group, "delay").ravel(), (weight.shape[0],))
         block.delay.delay.data = torch.tensor(np.clip(delay, 0, 62), dtype=torch.float32)
         block.delay.init = True
 
 
-def _block(group: h5py.Group, shape: tuple[int, ...]) -> torch.nn.Module | None:
+def _block(group: h5py.Group, shape: tuple[int, ...], input_levels: int = 1
+           ) -> torch.nn.Module | None:
     """The SLAYER block of one NetX layer group whose input has ``shape`` (SLAYER order);
-    None for a shape-only input group."""
+    None for a shape-only input group. ``input_levels``: the graded input's levels per unit,
+    for the file's first synapse layer (``export_netx(..., input_levels=)``)."""
     kind = group["type"][0].decode("ascii")
     params = None if kind == "flatten" or (kind == "input" and "neuron" not in group) else \
-        _neuron_params(group, "bias" in group and kind != "input")
+        _neuron_params(group, "bias" in group and kind != "input", input_levels)
     if kind == "input":
         if params is None:
             return None
@@ -134,7 +139,7 @@ def _block(group: h5py.Group, shape: tuple[int, ...]) -> torch.nn.Module | None:
     else:
         raise ValueError(f"{group.name.lstrip('/')} is a {kind!r} layer; load_netx imports "
                          "input, flatten, dense and conv layers")
-    _set_parameters(block, group)
+    _set_parameters(block, group, input_levels)
     return block
 
 
@@ -162,7 +167,8 @@ def load_netx(path: str | Path) -> NetxNetwork:
     Input (with neurons: weight and bias), Flatten, Dense (bias, axonal delays) and Conv
     (stride, padding, dilation, groups, bias) layers of CUBA or LOIHI neurons become CUBA
     blocks with the file's weights (stored / 64), biases, delays, thresholds (vThMant / 64)
-    and decays (/ 4096); layers NetX cannot run (a trailing ``average``) are left out and
+    and decays (/ 4096) (a graded-input file's first layer: threshold and bias also divided
+    by its ``input_levels``, so the network takes the values SLAYER trained on); layers NetX cannot run (a trailing ``average``) are left out and
     named in ``net.skipped``. The network is in eval mode, has run once on zeros (SLAYER
     knows its shapes) and matches Lava spike for spike under :func:`netx_export.verify`;
     :func:`netx_export.export_netx` writes the same weights and neuron parameters back.
@@ -181,9 +187,11 @@ def load_netx(path: str | Path) -> NetxNetwork:
     with h5py.File(path, "r") as handle:
         layers = handle["layer"]
         shape = input_shape = _input_shape(layers)
-        blocks = []
+        blocks, levels = [], plan.input_levels or 1
         for index in range(plan.num_layers):
-            block = _block(layers[str(index)], shape)
+            block = _block(layers[str(index)], shape, levels)
+            if hasattr(block, "synapse"):  # graded input reaches the first synapse layer only
+                levels = 1
             if block is not None:  # eval: a norm in training mode would move its mean
                 blocks.append(block.eval())
                 shape = tuple(block(torch.zeros(1, *shape, 2)).shape[1:-1])

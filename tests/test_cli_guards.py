@@ -42,6 +42,12 @@ def test_bad_neuron_parameters_are_refused(capsys, option, value, message):
     assert message in error_line(capsys, ["train", *TINY_RUN, option, value])
 
 
+def test_graded_input_needs_memoryless_neurons(capsys):
+    line = error_line(capsys, ["train", *TINY_RUN, "--encoding", "graded", "--current-decay",
+                               "0.25"])
+    assert "--encoding graded needs memoryless neurons" in line
+
+
 def test_a_run_folder_is_not_overwritten_without_resume_or_overwrite(capsys, tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", *TINY_RUN, "--out", str(out)]) == 0

@@ -22,7 +22,7 @@ from lava_init.apps.data import (
     write_idx,
     write_nmnist_events,
 )
-from lava_init.encoding import regular_encode
+from lava_init.encoding import GRADED_LEVELS, ramp_encode, regular_encode
 
 MNIST_FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9]
 MNIST_FIRST_TEST_LABELS = [7, 2, 1, 0, 4]
@@ -72,10 +72,31 @@ def test_regular_encoding_sends_the_rounded_count_evenly_and_the_same_every_epoc
     # 2 spikes in 4 steps alternate; 1 in 4 sits in the middle, not at the start
     assert regular_encode(torch.tensor([0.5, 0.25]), 4).tolist() == [[1, 0, 1, 0],
                                                                        [0, 1, 0, 0]]
-    with pytest.raises(ValueError, match="unknown encoding 'poisson'; valid: rate, regular"):
+    with pytest.raises(ValueError, match="unknown encoding 'poisson'; valid: rate, regular, "
+                                         "graded"):
         load_dataset("digits", True, limit=2, encoding="poisson")
     with pytest.raises(ValueError, match="regular_encode needs intensities in"):
         regular_encode(torch.tensor([1.5]), 3)
+
+
+def test_graded_encoding_ramps_the_intensity_over_the_steps_on_the_1_64_grid():
+    from sklearn.datasets import load_digits
+
+    data = load_dataset("digits", True, time_steps=3, limit=20, encoding="graded")
+    assert data.input_levels == GRADED_LEVELS
+    assert load_dataset("digits", True, limit=2, encoding="regular").input_levels is None
+    values = torch.stack([data[i][0] for i in range(20)]).reshape(20, 64, 3)
+    intensities = torch.tensor(load_digits().images[:20].reshape(20, -1) / 16.0,
+                               dtype=torch.float32)
+    messages = values * GRADED_LEVELS
+    assert torch.equal(messages, messages.round())  # on the grid: Lava gets integers
+    for step in range(3):  # step t carries intensity * (t + 1) / T, within half a level
+        expected = intensities * (step + 1) / 3
+        assert (values[..., step] - expected).abs().max() <= 0.5 / GRADED_LEVELS
+    assert torch.equal(values[..., 2], intensities.mul(GRADED_LEVELS).round() / GRADED_LEVELS)
+    assert len(values.unique()) > 10  # graded, not spikes
+    with pytest.raises(ValueError, match="ramp_encode needs intensities in"):
+        ramp_encode(torch.tensor([-0.1]), 3)
 
 
 def test_shift_and_flip_augment_each_epoch_anew_and_keep_the_picture():

@@ -24,6 +24,7 @@ from example_nets import (
     input_block_net,
     random_spikes,
     recurrent_net,
+    set_biases,
 )
 from lava.lib.dl import slayer
 from lava.lib.dl.netx import hdf5
@@ -32,9 +33,10 @@ from lava_init.apps.checkpoints import save_model
 from lava_init.apps.cli import main
 from lava_init.apps.models import SlayerMLP, build_model
 from lava_init.apps.settings import MEMORYLESS
+from lava_init.encoding import GRADED_LEVELS, ramp_encode
 from lava_init.network_init import initialize
 from lava_init.quantization import SLAYER_8BIT
-from netx_export import export_netx, loihi2_available, run_lava, verify
+from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify
 
 NETWORKS = {
     "dense": (dense_net, DENSE_INPUT),
@@ -352,3 +354,60 @@ def test_export_clears_temp_files_an_interrupted_export_left(tmp_path):
     stale.write_bytes(b"half an hdf5 file")
     export_netx(dense_net(), path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.net"]
+
+
+def memoryless_net(bias: bool) -> BlockNet:
+    """Memoryless Dense 24 -> 32 -> 16 (with a per-neuron bias): graded input's first layer."""
+    torch.manual_seed(2)
+    params = {**NEURON, "current_decay": 1.0, "voltage_decay": 1.0}
+    if bias:
+        params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
+    net = BlockNet(slayer.block.cuba.Dense(params, 24, 32, weight_scale=10),
+                   slayer.block.cuba.Dense(params, 32, 16, weight_scale=8))
+    if bias:
+        set_biases(net, 5, per_channel=True)
+    return net
+
+
+def ramp_input(steps: int, batch: int = 3) -> torch.Tensor:
+    """Graded values on the 1/64 grid: two ramps of ``steps`` per sample."""
+    generator = torch.Generator().manual_seed(4)
+    ramps = [ramp_encode(torch.rand(batch, *DENSE_INPUT, generator=generator), steps)
+             for _ in range(2)]
+    return torch.cat(ramps, dim=-1)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_graded_input_into_a_memoryless_first_layer_is_spike_exact(bias, tmp_path):
+    net = memoryless_net(bias)
+    path = export_netx(net, tmp_path / "graded.net", input_levels=GRADED_LEVELS)
+    with h5py.File(path, "r") as handle:
+        assert handle.attrs["input_levels"] == GRADED_LEVELS
+        assert handle["layer/0/neuron/vThMant"][()] == 80 * GRADED_LEVELS  # 1.25 * 64, scaled
+        assert handle["layer/1/neuron/vThMant"][()] == 80
+    spikes = ramp_input(steps=4)
+    report = verify(net, path, spikes, workers=1)
+    assert report.total_mismatches == 0, str(report)
+    assert report.propagates, str(report)
+    first_rate = report.layers[0].slayer_rate
+    assert 0.05 < first_rate < 0.95
+    # the graded values matter: the same weights fed binarized input spike elsewhere
+    binary = verify(net, export_netx(net, tmp_path / "binary.net"), (spikes > 0).float(),
+                    workers=1)
+    assert binary.layers[0].slayer_rate != first_rate
+    imported = load_netx(path)  # thresholds and biases back in SLAYER's units
+    assert imported.blocks[0].neuron.threshold == 1.25
+    assert verify(imported, path, spikes, workers=1).total_mismatches == 0
+
+
+def test_graded_input_errors_name_the_fix(tmp_path):
+    net = memoryless_net(bias=False)
+    with pytest.raises(ValueError, match="input_levels must be an integer"):
+        export_netx(net, tmp_path / "x.net", input_levels=0)
+    with pytest.raises(ValueError, match="memoryless first block"):
+        export_netx(dense_net(), tmp_path / "x.net", input_levels=GRADED_LEVELS)
+    path = export_netx(net, tmp_path / "graded.net", input_levels=GRADED_LEVELS)
+    with pytest.raises(ValueError, match="1/64 grid"):
+        run_lava(path, torch.full((*DENSE_INPUT, 3), 0.3), workers=1)
+    with pytest.raises(ValueError, match="binary spikes"):
+        run_lava(export_netx(net, tmp_path / "binary.net"), ramp_input(steps=3), workers=1)

@@ -102,6 +102,23 @@ def test_trained_network_runs_spike_exact_on_lava(uninterrupted, tmp_path):
     assert [layer.rate for layer in check.lava_activity] == pytest.approx(slayer_rates)
 
 
+def test_graded_input_trains_and_runs_spike_exact_on_lava_through_the_cli(tmp_path, capsys):
+    run_dir = tmp_path / "graded"
+    assert cli.main(["train", "--dataset", "digits", "--depth", "2", "--width", "32",
+                     "--epochs", "2", "--lr", "1e-2", "--limit", "512", "--encoding", "graded",
+                     "--out", str(run_dir), "--export", "--export-samples", "16",
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "total mismatched spikes: 0 (spike-exact)" in out
+    slayer_acc, lava_acc = (float(out.split(f"{side} accuracy ")[1].split()[0].strip(","))
+                            for side in ("SLAYER", "Lava fixed_pt"))
+    assert lava_acc == slayer_acc > 0.3  # chance: 0.1
+    assert load_checkpoint(run_dir / CHECKPOINT_NAME)["train_config"]["encoding"] == "graded"
+    assert cli.main(["export", str(run_dir / CHECKPOINT_NAME), str(tmp_path / "again.net")]) == 0
+    assert "graded input: run_lava sends each value as the message round(value * 64)" in \
+        capsys.readouterr().out
+
+
 class Interrupted(Exception):
     pass
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from lava_init.apps.models import build_model
+from lava_init.encoding import GRADED_LEVELS
 from lava_init.files import atomic_write
 
 
@@ -54,3 +55,10 @@ def checkpoint_input_shape(path: str | Path) -> tuple[int, ...] | None:
     if "in_features" in config:
         return (int(config["in_features"]),)
     return None
+
+
+def checkpoint_input_levels(path: str | Path) -> int | None:
+    """Levels per unit of the graded input a training checkpoint's network took
+    (``--encoding graded``), None for spikes: ``export_netx``'s ``input_levels``."""
+    config = load_checkpoint(path).get("train_config") or {}
+    return GRADED_LEVELS if config.get("encoding") == "graded" else None

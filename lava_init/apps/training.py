@@ -46,6 +46,7 @@ from lava_init.apps.settings import (
     NUM_CLASSES,
     TrainConfig,
     count_scale,
+    is_memoryless,
     relay_lr,
     resolve_recipe,
 )
@@ -113,6 +114,10 @@ def validate(config: TrainConfig) -> None:
         raise ValueError(f"unknown loss {config.loss!r}; valid: {', '.join(LOSSES)}")
     if config.encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {config.encoding!r}; valid: {', '.join(ENCODINGS)}")
+    if config.encoding == "graded" and not is_memoryless(config.neuron):
+        raise ValueError("--encoding graded needs memoryless neurons (--current-decay 1 "
+                         "--voltage-decay 1): only then does Lava run the graded first layer "
+                         "exactly as SLAYER; use regular or rate for integrating neurons")
     for name in ("lr", "relay_lr", "count_scale"):
         value = getattr(config, name)
         if value is not None and not (math.isfinite(value) and value > 0):

@@ -19,7 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
+    from lava_init.apps.checkpoints import (
+        checkpoint_input_levels,
+        checkpoint_input_shape,
+        load_model,
+    )
     from netx_export import export_netx, netx_layers
 
     output = Path(args.output)
@@ -28,9 +32,12 @@ def run(args: argparse.Namespace) -> int:
     check_writable_folder(output.parent, "the output's folder")
     input_shape = args.input_shape or checkpoint_input_shape(args.checkpoint)
     model = load_model(args.checkpoint)
-    path = export_netx(model, args.output, input_shape=input_shape)
+    levels = checkpoint_input_levels(args.checkpoint)
+    path = export_netx(model, args.output, input_shape=input_shape, input_levels=levels)
     rows = [[index, kind, "x".join(map(str, shape)), math.prod(shape)]
             for index, kind, shape in netx_layers(path)]
     print(f"wrote {path} (loaded back with lava.lib.dl.netx.hdf5.Network)")
+    if levels:
+        print(f"graded input: run_lava sends each value as the message round(value * {levels})")
     print(format_table(["layer", "type", "shape", "neurons"], rows))
     return 0
