@@ -165,13 +165,14 @@ def load_netx(path: str | Path) -> NetxNetwork:
     """Build the lava-dl SLAYER network of the NetX file ``path``.
 
     Input (with neurons: weight and bias), Flatten, Dense (bias, axonal delays) and Conv
-    (stride, padding, dilation, groups, bias) layers of CUBA or LOIHI neurons become CUBA
-    blocks with the file's weights (stored / 64), biases, delays, thresholds (vThMant / 64)
-    and decays (/ 4096) (a graded-input file's first layer: threshold and bias also divided
-    by its ``input_levels``, so the network takes the values SLAYER trained on); layers NetX cannot run (a trailing ``average``) are left out and
-    named in ``net.skipped``. The network is in eval mode, has run once on zeros (SLAYER
-    knows its shapes) and matches Lava spike for spike under :func:`netx_export.verify`;
-    :func:`netx_export.export_netx` writes the same weights and neuron parameters back.
+    (stride, padding, dilation, groups, bias) layers of CUBA or LOIHI neurons become CUBA blocks
+    with the file's weights (stored / 64), biases, delays, thresholds (vThMant / 64) and decays
+    (/ 4096) (a graded-input file's first layer: threshold and bias also divided by its
+    ``input_levels``, so the network takes the values SLAYER trained on); layers NetX cannot run
+    (a trailing ``average``) are left out and named in ``net.skipped``. The network is in eval
+    mode, has run once on zeros (SLAYER knows its shapes) and matches Lava spike for spike under
+    :func:`netx_export.verify`; :func:`netx_export.export_netx` writes the same weights and
+    neuron parameters back.
 
     >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
     >>> neuron = {"threshold": 1.0, "current_decay": 0.5, "voltage_decay": 0.25}
