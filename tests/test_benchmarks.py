@@ -122,6 +122,10 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     assert converged["recipe fashion-mnist s2"].label_smoothing == recipe.FASHION_SMOOTHING > 0
     assert converged["recipe unsmoothed fashion-mnist s2"].label_smoothing == 0
     assert converged["recipe mnist s0"].shift == 1
+    graded = converged["recipe graded fashion-mnist s1"]
+    assert graded.encoding == "graded" and graded.label_smoothing == recipe.FASHION_SMOOTHING
+    assert converged["kaiming graded fashion-mnist s0"].encoding == "graded"
+    assert converged["recipe fashion-mnist s0"].encoding == "regular"
     with pytest.raises(ValueError, match="unknown part 'deep'"):
         recipe.runs_for("deep", args)
     config = recipe.TrainConfig(dataset="digits", depth=2, width=16, epochs=1, limit=64,
