@@ -5,14 +5,14 @@ pixel spikes with probability intensity / max; or, with ``encoding="regular"``
 (:func:`lava_init.encoding.regular_encode`), it sends round(T * intensity / max) spikes spread
 evenly over the T steps, the same in every epoch; or, with ``encoding="graded"``
 (:func:`lava_init.encoding.ramp_encode`), the intensity itself, ramped over the steps
-(``intensity * (t + 1) / T`` at step t, on a 1/64 grid). Spikes reach the exported NetX network
+(``intensity * (t + 1) / T`` at step t, on a 1/16 grid). Spikes reach the exported NetX network
 on Lava as they are; graded values as integer messages (64 = 1.0) into the first layer, exactly
 the input SLAYER trained on (``SpikeDataset.input_levels``). Each sample's spikes come from its
 own generator, seeded by (seed, epoch, sample index): the same in every run, for any batch size,
 number of processes or resumed run. N-MNIST events become T binary frames (tonic's ``ToFrame``;
 a pixel spikes in a bin when it has at least one event there).
 
-Samples are ``(spikes, label)``: spikes (C, H, W, T) float 0/1 (graded: multiples of 1/64 in
+Samples are ``(spikes, label)``: spikes (C, H, W, T) float 0/1 (graded: multiples of 1/16 in
 [0, 1]), or (C*H*W, T) with ``flatten``.
 """
 

@@ -10,11 +10,50 @@ L .. L + T - 1.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from lava.lib.dl import slayer
 
 from lava_init.apps.settings import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
 from lava_init.checks import check_count, check_dropout
+
+#: Lava fixed_pt's current: 24 bits, in units of 1/4096 of SLAYER's (weights 64 = 1.0, shifted
+#: by 6 more bits in the neuron), so binary spikes never wrap it below 2048 (SLAYER units).
+LAVA_CURRENT_RANGE = 2.0**23 / 4096
+
+
+class LavaCurrentWrap(torch.nn.Module):
+    """Lava fixed_pt's 24-bit current wrap, in SLAYER, for a first layer fed graded input on
+    the ``1 / input_levels`` grid (``export_netx(..., input_levels=)``): Lava holds that layer's
+    current ``input_levels`` times larger, so it wraps at ``M = 2048 / input_levels`` (128 for
+    16 levels): a current above ``M`` becomes ``current - 2M``, one at or below ``-M``
+    ``current + 2M``, as Lava's ``PyLifModelBitAcc`` does. Trained with it (lava-dl's neuron
+    ``norm`` hook; the gradient passes unchanged), SLAYER spikes where Lava does. ``bias`` is 0
+    (what ``export_hdf5`` writes for a norm)."""
+
+    def __init__(self, input_levels: int):
+        super().__init__()
+        self.limit = LAVA_CURRENT_RANGE / check_count(input_levels, "input_levels")
+        self.pre_hook_fx = None
+
+    @property
+    def bias(self) -> torch.Tensor:
+        return torch.zeros(1)
+
+    def forward(self, current: torch.Tensor) -> torch.Tensor:
+        period = 2 * self.limit
+        return current - period * torch.ceil((current - self.limit) / period).detach()
+
+
+def first_neuron_params(neuron: NeuronConfig, dropout: float, input_levels: int | None
+                        ) -> dict:
+    """The first block's ``neuron_params``: a hidden block's, with a :class:`LavaCurrentWrap`
+    for graded input on the ``1 / input_levels`` grid."""
+    params = hidden_neuron_params(neuron, dropout)
+    if input_levels is not None:
+        params["norm"] = functools.partial(LavaCurrentWrap, input_levels)
+    return params
 
 
 def hidden_neuron_params(neuron: NeuronConfig, dropout: float) -> dict:
@@ -33,6 +72,8 @@ class SlayerMLP(torch.nn.Module):
     ``out_features * readout_population`` neurons (``readout_population`` consecutive neurons
     per class: :func:`class_counts`). ``dropout``: probability that a hidden neuron is silenced
     for a training sample (:func:`hidden_neuron_params`; never the output layer).
+    ``input_levels``: the input is graded on the ``1 / input_levels`` grid; the first block then
+    wraps its current as Lava does (:class:`LavaCurrentWrap`).
 
     Input and output are SLAYER spike tensors (batch, features, time). ``blocks`` is the
     ``ModuleList`` NetX export walks.
@@ -48,6 +89,7 @@ class SlayerMLP(torch.nn.Module):
         delay_shift: bool = True,
         readout_population: int = 1,
         dropout: float = 0.0,
+        input_levels: int | None = None,
     ):
         super().__init__()
         if depth < 1 or width < 1 or in_features < 1 or out_features < 1:
@@ -58,11 +100,13 @@ class SlayerMLP(torch.nn.Module):
         check_count(readout_population, "readout-population")
         self.readout_population = readout_population
         self.dropout = dropout
+        self.input_levels = input_levels
         sizes = [in_features] + [width] * depth
         self.blocks = torch.nn.ModuleList(
-            slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout), n_in, n_out,
-                                    delay_shift=delay_shift)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+            slayer.block.cuba.Dense(
+                first_neuron_params(neuron, dropout, input_levels) if index == 0
+                else hidden_neuron_params(neuron, dropout), n_in, n_out, delay_shift=delay_shift)
+            for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         )
         self.blocks.append(slayer.block.cuba.Dense(
             neuron.params(), width, out_features * readout_population, delay_shift=delay_shift))
@@ -81,7 +125,7 @@ def conv_output_size(size: int, stride: int) -> int:
 class SlayerCNN(torch.nn.Module):
     """``depth`` CUBA 3x3 Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
     ``width`` neurons and a CUBA Dense output layer (``readout_population`` neurons per class,
-    as in :class:`SlayerMLP`; ``dropout`` on the hidden blocks, as there).
+    as in :class:`SlayerMLP`; ``dropout`` on the hidden blocks and ``input_levels``, as there).
 
     Every second convolution (the 2nd, 4th, ...) has stride 2 and halves the image, in place
     of pooling, which NetX cannot load. Input (batch, C, H, W, time), output (batch, out, time).
@@ -98,6 +142,7 @@ class SlayerCNN(torch.nn.Module):
         delay_shift: bool = True,
         readout_population: int = 1,
         dropout: float = 0.0,
+        input_levels: int | None = None,
     ):
         super().__init__()
         if len(in_shape) != 3 or min(in_shape) < 1:
@@ -112,12 +157,14 @@ class SlayerCNN(torch.nn.Module):
         check_count(readout_population, "readout-population")
         self.readout_population = readout_population
         self.dropout = dropout
+        self.input_levels = input_levels
         in_channels, height, image_width = in_shape
         blocks = []
         for layer in range(depth):
             stride = 2 if layer % 2 == 1 else 1
             blocks.append(slayer.block.cuba.Conv(
-                hidden_neuron_params(neuron, dropout), in_channels, channels, 3, stride=stride,
+                first_neuron_params(neuron, dropout, input_levels) if layer == 0
+                else hidden_neuron_params(neuron, dropout), in_channels, channels, 3, stride=stride,
                 padding=1, delay_shift=delay_shift))
             in_channels = channels
             height, image_width = conv_output_size(height, stride), conv_output_size(
