@@ -31,7 +31,7 @@ from lava.lib.dl.netx import hdf5
 
 from lava_init.apps.checkpoints import save_model
 from lava_init.apps.cli import main
-from lava_init.apps.models import SlayerMLP, build_model
+from lava_init.apps.models import LAVA_CURRENT_RANGE, SlayerMLP, build_model
 from lava_init.apps.settings import MEMORYLESS
 from lava_init.encoding import GRADED_LEVELS, ramp_encode
 from lava_init.network_init import initialize
@@ -370,7 +370,7 @@ def memoryless_net(bias: bool) -> BlockNet:
 
 
 def ramp_input(steps: int, batch: int = 3) -> torch.Tensor:
-    """Graded values on the 1/64 grid: two ramps of ``steps`` per sample."""
+    """Graded values on the 1/16 grid: two ramps of ``steps`` per sample."""
     generator = torch.Generator().manual_seed(4)
     ramps = [ramp_encode(torch.rand(batch, *DENSE_INPUT, generator=generator), steps)
              for _ in range(2)]
@@ -400,6 +400,30 @@ def test_graded_input_into_a_memoryless_first_layer_is_spike_exact(bias, tmp_pat
     assert verify(imported, path, spikes, workers=1).total_mismatches == 0
 
 
+@pytest.mark.parametrize("wrap", [True, False])
+def test_the_first_layer_wraps_its_current_as_lava_does(wrap, tmp_path):
+    """Graded input makes Lava hold the first layer's current 16 times larger: beyond 128 it
+    wraps; SLAYER's LavaCurrentWrap wraps it alike (spike-exact), without it they differ."""
+    torch.manual_seed(0)
+    net = SlayerMLP(200, 4, depth=2, width=16, neuron=MEMORYLESS, delay_shift=False,
+                    input_levels=GRADED_LEVELS if wrap else None)
+    first = net.blocks[0].synapse.weight
+    with torch.no_grad():  # rows from mostly negative to mostly positive weights
+        first.copy_(torch.rand_like(first) * 3 - 1.5
+                    + torch.linspace(-1.5, 1.5, 16).view(16, 1, 1, 1, 1))
+        for block in net.blocks[1:]:
+            block.synapse.weight.mul_(6)
+    generator = torch.Generator().manual_seed(1)
+    graded = ramp_encode(torch.rand(4, 200, generator=generator), 3)
+    current = torch.einsum("of,bft->bot", net.blocks[0].neuron.quantize_8bit(first.flatten(1)),
+                           graded)
+    assert (current.abs() > LAVA_CURRENT_RANGE / GRADED_LEVELS).any()  # Lava wraps some
+    path = export_netx(net, tmp_path / "wrap.net", input_levels=GRADED_LEVELS)
+    report = verify(net, path, torch.cat([graded, torch.zeros_like(graded)], -1), workers=1)
+    assert report.layers[0].slayer_rate > 0.1
+    assert (report.total_mismatches == 0) == wrap, str(report)
+
+
 def test_graded_input_errors_name_the_fix(tmp_path):
     net = memoryless_net(bias=False)
     with pytest.raises(ValueError, match="input_levels must be an integer"):
@@ -407,7 +431,7 @@ def test_graded_input_errors_name_the_fix(tmp_path):
     with pytest.raises(ValueError, match="memoryless first block"):
         export_netx(dense_net(), tmp_path / "x.net", input_levels=GRADED_LEVELS)
     path = export_netx(net, tmp_path / "graded.net", input_levels=GRADED_LEVELS)
-    with pytest.raises(ValueError, match="1/64 grid"):
+    with pytest.raises(ValueError, match=f"1/{GRADED_LEVELS} grid"):
         run_lava(path, torch.full((*DENSE_INPUT, 3), 0.3), workers=1)
     with pytest.raises(ValueError, match="binary spikes"):
         run_lava(export_netx(net, tmp_path / "binary.net"), ramp_input(steps=3), workers=1)

@@ -39,6 +39,7 @@ from lava_init.apps.training import (
     readout_loss,
     train,
 )
+from lava_init.encoding import GRADED_LEVELS
 
 #: A small, fast run on scikit-learn's digits for the resume and DDP checks.
 TINY = TrainConfig(dataset="digits", depth=2, width=32, epochs=2, batch_size=32, lr=1e-2,
@@ -113,9 +114,11 @@ def test_graded_input_trains_and_runs_spike_exact_on_lava_through_the_cli(tmp_pa
     slayer_acc, lava_acc = (float(out.split(f"{side} accuracy ")[1].split()[0].strip(","))
                             for side in ("SLAYER", "Lava fixed_pt"))
     assert lava_acc == slayer_acc > 0.3  # chance: 0.1
-    assert load_checkpoint(run_dir / CHECKPOINT_NAME)["train_config"]["encoding"] == "graded"
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    assert checkpoint["train_config"]["encoding"] == "graded"
+    assert checkpoint["model_config"]["input_levels"] == GRADED_LEVELS  # the first layer wraps
     assert cli.main(["export", str(run_dir / CHECKPOINT_NAME), str(tmp_path / "again.net")]) == 0
-    assert "graded input: run_lava sends each value as the message round(value * 64)" in \
+    assert f"sends each value as the message round(value * {GRADED_LEVELS})" in \
         capsys.readouterr().out
 
 
