@@ -31,11 +31,12 @@ from lava.lib.dl.netx import hdf5
 
 from lava_init.apps.checkpoints import save_model
 from lava_init.apps.cli import main
-from lava_init.apps.models import LAVA_CURRENT_RANGE, SlayerMLP, build_model
+from lava_init.apps.models import SlayerMLP, build_model
 from lava_init.apps.settings import MEMORYLESS
 from lava_init.encoding import GRADED_LEVELS, ramp_encode
 from lava_init.network_init import initialize
 from lava_init.quantization import SLAYER_8BIT
+from lava_init.temporal import LAVA_CURRENT_LIMIT
 from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify
 
 NETWORKS = {
@@ -417,7 +418,7 @@ def test_the_first_layer_wraps_its_current_as_lava_does(wrap, tmp_path):
     graded = ramp_encode(torch.rand(4, 200, generator=generator), 3)
     current = torch.einsum("of,bft->bot", net.blocks[0].neuron.quantize_8bit(first.flatten(1)),
                            graded)
-    assert (current.abs() > LAVA_CURRENT_RANGE / GRADED_LEVELS).any()  # Lava wraps some
+    assert (current.abs() > LAVA_CURRENT_LIMIT / GRADED_LEVELS).any()  # Lava wraps some
     path = export_netx(net, tmp_path / "wrap.net", input_levels=GRADED_LEVELS)
     report = verify(net, path, torch.cat([graded, torch.zeros_like(graded)], -1), workers=1)
     assert report.layers[0].slayer_rate > 0.1

@@ -6,7 +6,7 @@ pixel spikes with probability intensity / max; or, with ``encoding="regular"``
 evenly over the T steps, the same in every epoch; or, with ``encoding="graded"``
 (:func:`lava_init.encoding.ramp_encode`), the intensity itself, ramped over the steps
 (``intensity * (t + 1) / T`` at step t, on a 1/16 grid). Spikes reach the exported NetX network
-on Lava as they are; graded values as integer messages (64 = 1.0) into the first layer, exactly
+on Lava as they are; graded values as integer messages (16 = 1.0) into the first layer, exactly
 the input SLAYER trained on (``SpikeDataset.input_levels``). Each sample's spikes come from its
 own generator, seeded by (seed, epoch, sample index): the same in every run, for any batch size,
 number of processes or resumed run. N-MNIST events become T binary frames (tonic's ``ToFrame``;

@@ -17,10 +17,7 @@ from lava.lib.dl import slayer
 
 from lava_init.apps.settings import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
 from lava_init.checks import check_count, check_dropout
-
-#: Lava fixed_pt's current: 24 bits, in units of 1/4096 of SLAYER's (weights 64 = 1.0, shifted
-#: by 6 more bits in the neuron), so binary spikes never wrap it below 2048 (SLAYER units).
-LAVA_CURRENT_RANGE = 2.0**23 / 4096
+from lava_init.temporal import LAVA_CURRENT_LIMIT
 
 
 class LavaCurrentWrap(torch.nn.Module):
@@ -34,7 +31,7 @@ class LavaCurrentWrap(torch.nn.Module):
 
     def __init__(self, input_levels: int):
         super().__init__()
-        self.limit = LAVA_CURRENT_RANGE / check_count(input_levels, "input_levels")
+        self.limit = LAVA_CURRENT_LIMIT / check_count(input_levels, "input_levels")
         self.pre_hook_fx = None
 
     @property
