@@ -69,6 +69,7 @@ from lava_init.apps.settings import (
     resolve_recipe,
 )
 from lava_init.apps.training import initialize_for_training, layer_rates, model_config, train
+from lava_init.encoding import GRADED_LEVELS
 from lava_init.files import atomic_write, atomic_write_text
 from lava_init.tables import format_table
 
@@ -215,6 +216,19 @@ def integrating_runs(args: argparse.Namespace, seeds: list[int]
     return runs
 
 
+def input_levels(config: TrainConfig) -> int | None:
+    """The graded input's levels per unit a run takes (None: spikes): a constant of the code,
+    not of the config, so a record stores it beside the config to be rerun when it moves."""
+    return GRADED_LEVELS if resolve_recipe(config).encoding == "graded" else None
+
+
+def is_stored(runs: dict, label: str, config: TrainConfig) -> bool:
+    """True when ``runs`` holds ``label`` run with ``config`` (resolved) and its input levels."""
+    record = runs.get(label)
+    return (record is not None and record["config"] == resolve_recipe(config).as_dict()
+            and record.get("input_levels") == input_levels(config))
+
+
 def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> dict:
     """Train, then (``lava_samples`` > 0) export and run on Lava fixed_pt."""
     config = resolve_recipe(config)
@@ -222,6 +236,8 @@ def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> di
     result = train(config)
     record = {"config": config.as_dict(), "metrics": result.metrics,
               "seconds": time.perf_counter() - started}
+    if input_levels(config) is not None:
+        record["input_levels"] = input_levels(config)
     if lava_samples:
         test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
                                 config.seed, config.arch == "mlp", None, False, config.encoding)
@@ -333,8 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.match and not any(m in label for m in args.match.split(",")):
                 continue
             runs = json.loads(store.read_text()) if store.exists() else {}
-            config = resolve_recipe(config)  # stored resolved: defaults may move
-            if label in runs and runs[label]["config"] == config.as_dict():
+            if is_stored(runs, label, config):  # stored resolved: defaults may move
                 continue
             record = run_one(config, lava_samples, args.out, label)
             runs = json.loads(store.read_text()) if store.exists() else {}

@@ -126,6 +126,10 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     assert graded.encoding == "graded" and graded.label_smoothing == recipe.FASHION_SMOOTHING
     assert converged["kaiming graded fashion-mnist s0"].encoding == "graded"
     assert converged["recipe fashion-mnist s0"].encoding == "regular"
+    stored = {"config": recipe.resolve_recipe(graded).as_dict(),
+              "input_levels": recipe.GRADED_LEVELS}
+    assert recipe.is_stored({"run": stored}, "run", graded)
+    assert not recipe.is_stored({"run": {**stored, "input_levels": 64}}, "run", graded)
     with pytest.raises(ValueError, match="unknown part 'deep'"):
         recipe.runs_for("deep", args)
     config = recipe.TrainConfig(dataset="digits", depth=2, width=16, epochs=1, limit=64,
