@@ -127,8 +127,8 @@ def _check_input_levels(levels: int | None, blocks: list[tuple[str, torch.nn.Mod
     if levels is None:
         return None
     if isinstance(levels, bool) or int(levels) != levels or not 1 <= levels <= 1024:
-        raise ValueError(f"input_levels must be an integer in 1..1024 (got {levels!r}); 64 "
-                         "sends graded values on the 1/64 grid")
+        raise ValueError(f"input_levels must be an integer in 1..1024 (got {levels!r}); 16 "
+                         "sends graded values on the 1/16 grid")
     name, block = blocks[0]
     if slayer_block_type(block) not in ("Dense", "Conv"):
         raise ValueError(f"graded input needs a Dense or Conv first block to take it; "

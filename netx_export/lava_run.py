@@ -70,8 +70,8 @@ def _to_slayer_neurons(spikes: np.ndarray) -> np.ndarray:
 def input_message_bits(levels: int) -> int:
     """Bits of the graded messages that carry values up to 1 on the ``1 / levels`` grid.
 
-    >>> input_message_bits(64)
-    7
+    >>> input_message_bits(16)
+    5
     """
     return int(levels).bit_length()
 
