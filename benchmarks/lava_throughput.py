@@ -63,7 +63,7 @@ def before(path: Path, batch: np.ndarray) -> list[np.ndarray]:
 
     plan = netx_plan(path)
     lava, steps = load_lava_network(path, plan), batch.shape[-1]
-    source = SpikeSource(data=_source_data(batch[0], plan.input_transform))
+    source = SpikeSource(data=_source_data(batch[0], plan))
     source.s_out.connect(lava.input_port)
     sinks = [SpikeSink(shape=layer.out.shape, buffer=steps) for layer in lava.network.layers]
     for layer, sink in zip(lava.network.layers, sinks, strict=True):
@@ -73,7 +73,7 @@ def before(path: Path, batch: np.ndarray) -> list[np.ndarray]:
         for index, sample in enumerate(batch):
             if index > 0:
                 _reset_state(lava.network)
-                source.data.set(_source_data(sample, plan.input_transform))
+                source.data.set(_source_data(sample, plan))
             lava.network.run(condition=RunSteps(num_steps=steps), run_cfg=_run_config("fixed_pt"))
             for recorded, sink in zip(outputs, sinks, strict=True):
                 recorded.append(_to_slayer_neurons(sink.data.get()).astype(np.int8))
