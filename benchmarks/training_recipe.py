@@ -69,7 +69,7 @@ from lava_init.apps.settings import (
     resolve_recipe,
 )
 from lava_init.apps.training import initialize_for_training, layer_rates, model_config, train
-from lava_init.encoding import GRADED_LEVELS
+from lava_init.encoding import encoding_input_levels
 from lava_init.files import atomic_write, atomic_write_text
 from lava_init.tables import format_table
 
@@ -219,7 +219,7 @@ def integrating_runs(args: argparse.Namespace, seeds: list[int]
 def input_levels(config: TrainConfig) -> int | None:
     """The graded input's levels per unit a run takes (None: spikes): a constant of the code,
     not of the config, so a record stores it beside the config to be rerun when it moves."""
-    return GRADED_LEVELS if resolve_recipe(config).encoding == "graded" else None
+    return encoding_input_levels(resolve_recipe(config).encoding)
 
 
 def is_stored(runs: dict, label: str, config: TrainConfig) -> bool:

@@ -14,6 +14,16 @@ from lava_init.checks import check_count
 GRADED_LEVELS = 16
 
 
+def encoding_input_levels(encoding: str) -> int | None:
+    """Levels per unit of an encoding's graded values (``export_netx``'s ``input_levels``);
+    None for the spike encodings.
+
+    >>> encoding_input_levels("graded"), encoding_input_levels("regular")
+    (16, None)
+    """
+    return GRADED_LEVELS if encoding == "graded" else None
+
+
 def _check_intensities(values: torch.Tensor, encoder: str) -> None:
     if values.numel() and (values.min() < 0 or values.max() > 1):
         raise ValueError(f"{encoder} needs intensities in [0, 1]; divide the data by its maximum")

@@ -13,6 +13,7 @@ from conftest import BENCHMARKS
 
 from lava_init.apps import saccades
 from lava_init.apps.data import load_dataset
+from lava_init.encoding import GRADED_LEVELS
 
 
 def _load(name: str) -> ModuleType:
@@ -127,7 +128,7 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     assert converged["kaiming graded fashion-mnist s0"].encoding == "graded"
     assert converged["recipe fashion-mnist s0"].encoding == "regular"
     stored = {"config": recipe.resolve_recipe(graded).as_dict(),
-              "input_levels": recipe.GRADED_LEVELS}
+              "input_levels": GRADED_LEVELS}
     assert recipe.is_stored({"run": stored}, "run", graded)
     assert not recipe.is_stored({"run": {**stored, "input_levels": 64}}, "run", graded)
     with pytest.raises(ValueError, match="unknown part 'deep'"):

@@ -7,7 +7,6 @@ from pathlib import Path
 import torch
 
 from lava_init.apps.models import build_model
-from lava_init.encoding import GRADED_LEVELS
 from lava_init.files import atomic_write
 
 
@@ -58,7 +57,7 @@ def checkpoint_input_shape(path: str | Path) -> tuple[int, ...] | None:
 
 
 def checkpoint_input_levels(path: str | Path) -> int | None:
-    """Levels per unit of the graded input a training checkpoint's network took
-    (``--encoding graded``), None for spikes: ``export_netx``'s ``input_levels``."""
-    config = load_checkpoint(path).get("train_config") or {}
-    return GRADED_LEVELS if config.get("encoding") == "graded" else None
+    """Levels per unit of the graded input a checkpoint's network takes (its model config's
+    ``input_levels``, ``--encoding graded``), None for spikes: ``export_netx``'s
+    ``input_levels``."""
+    return load_checkpoint(path)["model_config"].get("input_levels")

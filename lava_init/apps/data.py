@@ -29,7 +29,7 @@ import torch
 
 from lava_init.apps.settings import DATASETS, ENCODINGS, NUM_CLASSES
 from lava_init.checks import check_shift
-from lava_init.encoding import GRADED_LEVELS, ramp_encode, rate_encode, regular_encode
+from lava_init.encoding import encoding_input_levels, ramp_encode, rate_encode, regular_encode
 from lava_init.files import atomic_write
 
 #: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
@@ -152,7 +152,7 @@ class RateEncodedImages(SpikeDataset):
     @property
     def input_levels(self) -> int | None:
         """Graded input's levels per unit (``export_netx(..., input_levels=)``); None: spikes."""
-        return GRADED_LEVELS if self.encoding == "graded" else None
+        return encoding_input_levels(self.encoding)
 
     def _augmented(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.shift:

@@ -59,7 +59,7 @@ from lava_init.checks import (
     check_rate,
     check_shift,
 )
-from lava_init.encoding import GRADED_LEVELS
+from lava_init.encoding import encoding_input_levels
 from lava_init.files import atomic_write_text, check_writable_folder
 from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
@@ -243,7 +243,7 @@ def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
     common = {"out_features": NUM_CLASSES, "depth": config.depth, "width": config.width,
               "neuron": config.neuron.params(), "delay_shift": config.delay_shift,
               "readout_population": config.readout_population, "dropout": config.dropout,
-              "input_levels": GRADED_LEVELS if config.encoding == "graded" else None}
+              "input_levels": encoding_input_levels(config.encoding)}
     if config.arch == "mlp":
         return {"arch": "mlp", "in_features": int(np.prod(input_shape)), **common}
     return {"arch": "cnn", "in_shape": list(input_shape), "channels": config.channels, **common}
