@@ -138,3 +138,53 @@ def check_count(value: int, what: str) -> int:
     if isinstance(value, bool) or int(value) != value or value < 1:
         raise ValueError(f"{what} must be an integer >= 1 (got {value!r})")
     return int(value)
+
+
+#: Share of the machine's available memory one allocation may take before it is refused.
+MEMORY_SHARE = 0.5
+
+
+def available_memory() -> int:
+    """Bytes of memory the machine can still give (``MemAvailable`` of /proc/meminfo; where
+    that cannot be read, physical pages x page size).
+
+    >>> available_memory() > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def format_bytes(count: float) -> str:
+    """``count`` bytes in the largest binary unit that keeps it >= 1.
+
+    >>> format_bytes(25.6e9)
+    '23.8 GiB'
+    """
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024:
+            return f"{count:.3g} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1024
+    return f"{count:.3g} TiB"
+
+
+def check_allocation(nbytes: float, what: str, fix: str) -> float:
+    """Refuse, before allocating, what needs more than :data:`MEMORY_SHARE` of the available
+    memory: ValueError naming ``what``, its size, the memory there is and ``fix``.
+
+    >>> check_allocation(1024, "a tiny array", "use fewer samples")
+    1024
+    """
+    available = available_memory()
+    if nbytes > MEMORY_SHARE * available:
+        raise ValueError(f"{what} needs about {format_bytes(nbytes)}, more than half of the "
+                         f"{format_bytes(available)} of memory available; {fix}")
+    return nbytes

@@ -23,7 +23,7 @@ from lava_init.slayer_blocks import (
     synapse_weight,
 )
 from lava_init.temporal import LAVA_CURRENT_LIMIT
-from netx_export.lava_run import INPUT_LEVELS_ATTRIBUTE
+from netx_export.netx_file import INPUT_LEVELS_ATTRIBUTE, read_netx_file
 
 #: Block types NetX 0.6.0 cannot load (its create_* raise NotImplementedError).
 UNSUPPORTED_BLOCKS = ("Pool", "Average", "ConvT", "Unpool", "TimeDecimation", "KWTA")
@@ -186,9 +186,15 @@ def _broadcast_scalar_bias(group: h5py.Group) -> None:
 
 
 def _validate(path: Path) -> None:
-    """Load ``path`` with NetX and close it again; ValueError with NetX's reason on failure."""
+    """Check ``path`` (:func:`~netx_export.netx_file.read_netx_file`), load it with NetX and
+    close it again; ValueError with the reason on failure."""
     from lava.lib.dl.netx import hdf5
 
+    try:
+        read_netx_file(path)
+    except ValueError as error:
+        raise ValueError(f"the exported network is not a valid NetX file ({error}); the file "
+                         "was not written") from None
     try:
         network = hdf5.Network(net_config=str(path))
     except Exception as error:

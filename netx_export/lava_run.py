@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime
+from netx_export.netx_file import LAYER_TYPES, NetxFile, read_netx_file
 from netx_export.workers import map_samples
 
 #: Backends ``run_lava`` accepts: Lava's bit-accurate CPU simulator and Loihi 2 hardware.
@@ -22,12 +23,9 @@ STATE_VARIABLES = ("u", "v", "a_buff", "a_buf")
 LOIHI2_COMPILER = "lava.magma.compiler.subcompilers.nc.ncproc_compiler"
 #: NetX layer types lava-dl 0.6.0's loader cannot create (NotImplementedError): such a layer
 #: and every layer after it are skipped and named in :attr:`NetxPlan.skipped`.
-UNRUNNABLE_LAYERS = ("average", "pool", "convT", "unpool", "concat")
-#: Root attribute of a NetX file whose first layer takes graded input: its levels per unit
-#: (messages of ``value * levels``; ``export_netx(..., input_levels=)``).
-INPUT_LEVELS_ATTRIBUTE = "input_levels"
+UNRUNNABLE_LAYERS = tuple(kind for kind, row in LAYER_TYPES.items() if not row.created)
 #: NetX layer types that become a Lava layer with neurons (an ``input`` one only with a neuron).
-NEURON_LAYERS = ("dense", "conv", "dense_rec", "dense_comp")
+NEURON_LAYERS = tuple(kind for kind, row in LAYER_TYPES.items() if row.neurons)
 
 
 def loihi2_available() -> bool:
@@ -111,7 +109,7 @@ def _check_spikes(spikes: np.ndarray, sample_shape: tuple[int, ...], graded: boo
 
 @dataclass(frozen=True)
 class NetxPlan:
-    """What NetX builds from a file, read without Lava.
+    """What NetX builds from a checked file (:func:`netx_export.netx_file.read_netx_file`).
 
     ``layers``: ``(name, type)`` of each Lava layer with neurons, ``name`` = ``layer/{i}`` in
     the file; ``skipped``: ``(name, type)`` of the layers NetX cannot run (the first
@@ -119,7 +117,7 @@ class NetxPlan:
     loads; ``input_transform``: ``(weight, bias)`` of an Input layer with neurons in Lava's
     integer units (64 = 1.0), else None (the first synapse layer takes the spikes);
     ``input_levels``: the first synapse layer takes graded messages ``value * input_levels``
-    (``export_netx(..., input_levels=)``), else None.
+    (``export_netx(..., input_levels=)``), else None; ``file``: the checked file.
     """
 
     layers: list[tuple[str, str]]
@@ -127,31 +125,20 @@ class NetxPlan:
     num_layers: int
     input_transform: tuple[int, int] | None
     input_levels: int | None = None
+    file: NetxFile | None = field(default=None, repr=False, compare=False)
 
 
 def netx_plan(path: str | Path) -> NetxPlan:
-    """The :class:`NetxPlan` of the NetX file ``path``; ValueError when it is none."""
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as handle:
-            groups = handle["layer"]
-            kinds = [groups[f"{i}/type"][0].decode("ascii") for i in range(len(groups))]
-            has_neuron = ["neuron" in groups[str(i)] for i in range(len(groups))]
-            input_neurons = bool(kinds) and kinds[0] == "input" and has_neuron[0]
-            transform = _input_transform(groups["0"]) if input_neurons else None
-            levels = handle.attrs.get(INPUT_LEVELS_ATTRIBUTE)
-    except (OSError, KeyError, IndexError) as error:
-        raise ValueError(f"NetX cannot load {path} ({type(error).__name__}: {error}); "
-                         "write it with export_netx") from None
-    runnable = next((i for i, kind in enumerate(kinds) if kind in UNRUNNABLE_LAYERS), len(kinds))
-    layers = [(f"layer/{i}", kind) for i, kind in enumerate(kinds[:runnable])
-              if kind in NEURON_LAYERS or (kind == "input" and has_neuron[i])]
-    if not layers:
-        raise ValueError(f"{path} has no layer NetX can run on Lava (layer types: "
-                         f"{', '.join(kinds) or 'none'})")
-    skipped = [(f"layer/{i}", kind) for i, kind in enumerate(kinds) if i >= runnable]
-    return NetxPlan(layers, skipped, runnable, transform,
-                    None if levels is None else int(levels))
+    """The :class:`NetxPlan` of the NetX file ``path``, checked first (a ValueError names the
+    layer, the field and the valid range of anything NetX or Lava must not see)."""
+    netx = read_netx_file(path)
+    lava_layers = netx.lava_layers
+    transform = None
+    if lava_layers[0].kind == "input":
+        with h5py.File(netx.path, "r") as handle:
+            transform = _input_transform(handle[f"layer/{lava_layers[0].index}"])
+    return NetxPlan([(layer.name, layer.kind) for layer in lava_layers], list(netx.skipped),
+                    netx.created_layers, transform, netx.input_levels, netx)
 
 
 def _input_transform(group: h5py.Group) -> tuple[int, int]:
@@ -265,17 +252,15 @@ def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,
 
 
 def netx_input_shape(path: str | Path) -> tuple[int, ...]:
-    """One sample's input shape (SLAYER order, no time axis) of the NetX file ``path``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
-    return load_lava_network(path, netx_plan(path)).sample_shape
+    """One sample's input shape (SLAYER order, no time axis) of the NetX file ``path``, read
+    from the checked file."""
+    return read_netx_file(path).input_shape
 
 
 def checked_input(path: Path, plan: NetxPlan, spikes) -> np.ndarray:
     """``spikes`` as a checked (batch, *input, T) array for the network at ``path``."""
     values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
-    sample_shape = load_lava_network(path, plan).sample_shape
+    sample_shape = plan.file.input_shape
     return _check_spikes(values, sample_shape, graded=plan.input_transform is not None,
                          levels=plan.input_levels)
 

@@ -3,6 +3,7 @@ delays and neuron parameters, so that SLAYER reproduces Lava spike for spike."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -12,13 +13,17 @@ import torch
 from lava.lib.dl import slayer
 from lava.lib.dl.slayer.block.base import step_delay
 
+from lava_init.checks import check_allocation
 from lava_init.quantization import DECAY_SCALE
-from netx_export.lava_run import netx_plan
+from netx_export.netx_file import NetxLayer, read_netx_file
 
 #: NetX's integer unit of weights, biases and thresholds: 64 = 1.0 (SLAYER's ``scale``).
 WEIGHT_SCALE = 64
 #: NetX's neuron for a layer stored without one: a non-leaking integrator that never spikes.
 NON_SPIKING = {"iDecay": 0, "vDecay": 4096, "vThMant": 1 << 17}
+#: Bytes a neuron of an imported network costs in SLAYER (its states and a forward pass's
+#: tensors over a few steps), for the memory check before anything is built.
+SLAYER_BYTES_PER_NEURON = 256
 
 
 class NetxNetwork(torch.nn.Module):
@@ -110,12 +115,13 @@ def _set_parameters(block: torch.nn.Module, group: h5py.Group, input_levels: int
         block.delay.init = True
 
 
-def _block(group: h5py.Group, shape: tuple[int, ...], input_levels: int = 1
+def _block(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...], input_levels: int = 1
            ) -> torch.nn.Module | None:
-    """The SLAYER block of one NetX layer group whose input has ``shape`` (SLAYER order);
-    None for a shape-only input group. ``input_levels``: the graded input's levels per unit,
-    for the file's first synapse layer (``export_netx(..., input_levels=)``)."""
-    kind = group["type"][0].decode("ascii")
+    """The SLAYER block of one checked NetX layer (``layer``: its kind and shapes) whose
+    SLAYER input has ``shape``; None for a shape-only input group and a flatten of a vector.
+    ``input_levels``: the graded input's levels per unit, for the
+    file's first synapse layer (``export_netx(..., input_levels=)``)."""
+    kind = layer.kind
     params = None if kind == "flatten" or (kind == "input" and "neuron" not in group) else \
         _neuron_params(group, "bias" in group and kind != "input", input_levels)
     if kind == "input":
@@ -128,36 +134,19 @@ def _block(group: h5py.Group, shape: tuple[int, ...], input_levels: int = 1
     if kind == "flatten":
         return slayer.block.cuba.Flatten() if len(shape) == 3 else None
     if kind == "dense":
-        block = NetxDense(params, int(np.prod(shape)), int(group["outFeatures"][()]),
-                          delay="delay" in group)
+        block = NetxDense(params, math.prod(layer.inputs), layer.size, delay="delay" in group)
     elif kind == "conv":
+        weight_shape = group["weight"].shape
+        pairs = {key: tuple(np.broadcast_to(_stored(group, key).ravel(), (2,)).astype(int))
+                 for key in ("stride", "padding", "dilation")}
         block = slayer.block.cuba.Conv(
-            params, int(group["inChannels"][()]), int(group["outChannels"][()]),
-            **{key: tuple(int(n) for n in group[name][()]) for key, name in (
-                ("kernel_size", "kernelSize"), ("stride", "stride"), ("padding", "padding"),
-                ("dilation", "dilation"))}, groups=int(group["groups"][()]))
+            params, layer.inputs[0], layer.shape[0], kernel_size=tuple(weight_shape[2:4]),
+            groups=int(_stored(group, "groups").ravel()[0]), **pairs)
     else:
-        raise ValueError(f"{group.name.lstrip('/')} is a {kind!r} layer; load_netx imports "
-                         "input, flatten, dense and conv layers")
+        raise ValueError(f"{layer.name} is a {kind!r} layer; load_netx imports input, flatten, "
+                         "dense and conv layers (run the file on Lava with inspect instead)")
     _set_parameters(block, group, input_levels)
     return block
-
-
-def _input_shape(layers: h5py.Group) -> tuple[int, ...]:
-    """One sample's input shape (SLAYER order), as :func:`netx_export.run_lava` takes it: an
-    Input layer's shape, else the first Dense layer's features or the Conv input's shape."""
-    kinds = [layers[f"{i}/type"][0].decode("ascii") for i in range(len(layers))]
-    stored = tuple(int(n) for n in np.atleast_1d(layers["0/shape"][()]))
-    if kinds[0] == "input" and "neuron" in layers["0"]:
-        return stored
-    first_synapse = next((i for i, kind in enumerate(kinds) if kind not in ("input", "flatten")),
-                         0)
-    if kinds[first_synapse] == "dense":
-        return (int(layers[f"{first_synapse}/inFeatures"][()]),)
-    if kinds[0] == "input":
-        return stored
-    raise ValueError(f"{layers.file.filename}: a {kinds[0]!r} first layer needs an input layer "
-                     "with its shape before it (export_netx writes one)")
 
 
 @torch.no_grad()
@@ -182,19 +171,18 @@ def load_netx(path: str | Path) -> NetxNetwork:
     1.0
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no NetX network at {path}; give a .net file")
-    plan = netx_plan(path)
+    netx = read_netx_file(path)
+    check_allocation(netx.neurons * SLAYER_BYTES_PER_NEURON + netx.weights * 16,
+                     f"{path}'s {netx.neurons} neurons and {netx.weights} weights in SLAYER",
+                     "import a smaller network")
     with h5py.File(path, "r") as handle:
-        layers = handle["layer"]
-        shape = input_shape = _input_shape(layers)
-        blocks, levels = [], plan.input_levels or 1
-        for index in range(plan.num_layers):
-            block = _block(layers[str(index)], shape, levels)
+        shape, blocks, levels = netx.input_shape, [], netx.input_levels or 1
+        for layer in netx.layers:
+            block = _block(handle[layer.name], layer, shape, levels)
             if hasattr(block, "synapse"):  # graded input reaches the first synapse layer only
                 levels = 1
             if block is not None:  # eval: a norm in training mode would move its mean
                 blocks.append(block.eval())
                 shape = tuple(block(torch.zeros(1, *shape, 2)).shape[1:-1])
-    net = NetxNetwork(blocks, input_shape, plan.skipped, path)
+    net = NetxNetwork(blocks, netx.input_shape, list(netx.skipped), path)
     return net.eval()
