@@ -18,59 +18,57 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The signals a Lava run turns into :class:`LavaInterrupted`.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+from lava_init.signals import (
+    STOP_SIGNALS,
+    Interrupted,
+    children_die_with_parent,
+    forget_signal,
+    handled_by,
+    raise_if_signalled,
+    signals_ignored,
+    stop_handler,
+)
+
+__all__ = ["STOP_SIGNALS", "LavaInterrupted", "LavaRunFailed", "RunWatch", "interruptible",
+           "signals_ignored", "stop_runtime", "watched"]
+
 #: Seconds ``network.stop()`` gets after an interruption before the workers are killed.
 STOP_TIMEOUT = 2.0
+#: Seconds a Lava run may go without finishing a sample (compiling included) before the
+#: watchdog ends it: a run that makes no progress is stopped, never waited on forever.
+STALL_TIMEOUT = 600.0
+#: Seconds between the watchdog's looks at Lava's processes.
+WATCH_SECONDS = 0.2
+#: The signal the watchdog sends to the main thread to end a failed run.
+WATCHDOG_SIGNAL = signal.SIGUSR1
 
 
-class LavaInterrupted(KeyboardInterrupt):
+class LavaInterrupted(Interrupted):
     """A Lava run stopped by a signal; ``exit_code`` is the shell's 128 + signal number."""
 
-    def __init__(self, signum: int):
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-        self.signum = signum
 
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
+class LavaRunFailed(RuntimeError):
+    """A Lava run that cannot finish: one of its processes ended, or it made no progress for
+    :data:`STALL_TIMEOUT` seconds; ``str()`` names the process and the layer."""
 
 
 @contextlib.contextmanager
-def _stop_signals_handled_by(action) -> Iterator[None]:
-    """``action`` for SIGINT and SIGTERM during the ``with`` body, the previous handlers after.
-    Outside the main thread signals cannot be caught: the body runs with them as they are."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.signal(number, action) for number in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def interruptible() -> contextlib.AbstractContextManager:
+def interruptible() -> Iterator[None]:
     """Within the ``with`` body, the first SIGINT or SIGTERM raises :class:`LavaInterrupted`
     in this process (later ones are ignored, so that the cleanup it starts is not cut short);
-    processes forked from it (Lava's workers) ignore them."""
-    owner = os.getpid()
-
-    def handler(signum: int, _frame) -> None:
-        if os.getpid() == owner:
-            for number in STOP_SIGNALS:
-                signal.signal(number, signal.SIG_IGN)
-            raise LavaInterrupted(signum)
-
-    return _stop_signals_handled_by(handler)
-
-
-def signals_ignored() -> contextlib.AbstractContextManager:
-    """Ignore SIGINT and SIGTERM for the ``with`` body (cleanup that must not be cut short)."""
-    return _stop_signals_handled_by(signal.SIG_IGN)
+    processes forked from it (Lava's workers) ignore them and die with it. A signal whose
+    exception was swallowed (e.g. inside a fork hook) is raised when the body ends."""
+    try:
+        with handled_by(stop_handler(LavaInterrupted, ignore_after=True)), \
+                children_die_with_parent():
+            yield
+        raise_if_signalled(LavaInterrupted)
+    except Interrupted:
+        forget_signal()
+        raise
 
 
 def descendants(pid: int | None = None) -> list[int]:
@@ -123,14 +121,19 @@ def kill_and_reap(pids: list[int]) -> None:
             os.waitpid(pid, 0)
 
 
-def stop_runtime(network, interrupted: bool) -> None:
-    """Stop ``network``'s Lava runtime. After a normal run: ``network.stop()``. After an
-    interruption: ``network.stop()`` for at most :data:`STOP_TIMEOUT` seconds, then the
-    shared memory is released and every process this one started that is still there is
-    killed and reaped; signals are ignored meanwhile."""
-    if not interrupted:
-        network.stop()
-        return
+def stop_runtime(network, forced: bool) -> None:
+    """Stop ``network``'s Lava runtime. After a normal run: ``network.stop()`` (forced if the
+    watchdog ends it). After an interruption or a failure (``forced``): ``network.stop()``
+    for at most :data:`STOP_TIMEOUT` seconds, then the shared memory is released and every
+    process this one started that is still there is killed and reaped; signals are ignored
+    meanwhile."""
+    if not forced:
+        try:
+            network.stop()
+            return
+        except LavaRunFailed:
+            stop_runtime(network, True)
+            raise
     with signals_ignored():
         stopper = threading.Thread(target=_stop_quietly, args=(network,), daemon=True)
         stopper.start()
@@ -146,3 +149,96 @@ def stop_runtime(network, interrupted: bool) -> None:
 def _stop_quietly(network) -> None:
     with contextlib.suppress(Exception):
         network.stop()
+
+
+def _actors(network) -> list[tuple[object, str, int | None]]:
+    """``(OS process, model name, Lava process id)`` of ``network``'s running Lava runtime:
+    Lava starts one per Python process model in its executable's order, then one per runtime
+    service (no model, no id)."""
+    runtime = getattr(network, "runtime", None)
+    actors = list(getattr(getattr(runtime, "_messaging_infrastructure", None), "_actors", ()))
+    builders = getattr(getattr(runtime, "_executable", None), "proc_builders", None) or {}
+    models = [(builder.proc_model.__name__, process.id) for process, builder in builders.items()
+              if type(builder).__name__ == "PyProcessBuilder"]
+    models += [("a runtime service", None)] * max(0, len(actors) - len(models))
+    return [(actor, *model) for actor, model in zip(actors, models, strict=False)]
+
+
+def _failed_process(network, owners: dict[int, str]) -> str | None:
+    """A line naming the first Lava process of ``network`` that ended, its layer (``owners``:
+    Lava process id -> layer name) and its error; None while all run."""
+    for actor, model, process_id in _actors(network):
+        try:
+            code = actor.exitcode
+        except ValueError:  # closed: the runtime is stopping it
+            continue
+        if code is None:
+            continue
+        error = ""
+        with contextlib.suppress(Exception):
+            raised = actor.exception
+            if raised:
+                error = f": {type(raised[0]).__name__}: {raised[0]}"
+        owner = owners.get(process_id, "the runtime")
+        return (f"Lava process {model} of {owner} ended (exit code {code}){error}; the run "
+                "cannot finish")
+    return None
+
+
+@dataclass
+class RunWatch:
+    """What the run tells its watchdog: ``progress()`` after each finished sample,
+    ``stopping()`` before it stops the runtime (whose processes then end on purpose)."""
+
+    last: float = field(default_factory=time.monotonic)
+    is_stopping: bool = False
+    failure: str | None = None
+
+    def progress(self) -> None:
+        self.last = time.monotonic()
+
+    def stopping(self) -> None:
+        self.is_stopping = True
+        self.progress()
+
+
+@contextlib.contextmanager
+def watched(network, owners: dict[int, str] | None = None,
+            stall_timeout: float | None = None) -> Iterator[RunWatch]:
+    """Watch ``network``'s Lava run during the ``with`` body, which reports to the
+    :class:`RunWatch` it gets: when one of its processes ends (before ``stopping()``) or no
+    progress comes for ``stall_timeout`` seconds (default :data:`STALL_TIMEOUT`),
+    :class:`LavaRunFailed` is raised in the main thread, wherever it waits. Outside the main
+    thread the failure is raised when the body ends."""
+    timeout = STALL_TIMEOUT if stall_timeout is None else stall_timeout
+    watch, finished = RunWatch(), threading.Event()
+    main = threading.current_thread() is threading.main_thread()
+
+    def fail(_signum=None, _frame=None) -> None:
+        if watch.failure is not None and not finished.is_set():
+            finished.set()
+            raise LavaRunFailed(watch.failure)
+
+    def look(target: int) -> None:
+        while not finished.wait(WATCH_SECONDS):
+            failure = None if watch.is_stopping else _failed_process(network, owners or {})
+            if failure is None and time.monotonic() - watch.last > timeout:
+                failure = (f"the Lava run made no progress for {timeout:g} s (no sample "
+                           "finished); stopped it")
+            if failure is not None:
+                watch.failure = failure
+                if main:
+                    signal.pthread_kill(target, WATCHDOG_SIGNAL)
+                return
+
+    previous = signal.signal(WATCHDOG_SIGNAL, fail) if main else None
+    watcher = threading.Thread(target=look, args=(threading.get_ident(),), daemon=True)
+    watcher.start()
+    try:
+        yield watch
+        fail()
+    finally:
+        finished.set()
+        watcher.join()
+        if main:
+            signal.signal(WATCHDOG_SIGNAL, previous)

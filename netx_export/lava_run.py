@@ -11,9 +11,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime
+from lava_init.checks import check_allocation
+from lava_init.signals import raise_if_signalled
+from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime, watched
 from netx_export.netx_file import LAYER_TYPES, NetxFile, read_netx_file
-from netx_export.workers import map_samples
+from netx_export.workers import map_samples, resolve_workers
 
 #: Backends ``run_lava`` accepts: Lava's bit-accurate CPU simulator and Loihi 2 hardware.
 BACKENDS = ("fixed_pt", "loihi2")
@@ -26,6 +28,16 @@ LOIHI2_COMPILER = "lava.magma.compiler.subcompilers.nc.ncproc_compiler"
 UNRUNNABLE_LAYERS = tuple(kind for kind, row in LAYER_TYPES.items() if not row.created)
 #: NetX layer types that become a Lava layer with neurons (an ``input`` one only with a neuron).
 NEURON_LAYERS = tuple(kind for kind, row in LAYER_TYPES.items() if row.neurons)
+#: OS processes a Lava run starts per layer (synapse, neuron, recorder) and once (source,
+#: runtime service, shared-memory manager): 2 layers start 9.
+PROCESSES_PER_LAYER, PROCESSES_PER_RUN = 3, 3
+#: Most Lava processes all workers of one run may start together (each costs about
+#: :data:`LAVA_PROCESS_BYTES`; 559 processes reached 18 GB).
+MAX_LAVA_PROCESSES = 384
+#: Memory one Lava process takes (a forked Python with numpy and Lava loaded).
+LAVA_PROCESS_BYTES = 32 << 20
+#: Memory one neuron takes in Lava's fixed-point models (its state variables, int32/int64).
+LAVA_BYTES_PER_NEURON = 96
 
 
 def loihi2_available() -> bool:
@@ -234,21 +246,74 @@ def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
         return [_from_record(record, samples, steps) for record in records]
 
 
+def _layer_owners(lava: LavaNetwork) -> dict[int, str]:
+    """Lava process id -> the name of the NetX layer it belongs to (for failure messages)."""
+    owners = {}
+    for (name, _), layer in zip(lava.plan.layers, lava.network.layers, strict=False):
+        for part in ("neuron", "synapse", "synapse_rec"):
+            process = getattr(layer, part, None)
+            if process is not None:
+                owners[process.id] = name
+    return owners
+
+
 def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,
                    on_sample: Callable[[], None] = lambda: None) -> list[np.ndarray]:
-    """Load, run and stop the network in this process; SIGINT and SIGTERM raise
-    :class:`LavaInterrupted` once the runtime and its workers have ended."""
+    """Load, run and stop the network in this process, watched (:func:`watched`): a Lava
+    process that ends or a run with no progress raises :class:`LavaRunFailed`, SIGINT and
+    SIGTERM raise :class:`LavaInterrupted`, each once the runtime and its processes have
+    ended."""
     run_config = _run_config(backend)
     lava = load_lava_network(path, plan)
-    interrupted = False
+    forced = True
     try:
-        with interruptible():
-            return run_samples(lava, batch, run_config, on_sample)
-    except LavaInterrupted:
-        interrupted = True
-        raise
+        with interruptible(), watched(lava.network, _layer_owners(lava)) as watch:
+
+            def sample_done() -> None:
+                watch.progress()
+                raise_if_signalled(LavaInterrupted)
+                on_sample()
+
+            spikes = run_samples(lava, batch, run_config, sample_done)
+            forced = False
+            watch.stopping()
+            stop_runtime(lava.network, forced)
+            return spikes
     finally:
-        stop_runtime(lava.network, interrupted)
+        if forced:
+            stop_runtime(lava.network, forced)
+
+
+def lava_processes(plan: NetxPlan) -> int:
+    """OS processes one Lava run of ``plan`` starts: a synapse, a neuron and a recorder
+    process per layer, the input source, the runtime service and the shared-memory manager."""
+    return PROCESSES_PER_LAYER * len(plan.layers) + PROCESSES_PER_RUN
+
+
+def run_workers(plan: NetxPlan, batch: np.ndarray, workers: int | None) -> int:
+    """Worker processes for running ``batch`` on ``plan``: ``workers`` (default one per 2
+    cores), fewer when their Lava processes would pass :data:`MAX_LAVA_PROCESSES`; a
+    ValueError, before anything starts, when one run alone passes it or the run's memory
+    passes half of the machine's."""
+    per_run = lava_processes(plan)
+    count = resolve_workers(workers, len(batch))
+    if per_run > MAX_LAVA_PROCESSES:
+        raise ValueError(
+            f"{plan.file.path}: its {len(plan.layers)} Lava layers need {per_run} processes "
+            f"per run (Lava runs each process model in an OS process), over the cap of "
+            f"{MAX_LAVA_PROCESSES}; run a network of at most "
+            f"{(MAX_LAVA_PROCESSES - PROCESSES_PER_RUN) // PROCESSES_PER_LAYER} layers")
+    count = min(count, MAX_LAVA_PROCESSES // per_run)
+    samples, steps = batch.shape[0], batch.shape[-1]
+    netx = plan.file
+    memory = (count * (per_run * LAVA_PROCESS_BYTES + netx.neurons * LAVA_BYTES_PER_NEURON
+                       + netx.weights * 16)
+              + 3 * netx.neurons * samples * steps + 8 * batch.size)
+    check_allocation(memory, f"running {samples} sample(s) x {steps} steps of {netx.path} "
+                     f"({len(plan.layers)} layers, {netx.neurons} neurons, {netx.weights} "
+                     f"weights) in {count} worker(s)", "run fewer samples or steps, or fewer "
+                     "workers")
+    return count
 
 
 def netx_input_shape(path: str | Path) -> tuple[int, ...]:
@@ -282,8 +347,11 @@ def run_netx(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool
     if not path.is_file():
         raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")
     _run_config(backend)
+    from lava.lib.dl.netx import hdf5  # noqa: F401 (sets Lava's 'fork' start method, before tqdm)
+
     plan = netx_plan(path)
     batch = checked_input(path, plan, spikes)
+    workers = run_workers(plan, batch, workers)
 
     def run_share(share: np.ndarray, on_sample: Callable[[], None]) -> list[np.ndarray]:
         return run_in_process(path, plan, share, backend, on_sample)

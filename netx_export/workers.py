@@ -25,6 +25,7 @@ from tqdm import tqdm
 from netx_export.interrupts import (
     STOP_TIMEOUT,
     LavaInterrupted,
+    LavaRunFailed,
     descendants,
     interruptible,
     kill_and_reap,
@@ -87,7 +88,9 @@ def _worker(run_share: RunShare, share: np.ndarray, messages, index: int) -> Non
     except LavaInterrupted as interruption:
         messages.put(("interrupted", index, interruption.signum))
     except BaseException as error:  # reported to the parent, which raises it there
-        messages.put(("error", index, f"{type(error).__name__}: {error}"))
+        reason = str(error) if isinstance(error, LavaRunFailed) else \
+            f"{type(error).__name__}: {error}"
+        messages.put(("error", index, reason))
 
 
 def _in_workers(run_share: RunShare, shares: list[np.ndarray], bar: tqdm) -> list[np.ndarray]:
@@ -112,7 +115,8 @@ def _in_workers(run_share: RunShare, shares: list[np.ndarray], bar: tqdm) -> lis
 
 
 def _collect(processes: list, messages, bar: tqdm) -> dict[int, list[np.ndarray]]:
-    """Results by worker index; RuntimeError when a worker fails or ends without one."""
+    """Results by worker index; :class:`LavaRunFailed` when a worker fails or ends without
+    one."""
     results: dict[int, list[np.ndarray]] = {}
     ended_before: set[int] = set()  # ended at the previous poll: its result had time to come
     while len(results) < len(processes):
@@ -121,7 +125,7 @@ def _collect(processes: list, messages, bar: tqdm) -> dict[int, list[np.ndarray]
         except queue.Empty:
             for index, process in enumerate(processes):
                 if index in ended_before and index not in results:
-                    raise RuntimeError(
+                    raise LavaRunFailed(
                         f"Lava worker {index} ended (exit code {process.exitcode}) without "
                         "returning its samples; rerun with workers=1 to see its error") from None
                 if process.exitcode is not None:
@@ -134,7 +138,7 @@ def _collect(processes: list, messages, bar: tqdm) -> dict[int, list[np.ndarray]
         elif kind == "interrupted":
             raise LavaInterrupted(payload)
         else:
-            raise RuntimeError(f"Lava worker {index} failed: {payload}")
+            raise LavaRunFailed(f"Lava worker {index} failed: {payload}")
     return results
 
 

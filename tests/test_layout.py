@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("lava_init", "netx_export")
 MATH = {f"lava_init.{name}" for name in (
-    "checks", "files", "tables", "records", "quantization", "theory", "temporal")}
+    "checks", "files", "tables", "records", "quantization", "theory", "temporal", "signals")}
 GLUE = {"lava_init.slayer_blocks"}
 #: Longest function allowed in the two packages (lines, docstring included).
 MAX_FUNCTION_LINES = 60

@@ -12,9 +12,15 @@ import importlib
 import io
 import signal
 import sys
-import threading
 
 from lava_init import __version__
+from lava_init.signals import (
+    Interrupted,
+    forget_signal,
+    handled_by,
+    raise_if_signalled,
+    stop_handler,
+)
 
 #: The library every command's work imports (after parsing, so that --help stays fast).
 LAVA_DL = "lava.lib.dl.slayer"
@@ -27,17 +33,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a SLAYER MLP/CNN on a data set from any initializer"),
     "inspect": ("inspect", "per-layer activity of any NetX network on Lava fixed point"),
 }
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM outside a Lava run (inside one, netx_export stops the run and raises its own)."""
-
-    signum = signal.SIGTERM
-    exit_code = 128 + signal.SIGTERM
-
-
-def _raise_terminated(_signum: int, _frame) -> None:
-    raise _Terminated
 
 
 def _import_quietly(module: str):
@@ -76,30 +71,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    with handled_by(stop_handler(Interrupted)):
+        try:
+            return _run_command(args)
+        except KeyboardInterrupt as error:
+            forget_signal()
+            signum = getattr(error, "signum", signal.SIGINT)
+            print(f"lava-init {args.command}: interrupted by {signal.Signals(signum).name}; "
+                  "stopped cleanly (Lava runtime and workers ended, finished files kept)",
+                  file=sys.stderr)
+            return getattr(error, "exit_code", 128 + signal.SIGINT)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run the command; its errors as one line on stderr (exit 2), a stop signal whose
+    exception was lost on the way raised at the end (SIGINT and SIGTERM stop every phase)."""
     module = _command_module(COMMANDS[args.command][0])
     _import_quietly(LAVA_DL)  # every command's work uses it; its prints are not output
-    previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    from netx_export.interrupts import LavaRunFailed
+
     try:
-        return module.run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"lava-init {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        code = module.run(args)
+        raise_if_signalled()
+        return code
+    except (ValueError, FileNotFoundError, LavaRunFailed) as error:
+        message = str(error)
+    except MemoryError:
+        message = "not enough memory for this run; use fewer samples, steps or a smaller network"
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
-        print(f"lava-init {args.command}: error: {error.strerror or error}{where}",
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as error:
-        signum = getattr(error, "signum", signal.SIGINT)
-        print(f"lava-init {args.command}: interrupted by {signal.Signals(signum).name}; "
-              "stopped cleanly (Lava runtime and workers ended, finished files kept)",
-              file=sys.stderr)
-        return getattr(error, "exit_code", 128 + signal.SIGINT)
-    finally:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        message = f"{error.strerror or error}{where}"
+    print(f"lava-init {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
