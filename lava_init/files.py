@@ -6,10 +6,14 @@ Standard library only.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import glob
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -26,22 +30,91 @@ def _umask() -> int:
     return mask
 
 
+#: Free bytes a write must leave on its device beyond its own size (file-system overhead).
+FREE_MARGIN = 1 << 20
+
+
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` exists (also when it belongs to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _temp_writer(temp: Path, path: Path) -> int | None:
+    """The process id a temp file's name carries (``.NAME.PID.RANDOM.tmp``), else None."""
+    middle = temp.name[len(path.name) + 2:-len(".tmp")]
+    owner = middle.split(".", 1)[0]
+    return int(owner) if owner.isdigit() and "." in middle else None
+
+
 def stale_temp_files(path: str | Path) -> list[Path]:
-    """Temp files an earlier, interrupted :func:`atomic_write` to ``path`` left beside it."""
+    """Temp files an interrupted :func:`atomic_write` to ``path`` left beside it: those of a
+    writer that is gone (a live writer's temp file is never stale)."""
     path = Path(path)
-    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    temps = path.parent.glob(f".{glob.escape(path.name)}.*.tmp")
+    return sorted(temp for temp in temps
+                  if (writer := _temp_writer(temp, path)) is None or not _alive(writer))
 
 
-def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
+@contextlib.contextmanager
+def exclusive(path: str | Path, what: str = "path") -> Iterator[Path]:
+    """Hold ``path`` for this process during the ``with`` body: a second process asking for
+    it meanwhile gets a ValueError naming the first (its pid) and ``what`` to change. The lock
+    (``flock`` on ``.NAME.lock`` beside it, removed after) ends with the process, however it
+    ends, so that a killed writer never blocks the next."""
+    path = Path(path)
+    lock = path.parent / f".{path.name}.lock"
+    while True:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(handle, 32).decode(errors="replace").strip() or "unknown"
+            os.close(handle)
+            raise ValueError(f"{path} is in use by another lava-init process (pid {holder}); "
+                             f"wait for it to finish or choose another {what}") from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.fstat(handle).st_ino == os.stat(lock).st_ino:
+                break
+        os.close(handle)  # the lock file was replaced while we waited for it: again
+    try:
+        os.ftruncate(handle, 0)
+        os.write(handle, str(os.getpid()).encode())
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(handle)
+
+
+def check_free_space(folder: str | Path, size: int, what: str) -> None:
+    """ValueError before writing ``size`` bytes of ``what`` into ``folder`` when its device
+    has not that much (plus :data:`FREE_MARGIN`) free."""
+    free = shutil.disk_usage(folder).free
+    if free < size + FREE_MARGIN:
+        raise ValueError(f"no space for {what} in {folder}: about {size / 2**20:.1f} MiB are "
+                         f"needed and {free / 2**20:.1f} MiB are free; free some space or "
+                         "write elsewhere")
+
+
+def atomic_write(path: str | Path, write: Callable[[str], object], size: int = 0) -> Path:
     """Call ``write(temp_path)`` on a temp file beside ``path``, then rename it over ``path``.
 
-    The file gets the mode a plain ``open(path, "w")`` would (0666 less the umask), and temp
-    files of earlier interrupted writes to the same ``path`` are removed once this one is in
-    place.
+    The file gets the mode a plain ``open(path, "w")`` would (0666 less the umask). ``path``
+    is held (:func:`exclusive`) meanwhile: a second writer is refused with one line. Temp
+    files of earlier writers that are gone are removed once this one is in place. A full disk
+    (checked first against ``size``, the bytes the write is expected to take, and again on
+    failure) gives one line and leaves the old file and no temp file.
 
     Args:
         path: the file to (re)place; its folder is created when missing.
         write: writes the content to the temp file whose name it is given.
+        size: bytes the content is expected to take (0: not checked before writing).
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -53,18 +126,27 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    earlier = stale_temp_files(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temp)
-        os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    for stale in earlier:
-        stale.unlink(missing_ok=True)
+    check_free_space(path.parent, size, path.name)
+    with exclusive(path, "output file"):
+        earlier = stale_temp_files(path)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                        dir=path.parent)
+        os.close(handle)
+        try:
+            write(temp)
+            os.chmod(temp, 0o666 & ~_umask())
+            os.replace(temp, path)
+        except BaseException as error:
+            Path(temp).unlink(missing_ok=True)
+            if isinstance(error, Exception) and (
+                    getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+                    or shutil.disk_usage(path.parent).free < FREE_MARGIN):
+                raise ValueError(f"no space left in {path.parent} while writing {path.name} "
+                                 "(nothing was written); free some space or write "
+                                 "elsewhere") from None
+            raise
+        for stale in earlier:
+            stale.unlink(missing_ok=True)
     return path
 
 

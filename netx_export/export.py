@@ -263,7 +263,8 @@ def export_netx(
         _write_hdf5(Path(temp), exported, shape, levels)
         _validate(Path(temp))
 
-    return atomic_write(path, write_and_validate)
+    size = sum(8 * p.numel() for _, block in exported for p in block.parameters()) + (64 << 10)
+    return atomic_write(path, write_and_validate, size)
 
 
 def netx_layers(path: str | Path) -> list[tuple[int, str, tuple[int, ...]]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +36,8 @@ PROCESSES_PER_LAYER, PROCESSES_PER_RUN = 3, 3
 #: Most Lava processes all workers of one run may start together (each costs about
 #: :data:`LAVA_PROCESS_BYTES`; 559 processes reached 18 GB).
 MAX_LAVA_PROCESSES = 384
+#: Record folders of Lava runs in the temp folder: ``lava-run-<pid>-<random>``.
+RUN_FOLDER_PREFIX = "lava-run-"
 #: Memory one Lava process takes (a forked Python with numpy and Lava loaded).
 LAVA_PROCESS_BYTES = 32 << 20
 #: Memory one neuron takes in Lava's fixed-point models (its state variables, int32/int64).
@@ -232,7 +236,8 @@ def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
     data = np.concatenate([_source_data(sample, lava.plan) for sample in batch],
                           axis=-1)
     SpikeSource(data=data).s_out.connect(lava.input_port)
-    with tempfile.TemporaryDirectory(prefix="lava-run-") as folder:
+    remove_orphaned_run_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-") as folder:
         records = []
         for index, layer in enumerate(lava.network.layers):
             file, shape = f"{folder}/layer{index}.spikes", tuple(layer.out.shape)
@@ -255,6 +260,18 @@ def _layer_owners(lava: LavaNetwork) -> dict[int, str]:
             if process is not None:
                 owners[process.id] = name
     return owners
+
+
+def remove_orphaned_run_folders() -> list[Path]:
+    """Remove the record folders of Lava runs whose process is gone (killed with SIGKILL, it
+    could not remove its own); returns them. A folder of a live process is never touched."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,

@@ -10,9 +10,22 @@ from lava_init.apps.models import build_model
 from lava_init.files import atomic_write
 
 
+def _tensor_bytes(obj: object) -> int:
+    """Bytes of the tensors in ``obj`` (nested dicts, lists and tuples)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(value) for value in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_bytes(value) for value in obj)
+    return 0
+
+
 def atomic_save(obj: object, path: str | Path) -> Path:
-    """``torch.save`` to a temp file in the target's folder, then rename over ``path``."""
-    return atomic_write(path, lambda temp: torch.save(obj, temp))
+    """``torch.save`` to a temp file in the target's folder, then rename over ``path`` (a
+    full disk refused first, see :func:`~lava_init.files.atomic_write`)."""
+    return atomic_write(path, lambda temp: torch.save(obj, temp),
+                        _tensor_bytes(obj) + (64 << 10))
 
 
 def save_model(path: str | Path, model: torch.nn.Module, config: dict, **extra) -> Path:
