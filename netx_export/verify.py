@@ -140,6 +140,19 @@ def _compare(name: str, block: torch.nn.Module, slayer: np.ndarray, lava: np.nda
         steps_compared=max(0, stop - start))
 
 
+def _check_steps(blocks: list[tuple[str, torch.nn.Module]],
+                 lava_layers: list[tuple[str, torch.nn.Module]], steps: int) -> None:
+    """ValueError, before any run, when ``steps`` leave a layer no step that both SLAYER and
+    Lava cover (each Lava layer adds a step of delay)."""
+    padded = steps + (0 if slayer_block_type(lava_layers[0][1]) == "Input" else 1)
+    for name, offset in _time_offsets(blocks).items():
+        covered = min(steps, padded - offset) - max(0, -offset)
+        if covered < 1:
+            raise ValueError(f"{steps} time step(s) leave layer {name!r} no step to compare "
+                             "(Lava delays each layer by one step); give at least "
+                             f"{steps + 1 - covered} time steps")
+
+
 def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed_pt",
            progress: bool = False, workers: int | None = None) -> VerifyReport:
     """Run ``net`` (SLAYER, eval mode) and the NetX file ``path`` (Lava) on the same spikes.
@@ -172,6 +185,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     lava_layers = _lava_layers(blocks)
     spikes_tensor = torch.as_tensor(np.asarray(
         spikes.detach().cpu() if hasattr(spikes, "detach") else spikes), dtype=torch.float32)
+    _check_steps(blocks, lava_layers, int(spikes_tensor.shape[-1]))
     lava_outputs = run_lava(path, spikes_tensor, backend, progress, workers)
     if len(lava_outputs) != len(lava_layers):
         raise ValueError(

@@ -51,9 +51,47 @@ def load_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
+def check_model_state(checkpoint: dict, path: str | Path) -> None:
+    """ValueError (one line naming the entry and the fix) unless the checkpoint's
+    ``model_config`` builds a network (tried on the meta device: nothing is allocated) whose
+    every parameter and buffer ``model_state`` holds, of the same shape, with finite values."""
+    config, state = checkpoint.get("model_config"), checkpoint.get("model_state")
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a lava-init checkpoint (its model_config is not a "
+                         "dict); save models with lava_init.apps.checkpoints.save_model")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} has no model_state (the network's weights); save models "
+                         "with lava_init.apps.checkpoints.save_model")
+    try:
+        with torch.device("meta"):
+            expected = build_model(config).state_dict()
+    except (TypeError, KeyError, ValueError, AttributeError, RuntimeError) as error:
+        reason = f"{type(error).__name__}: {error}" if not isinstance(error, ValueError) \
+            else str(error)
+        raise ValueError(f"{path}: its model_config cannot build a network ({reason}); "
+                         "the checkpoint is damaged or from another program") from None
+    for key, tensor in expected.items():
+        stored = state.get(key)
+        if not isinstance(stored, torch.Tensor) or stored.shape != tensor.shape:
+            found = "nothing" if stored is None else \
+                f"shape {tuple(stored.shape)}" if isinstance(stored, torch.Tensor) \
+                else type(stored).__name__
+            raise ValueError(f"{path}: model_state[{key!r}] holds {found}, the model_config "
+                             f"needs shape {tuple(tensor.shape)}; the checkpoint is damaged")
+        if stored.is_floating_point() and not torch.isfinite(stored).all():
+            raise ValueError(f"{path}: model_state[{key!r}] holds NaN or infinite values; "
+                             "the checkpoint is damaged (retrain or use an earlier one)")
+    unexpected = sorted(set(state) - set(expected))
+    if unexpected:
+        raise ValueError(f"{path}: model_state holds {unexpected[0]!r}, which the model_config's "
+                         "network does not have; the checkpoint is damaged")
+
+
 def load_model(path: str | Path) -> torch.nn.Module:
-    """Rebuild the network saved at ``path`` and load its weights."""
+    """Rebuild the network saved at ``path`` and load its weights (checked first:
+    :func:`check_model_state`)."""
     checkpoint = load_checkpoint(path)
+    check_model_state(checkpoint, path)
     model = build_model(checkpoint["model_config"])
     model.load_state_dict(checkpoint["model_state"])
     return model
@@ -62,10 +100,14 @@ def load_model(path: str | Path) -> torch.nn.Module:
 def checkpoint_input_shape(path: str | Path) -> tuple[int, ...] | None:
     """One sample's input shape from a checkpoint's model config (None if it has none)."""
     config = load_checkpoint(path)["model_config"]
-    if "in_shape" in config:
-        return tuple(int(n) for n in config["in_shape"])
-    if "in_features" in config:
-        return (int(config["in_features"]),)
+    try:
+        if "in_shape" in config:
+            return tuple(int(n) for n in config["in_shape"])
+        if "in_features" in config:
+            return (int(config["in_features"]),)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: its model_config's input shape is not whole numbers; the "
+                         "checkpoint is damaged") from None
     return None
 
 

@@ -10,6 +10,7 @@ the processes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -29,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from lava_init.activity import measure_activity
-from lava_init.apps.checkpoints import atomic_save, load_checkpoint
+from lava_init.apps.checkpoints import atomic_save, check_model_state, load_checkpoint
 from lava_init.apps.data import SpikeDataset, load_dataset
 from lava_init.apps.models import (
     build_model,
@@ -53,6 +54,7 @@ from lava_init.apps.settings import (
 from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
 from lava_init.checks import (
+    check_allocation,
     check_count,
     check_dropout,
     check_label_smoothing,
@@ -60,7 +62,7 @@ from lava_init.checks import (
     check_shift,
 )
 from lava_init.encoding import encoding_input_levels
-from lava_init.files import atomic_write_text, check_writable_folder
+from lava_init.files import atomic_write_text, check_writable_folder, exclusive
 from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
 from lava_init.slayer_blocks import eval_mode
@@ -99,6 +101,24 @@ class _Distributed:
         return self.rank == 0
 
 
+#: Largest input a data set gives (CIFAR-10's 3 x 32 x 32) and classes, for memory bounds.
+LARGEST_INPUT, CLASSES = 3 * 32 * 32, 10
+
+
+def training_bytes(config: TrainConfig) -> int:
+    """An upper bound of the memory a training run takes: weights with their gradients and
+    Adam's two moments, and each block's states and gradients over a batch's steps."""
+    outputs = CLASSES * config.readout_population
+    if config.arch == "cnn":
+        hidden = config.depth * config.channels * LARGEST_INPUT // 3
+        weights = config.depth * config.channels ** 2 * 9 + hidden * config.width
+    else:
+        hidden = config.depth * config.width
+        weights = LARGEST_INPUT * config.width + config.depth * config.width ** 2
+    weights += config.width * outputs
+    return 4 * (4 * weights + 8 * config.batch_size * config.time_steps * (hidden + outputs))
+
+
 def validate(config: TrainConfig) -> None:
     """Raise one clear ValueError for a setting that cannot train."""
     if config.dataset not in DATASETS:
@@ -106,11 +126,16 @@ def validate(config: TrainConfig) -> None:
     if config.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {config.arch!r}; valid: "
                          f"{', '.join(ARCHITECTURES)}")
+    for name in ("depth", "width", "channels", "time_steps", "epochs", "batch_size"):
+        check_count(getattr(config, name), name.replace("_", "-"))
     config = resolve_recipe(config)
     get_initializer(config.init)
-    for name in ("depth", "width", "channels", "time_steps", "epochs", "batch_size",
-                 "readout_population"):
-        check_count(getattr(config, name), name.replace("_", "-"))
+    check_count(config.readout_population, "readout-population")
+    check_allocation(training_bytes(config), f"training a {config.arch} of depth "
+                     f"{config.depth} on batches of {config.batch_size} x {config.time_steps} "
+                     f"steps with {config.readout_population} output neurons per class",
+                     "use smaller --batch-size, --time-steps, --width, --channels, --depth or "
+                     "--readout-population")
     if config.loss not in LOSSES:
         raise ValueError(f"unknown loss {config.loss!r}; valid: {', '.join(LOSSES)}")
     if config.encoding not in ENCODINGS:
@@ -293,6 +318,34 @@ def _set_rng_states(states: dict) -> None:
                          numpy_state["cached_gaussian"]))
 
 
+#: A training checkpoint's entries besides the model's, and their types.
+TRAINING_ENTRIES = {"train_config": dict, "optimizer_state": dict, "scheduler_state": dict,
+                    "epoch": int, "metrics": list, "rng": dict}
+
+
+def check_training_checkpoint(checkpoint: dict, path: Path) -> None:
+    """ValueError (one line naming the entry) unless ``checkpoint`` holds a model that fits
+    its config and every entry a resume needs, of the right type, with RNG states this torch,
+    Python and numpy can take."""
+    check_model_state(checkpoint, path)
+    for name, kind in TRAINING_ENTRIES.items():
+        if not isinstance(checkpoint.get(name), kind):
+            found = "nothing" if name not in checkpoint else type(checkpoint[name]).__name__
+            raise ValueError(f"{path}: its {name} entry holds {found}, a resume needs a "
+                             f"{kind.__name__}; the checkpoint is damaged, start over with "
+                             "--overwrite")
+    states, numpy_state = checkpoint["rng"], checkpoint["rng"].get("numpy")
+    torch_state = states.get("torch")
+    if not (isinstance(torch_state, torch.Tensor) and torch_state.dtype == torch.uint8
+            and torch_state.shape == torch.get_rng_state().shape
+            and isinstance(states.get("python"), tuple) and isinstance(numpy_state, dict)
+            and isinstance(numpy_state.get("key"), torch.Tensor)
+            and numpy_state["key"].numel() == np.random.get_state()[1].size):
+        raise ValueError(f"{path}: its rng entry is not the torch, Python and numpy random "
+                         "states lava-init saves; the checkpoint is damaged, start over with "
+                         "--overwrite")
+
+
 def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
     """Refuse to resume with other settings; a field the checkpoint does not name is newer
     than the checkpoint, which trained with that field's default."""
@@ -402,8 +455,8 @@ class _Run:
 def _build(config: TrainConfig) -> _Run:
     """Data, the initialized network, Adam and the cosine schedule over all steps (the
     config's recipe fields resolved: :func:`~lava_init.apps.settings.resolve_recipe`)."""
-    config = resolve_recipe(config)
     validate(config)
+    config = resolve_recipe(config)
     check_run_folder(config)
     distributed = _setup_distributed()
     if config.batch_size % distributed.world:
@@ -442,10 +495,16 @@ def _restore(run: _Run) -> None:
     if "train_config" not in checkpoint:
         raise ValueError(f"{path} holds a saved model, not a training run's checkpoint; "
                          "--resume continues a run that 'lava-init train --out DIR' wrote")
+    check_training_checkpoint(checkpoint, path)
     _check_resumable(checkpoint["train_config"], run.config, path)
     run.model.load_state_dict(checkpoint["model_state"])
-    run.optimizer.load_state_dict(checkpoint["optimizer_state"])
-    run.scheduler.load_state_dict(checkpoint["scheduler_state"])
+    try:
+        run.optimizer.load_state_dict(checkpoint["optimizer_state"])
+        run.scheduler.load_state_dict(checkpoint["scheduler_state"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: its optimizer or schedule state does not fit the network "
+                         f"({type(error).__name__}: {error}); the checkpoint is damaged, "
+                         "start over with --overwrite") from None
     _set_rng_states(checkpoint["rng"])
     run.rows = list(checkpoint["metrics"])
     run.start_epoch = int(checkpoint["epoch"])
@@ -508,6 +567,14 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
         A :class:`TrainResult`: the metrics rows (``epoch, train_loss, train_acc, test_loss,
         test_acc, seconds, rate_<block>...``; accuracies are fractions) and the network.
     """
+    holds_folder = config.out is not None and int(os.environ.get("RANK", "0")) == 0
+    if holds_folder:  # a second run into the same folder is refused while this one trains
+        check_writable_folder(Path(config.out).resolve().parent, "--out's parent folder")
+    with exclusive(config.out, "--out") if holds_folder else contextlib.nullcontext():
+        return _train(config, callback)
+
+
+def _train(config: TrainConfig, callback: Callable[[dict], None] | None) -> TrainResult:
     run = _build(config)
     _restore(run)
     model = DistributedDataParallel(run.model) if run.distributed.world > 1 else run.model

@@ -6,9 +6,11 @@ import argparse
 import math
 from pathlib import Path
 
-from lava_init.checks import check_count
+from lava_init.checks import check_allocation, check_count
 
 DATA_SOURCES = ("random", "digits")
+#: Bytes per input value while the spikes are made (rates, random draws, spikes; float32).
+INPUT_BYTES = 12
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +51,9 @@ def _input_spikes(args: argparse.Namespace, input_shape: tuple[int, ...]):
             raise ValueError(f"{args.input} is not a .npy array ({error})") from None
     check_count(args.samples, "--samples")
     check_count(args.time_steps, "--time-steps")
+    check_allocation(INPUT_BYTES * args.samples * math.prod(input_shape) * args.time_steps,
+                     f"--samples {args.samples} x {math.prod(input_shape)} inputs x "
+                     f"--time-steps {args.time_steps}", "use fewer samples or steps")
     if args.data == "digits":
         if math.prod(input_shape) != 64:
             raise ValueError(f"--data digits needs a network with 64 inputs (it has "

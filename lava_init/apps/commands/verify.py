@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from lava_init.checks import check_count
+from lava_init.apps.commands.inspect import INPUT_BYTES
+from lava_init.checks import check_allocation, check_count
 
 DATA_SOURCES = ("random", "digits")
 
@@ -52,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
                          "verify from Python with netx_export.verify(net, path, spikes)")
     model = load_model(args.checkpoint)
     steps = 2 * len(chain_blocks(model)) + 8 if args.time_steps is None else args.time_steps
+    check_allocation(INPUT_BYTES * args.samples * math.prod(input_shape) * steps,
+                     f"--samples {args.samples} x {math.prod(input_shape)} inputs x {steps} "
+                     "time steps", "use fewer samples or steps")
     if args.data == "digits":
         if math.prod(input_shape) != 64:
             raise ValueError(f"--data digits needs a model with 64 inputs (it has {input_shape})")
