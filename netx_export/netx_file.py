@@ -155,7 +155,8 @@ class _Reader:
             raise self.fail(key, "a group" if isinstance(item, h5py.Group) else "no data",
                             valid)
         if item.dtype.kind not in "biuf":
-            raise self.fail(key, f"values of type {item.dtype}", valid)
+            text = item.dtype.kind in "SU" or h5py.check_string_dtype(item.dtype) is not None
+            raise self.fail(key, "text" if text else f"values of type {item.dtype}", valid)
         return np.asarray(item[()], dtype=np.float64)
 
     def check(self, rule: Rule) -> np.ndarray | None:
