@@ -9,14 +9,17 @@ attributes itself; lava-dl's block / synapse / neuron split is used as it is.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 from collections.abc import Iterator
 
 import torch
-from lava.lib.dl.slayer import synapse as slayer_synapse
-from lava.lib.dl.slayer.neuron import cuba as slayer_cuba
 
 from lava_init.quantization import Quantization, effective_threshold
+
+with contextlib.redirect_stdout(io.StringIO()):  # lava-dl prints a Prophesee note on stdout
+    from lava.lib.dl.slayer import synapse as slayer_synapse
+    from lava.lib.dl.slayer.neuron import cuba as slayer_cuba
 
 #: Synapse attributes of SLAYER blocks, in the order they feed the neuron.
 SYNAPSE_ATTRIBUTES = ("synapse", "input_synapse", "recurrent_synapse")

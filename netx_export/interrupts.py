@@ -208,15 +208,14 @@ def watched(network, owners: dict[int, str] | None = None,
     """Watch ``network``'s Lava run during the ``with`` body, which reports to the
     :class:`RunWatch` it gets: when one of its processes ends (before ``stopping()``) or no
     progress comes for ``stall_timeout`` seconds (default :data:`STALL_TIMEOUT`),
-    :class:`LavaRunFailed` is raised in the main thread, wherever it waits. Outside the main
-    thread the failure is raised when the body ends."""
+    :class:`LavaRunFailed` is raised in the main thread, wherever it waits, and again when
+    the body ends (should Lava's code have swallowed it; outside the main thread only then)."""
     timeout = STALL_TIMEOUT if stall_timeout is None else stall_timeout
     watch, finished = RunWatch(), threading.Event()
     main = threading.current_thread() is threading.main_thread()
 
     def fail(_signum=None, _frame=None) -> None:
         if watch.failure is not None and not finished.is_set():
-            finished.set()
             raise LavaRunFailed(watch.failure)
 
     def look(target: int) -> None:
