@@ -62,13 +62,14 @@ def stale_temp_files(path: str | Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def exclusive(path: str | Path, what: str = "path") -> Iterator[Path]:
+def exclusive(path: str | Path, what: str = "path", lock: str | Path | None = None
+              ) -> Iterator[Path]:
     """Hold ``path`` for this process during the ``with`` body: a second process asking for
     it meanwhile gets a ValueError naming the first (its pid) and ``what`` to change. The lock
-    (``flock`` on ``.NAME.lock`` beside it, removed after) ends with the process, however it
-    ends, so that a killed writer never blocks the next."""
+    (``flock`` on ``lock``, by default ``.NAME.lock`` beside ``path``, removed after) ends
+    with the process, however it ends, so that a killed writer never blocks the next."""
     path = Path(path)
-    lock = path.parent / f".{path.name}.lock"
+    lock = path.parent / f".{path.name}.lock" if lock is None else Path(lock)
     while True:
         handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import torch
 
+from lava_init.checks import check_allocation
 from lava_init.files import atomic_write
 from lava_init.slayer_blocks import (
     block_kind,
@@ -27,6 +28,9 @@ from netx_export.netx_file import INPUT_LEVELS_ATTRIBUTE, read_netx_file
 
 #: Block types NetX 0.6.0 cannot load (its create_* raise NotImplementedError).
 UNSUPPORTED_BLOCKS = ("Pool", "Average", "ConvT", "Unpool", "TimeDecimation", "KWTA")
+#: Memory an export takes per parameter (the copy, its 8-bit and integer versions, HDF5 and
+#: NetX's buffers) and per block (NetX's Lava process objects while the file is loaded back).
+EXPORT_BYTES_PER_PARAMETER, EXPORT_BYTES_PER_BLOCK = 64, 4 << 20
 #: Block types exported as they are; everything else is refused before writing.
 SUPPORTED_BLOCKS = ("Input", "Flatten", "Dense", "Conv", "Recurrent")
 
@@ -250,6 +254,10 @@ def export_netx(
     for name, block in blocks:
         check_exportable(name, block)
     levels = _check_input_levels(input_levels, blocks)
+    parameters = sum(p.numel() for _, block in blocks for p in block.parameters())
+    check_allocation(EXPORT_BYTES_PER_PARAMETER * parameters + EXPORT_BYTES_PER_BLOCK
+                     * len(blocks), f"exporting {len(blocks)} blocks with {parameters} "
+                     "parameters", "export a smaller network")
     shape = _dummy_input(*blocks[0], input_shape)
     with eval_mode(net):
         _run_once(blocks, shape)

@@ -355,27 +355,25 @@ def refused_line(capsys, argv: list[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("name, change, message", EXPORT_CASES, ids=[c[0] for c in EXPORT_CASES])
-def test_a_damaged_checkpoint_is_refused_by_export_in_one_line(capsys, training_checkpoint,
-                                                               tmp_path, name, change, message):
-    checkpoint = load_checkpoint(training_checkpoint)
-    change(checkpoint)
-    torch.save(checkpoint, tmp_path / "bad.pt")
-    line = refused_line(capsys, ["export", str(tmp_path / "bad.pt"), str(tmp_path / "x.net")])
-    assert message in line
-    assert not (tmp_path / "x.net").exists()
+def damaged_checkpoint_argv(command: str, folder: Path) -> list[str]:
+    """``lava-init export`` of ``folder/checkpoint.pt``, or ``train --resume`` from it."""
+    if command == "export":
+        return ["export", str(folder / "checkpoint.pt"), str(folder / "x.net")]
+    return ["train", "--dataset", "digits", "--depth", "1", "--width", "8", "--epochs", "2",
+            "--limit", "32", "--test-limit", "16", "--time-steps", "2", "--no-progress",
+            "--out", str(folder), "--resume"]
 
 
-@pytest.mark.parametrize("name, change, message", RESUME_CASES, ids=[c[0] for c in RESUME_CASES])
-def test_a_damaged_checkpoint_is_refused_by_resume_in_one_line(capsys, training_checkpoint,
-                                                               tmp_path, name, change, message):
+@pytest.mark.parametrize("command, change, message", [
+    *[pytest.param("export", *case[1:], id=case[0]) for case in EXPORT_CASES],
+    *[pytest.param("resume", *case[1:], id=case[0]) for case in RESUME_CASES]])
+def test_a_damaged_checkpoint_is_refused_in_one_line(capsys, training_checkpoint, tmp_path,
+                                                     command, change, message):
     checkpoint = load_checkpoint(training_checkpoint)
     change(checkpoint)
     torch.save(checkpoint, tmp_path / "checkpoint.pt")
-    argv = ["train", "--dataset", "digits", "--depth", "1", "--width", "8", "--epochs", "2",
-            "--limit", "32", "--test-limit", "16", "--time-steps", "2", "--no-progress",
-            "--out", str(tmp_path), "--resume"]
-    assert message in refused_line(capsys, argv)
+    assert message in refused_line(capsys, damaged_checkpoint_argv(command, tmp_path))
+    assert not (tmp_path / "x.net").exists()
 
 
 def test_a_saved_model_still_exports(tmp_path, capsys):

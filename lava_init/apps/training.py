@@ -318,6 +318,8 @@ def _set_rng_states(states: dict) -> None:
                          numpy_state["cached_gaussian"]))
 
 
+#: The lock file a training run holds in its --out folder while it trains.
+RUN_LOCK = ".lava-init-train.lock"
 #: A training checkpoint's entries besides the model's, and their types.
 TRAINING_ENTRIES = {"train_config": dict, "optimizer_state": dict, "scheduler_state": dict,
                     "epoch": int, "metrics": list, "rng": dict}
@@ -569,8 +571,9 @@ def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -
     """
     holds_folder = config.out is not None and int(os.environ.get("RANK", "0")) == 0
     if holds_folder:  # a second run into the same folder is refused while this one trains
-        check_writable_folder(Path(config.out).resolve().parent, "--out's parent folder")
-    with exclusive(config.out, "--out") if holds_folder else contextlib.nullcontext():
+        check_writable_folder(config.out, "--out")
+    with exclusive(config.out, "--out", Path(config.out) / RUN_LOCK) if holds_folder \
+            else contextlib.nullcontext():
         return _train(config, callback)
 
 
