@@ -1,0 +1,168 @@
+"""The README's results table and docs/results.md, generated from the stored results.
+
+    .venv/bin/python benchmarks/results_page.py          # rewrite both from the stored results
+    .venv/bin/python benchmarks/results_page.py --check  # exit 1 when either is out of date
+
+One row per claim (:data:`CLAIMS`): its number is computed from the records in
+``benchmarks/results/`` (a mean over the seeds the store holds), its qualifier (data, budget,
+Lava samples, the control) stands beside it with the command that reruns it. A rerun that
+moves a stored number moves it here the next time this script runs; ``tests/test_readme.py``
+fails while the README and the stored results disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from lava_init.files import atomic_write_text
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+RESULTS_PAGE = ROOT / "docs" / "results.md"
+#: The README's generated block sits between these lines.
+START, END = "<!-- results: start -->", "<!-- results: end -->"
+RECIPE = "benchmarks/training_recipe.py"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row: ``case``'s mean final test accuracy (records ``<case> s<seed>`` in
+    ``runs_<part>.json``) against the ``controls``' means, with its qualifier and command."""
+
+    claim: str
+    part: str
+    case: str
+    controls: tuple[str, ...]
+    qualifier: str
+    command: str
+
+
+CLAIMS = (
+    Claim("a plain memoryless MLP of depth 100 trains", "depth100", "recipe d100", (),
+          "MNIST, 1 epoch of 10,000, T = 3, 1 seed; no depth-1 control stored, and the "
+          "trained relays copy layer 1: depth does not pay (see Known limits)",
+          f"{RECIPE} --parts depth100"),
+    Claim("depth 10, one epoch: the recipe against the usual inits", "first_epoch",
+          "recipe d10", ("variance_conserving d10", "kaiming d10", "slayer_default d10"),
+          "MNIST, 1 epoch of 10,000, T = 3; every init at the recipe's lr (no lr sweep per "
+          "baseline); a silent output counts as wrong", f"{RECIPE} --parts first_epoch"),
+    Claim("converged MNIST", "converged", "recipe mnist", ("kaiming mnist",
+                                                           "slayer_default mnist"),
+          "15 epochs of the full set, 10 x 100 MLP, T = 3, shift 1; controls at the recipe's "
+          "lr, 1 seed", f"{RECIPE} --parts converged"),
+    Claim("converged Fashion-MNIST, graded input", "converged", "recipe graded fashion-mnist",
+          ("kaiming graded fashion-mnist", "slayer_default graded fashion-mnist"),
+          "15 epochs of the full set, 10 x 100 MLP, T = 3, 16 levels; controls at the "
+          "recipe's lr, 1 seed", f"{RECIPE} --parts converged"),
+    Claim("integrating neurons, T = 20, depth 10", "integrating", "recipe T20 mnist d10",
+          ("slayer_default section7 T20 mnist d10", "slayer_default T20 mnist d10"),
+          "MNIST, 3 epochs of 3,000, lava-dl tutorial decays; SLAYER's default with its "
+          "own recipe (section7) and with ours", f"{RECIPE} --parts integrating"),
+    Claim("event CNN, T = 20", "events", "recipe T20 events cnn",
+          ("slayer_default T20 events cnn",),
+          "simulated-saccade N-MNIST, 3 epochs; no gain over SLAYER's default",
+          f"{RECIPE} --parts events"),
+)
+
+
+def _records(part: str) -> dict:
+    path = RESULTS / "training_recipe" / f"runs_{part}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def case_result(part: str, case: str) -> dict | None:
+    """Mean final test accuracy over the stored seeds of ``case``, their count and the first
+    seed's Lava check (None when the store has no such run)."""
+    records = [record for label, record in _records(part).items()
+               if label.rsplit(" s", 1)[0] == case]
+    if not records:
+        return None
+    lava = next((record["lava"] for record in records if "lava" in record), None)
+    return {"acc": statistics.mean(r["metrics"][-1]["test_acc"] for r in records),
+            "seeds": len(records), "lava": lava}
+
+
+def _cell(part: str, case: str) -> str:
+    result = case_result(part, case)
+    if result is None:
+        return f"{case}: not stored"
+    text = f"{result['acc']:.3f} ({result['seeds']} seed{'s' * (result['seeds'] > 1)})"
+    lava = result["lava"]
+    if lava is not None:
+        text += (f"; Lava {lava['lava_acc']:.3f} = SLAYER {lava['slayer_acc']:.3f} on "
+                 f"{lava['samples']} test samples, {lava['mismatches']} mismatches")
+    return text
+
+
+def readout_table() -> str:
+    """The README's results table: one row per :data:`CLAIMS` entry."""
+    rows = ["| claim | lava-init | controls (same budget) | qualifier | rerun |",
+            "|---|---|---|---|---|"]
+    for claim in CLAIMS:
+        controls = "; ".join(f"{case.split(' ')[0]} {_cell(claim.part, case).split(' (')[0]}"
+                             + (" (its own recipe)" if "section7" in case else "")
+                             for case in claim.controls) or "none stored"
+        rows.append(f"| {claim.claim} | {_cell(claim.part, claim.case)} | {controls} | "
+                    f"{claim.qualifier} | `{claim.command}` |")
+    return "\n".join(rows)
+
+
+def _throughput() -> str:
+    path = RESULTS / "lava_throughput.json"
+    if not path.exists():
+        return "not stored"
+    rows = ["| case | samples | samples/s | speed-up |", "|---|---|---|---|"]
+    rows += [f"| {r['case']} | {r['samples']} | {r['samples_per_s']:.2f} | {r['speedup']:.2f} |"
+             for r in json.loads(path.read_text())]
+    return "\n".join(rows)
+
+
+def results_page() -> str:
+    """docs/results.md: every stored training row, the claims and the Lava throughput."""
+    summary = (RESULTS / "training_recipe" / "training_recipe.md").read_text().strip()
+    return "\n".join([
+        "# Results (generated: `.venv/bin/python benchmarks/results_page.py`)", "",
+        "Every number here is computed from a stored record in `benchmarks/results/`; rerun "
+        "the command of a row to replace it. Do not edit this page by hand.", "",
+        "## Claims", "", readout_table(), "",
+        f"## Every training row (`{RECIPE}`, written by it to "
+        "`benchmarks/results/training_recipe/training_recipe.md`)", "", summary, "",
+        "## Lava fixed-point throughput (`benchmarks/lava_throughput.py`, 784-100x6-10 MLP, "
+        "T = 16)", "", _throughput(), ""])
+
+
+def readme_with_table(readme: str) -> str:
+    """``readme`` with its generated block replaced by the current table."""
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{readout_table()}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when README.md or docs/results.md differ "
+                             "from the stored results")
+    args = parser.parse_args(argv)
+    readme, page = README.read_text(), results_page()
+    stale = [path.name for path, text in ((README, readme_with_table(readme)),
+                                          (RESULTS_PAGE, page)) if path.read_text() != text] \
+        if RESULTS_PAGE.exists() else ["results.md"]
+    if args.check:
+        if stale:
+            print(f"out of date: {', '.join(stale)}; run benchmarks/results_page.py")
+        return 1 if stale else 0
+    atomic_write_text(readme_with_table(readme), README)
+    atomic_write_text(page, RESULTS_PAGE)
+    print(f"wrote {README.name} (results table) and {RESULTS_PAGE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

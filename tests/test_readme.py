@@ -1,0 +1,111 @@
+"""The README is a front page whose numbers rerun: short, its results table generated from the
+stored records, every result number in it found in a stored result, the demo's numbers what
+``make demo`` prints."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import results_page
+
+from lava_init.apps.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results"
+#: Longest README allowed: a front page, details in docs/.
+MAX_README_LINES = 250
+#: A result number: a fraction written with two or more decimals (accuracies, rates). Settings
+#: and constants are written in backticks (or code blocks), which this check skips.
+RESULT_NUMBER = re.compile(r"(?<![\w.])0\.\d{2,}(?![\w.])")
+#: The demo paragraph's numbers, in the order the README gives them.
+DEMO_SENTENCE = re.compile(
+    r"reaches (0\.\d+) from the variance-conserving init \((0\.\d+) after epoch 1\) and\s+"
+    r"(0\.\d+) from SLAYER's default.*?Lava both (0\.\d+)", re.S)
+
+
+def prose(text: str) -> str:
+    """``text`` without code blocks and code spans (settings and constants live there)."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    return re.sub(r"`[^`]*`", "", text)
+
+
+def stored_numbers() -> set[str]:
+    """Every number of the stored results, as text at 2, 3 and 4 decimals."""
+    values: list[float] = []
+
+    def collect(item) -> None:
+        if isinstance(item, bool):
+            return
+        if isinstance(item, (int, float)):
+            values.append(float(item))
+        elif isinstance(item, dict):
+            for value in item.values():
+                collect(value)
+        elif isinstance(item, list):
+            for value in item:
+                collect(value)
+
+    for path in RESULTS.rglob("*"):
+        if path.suffix == ".json":
+            collect(json.loads(path.read_text()))
+        elif path.suffix in (".md", ".txt"):
+            values += [float(n) for n in re.findall(r"\d+\.\d+", path.read_text())]
+    return {f"{value:.{digits}f}" for value in values for digits in (2, 3, 4)}
+
+
+def test_the_readme_is_a_front_page():
+    lines = README.read_text().splitlines()
+    assert len(lines) <= MAX_README_LINES, len(lines)
+    for heading in ("## The two commands", "## In Python", "## Command line", "## Results",
+                    "## Known limits"):
+        assert heading in lines
+
+
+def test_the_results_table_and_page_are_generated_from_the_stored_records():
+    assert results_page.main(["--check"]) == 0, "rerun benchmarks/results_page.py"
+    table = README.read_text().split(results_page.START)[1].split(results_page.END)[0]
+    assert table.strip().count("\n") == len(results_page.CLAIMS) + 1
+
+
+def test_every_result_number_in_the_readme_is_a_stored_one():
+    stored = stored_numbers()
+    quoted = RESULT_NUMBER.findall(prose(README.read_text()))
+    assert quoted, "the check found no number: the pattern is broken"
+    missing = sorted({number for number in quoted if number not in stored})
+    assert not missing, f"README numbers with no stored result: {missing}"
+
+
+def test_a_number_with_no_stored_source_is_caught():
+    text = README.read_text() + "\nA scratch run reached 0.12345 once.\n"
+    assert "0.12345" in RESULT_NUMBER.findall(prose(text))
+    assert "0.12345" not in stored_numbers()
+
+
+@pytest.mark.slow
+def test_make_demo_prints_the_readmes_numbers(tmp_path, capsys):
+    """The demo at its defaults (what ``make demo`` runs), compared with the README and with
+    its stored output (benchmarks/results/demo.txt)."""
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "variance_conserving: reaches the last layer" in out
+    assert "total mismatched spikes: 0 (spike-exact)" in out
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
+    assert (tmp_path / "digits_mlp.net").is_file()
+    quoted = DEMO_SENTENCE.search(README.read_text())
+    assert quoted, "the README's demo sentence moved: update DEMO_SENTENCE"
+    printed = demo_numbers(out)
+    assert printed == list(quoted.groups()), (printed, quoted.groups())
+    assert printed == demo_numbers((RESULTS / "demo.txt").read_text())
+
+
+def demo_numbers(out: str) -> list[str]:
+    """variance_conserving's final and epoch-1 accuracy, SLAYER's default's final, Lava's."""
+    rows = {match[0]: match[1:] for match in re.findall(
+        r"^(variance_conserving|slayer_default)\s+(0\.\d+)\s+(0\.\d+)", out, re.M)}
+    lava = re.search(r"Lava fixed_pt accuracy (0\.\d+)", out)
+    return [rows["variance_conserving"][1], rows["variance_conserving"][0],
+            rows["slayer_default"][1], lava.group(1)]
