@@ -331,7 +331,8 @@ def mixed_code(runs: dict) -> str | None:
     groups = code_groups(runs)
     if len(groups) <= 1 and UNKNOWN_CODE not in groups:
         return None
-    return "; ".join(f"{identity} ({len(labels)} rows: {compact_labels(labels)})"
+    return "; ".join(f"{identity} ({len(labels)} row{'s' * (len(labels) > 1)}: "
+                     f"{compact_labels(labels)})"
                      for identity, labels in groups.items())
 
 
