@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from provenance import current_provenance  # noqa: E402
 
 from lava_init.apps.data import SHARED_DATA, load_dataset  # noqa: E402
 from lava_init.apps.models import SlayerMLP  # noqa: E402
@@ -83,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             ratio = max(hidden) / min(hidden) if min(hidden) > 0 else float("inf")
             rows.append([key, hidden[0], hidden[-1], norms[-1], ratio])
     atomic_write_text(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()},
-                                  "norms": results}, indent=1), args.out / "backward_flow.json")
+                                  "norms": results,
+                                  "provenance": current_provenance(__file__, argv)},
+                                 indent=1), args.out / "backward_flow.json")
     figure, axis = plt.subplots(figsize=(6, 3.6))
     for key, norms in results.items():
         axis.plot(range(1, len(norms) + 1), [max(n, 1e-30) for n in norms], marker=".",

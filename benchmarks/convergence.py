@@ -5,10 +5,11 @@ paper's Adam lr 1e-3 with a cosine schedule, batch 64; plus a deeper case (depth
 The neuron of ``lava-init train`` before its default recipe (``PAPER_NEURON``: memoryless,
 threshold 1.25, a surrogate gradient of width 0.01 and amplitude 10 that reaches the first
 layers, not conserved; options for lava-dl's tutorial values).
-Writes ``convergence.json`` (every curve, rewritten after each run; a rerun skips the runs
-already there with the same settings), ``convergence.png`` (test accuracy vs epoch, mean and
-min..max over seeds) and ``convergence.md`` (accuracy after epoch 1 and at the end, epochs to
-reach 90% of the case's best final accuracy). The defaults fit in about 90 minutes on 2 cores;
+Writes ``convergence.json`` (every curve with the code that made it, benchmarks/provenance.py,
+rewritten after each run; a rerun skips the runs already there with the same settings,
+whatever their code), ``convergence.png`` (test accuracy vs epoch, mean and min..max over
+seeds) and ``convergence.md`` (accuracy after epoch 1 and at the end, epochs to reach 90% of
+the case's best final accuracy). The defaults fit in about 90 minutes on 2 cores;
 check the time per run it prints first.
 
     .venv/bin/python benchmarks/convergence.py --out benchmarks/results/convergence
@@ -30,6 +31,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from provenance import current_provenance  # noqa: E402
 
 from lava_init import theory  # noqa: E402
 from lava_init.apps.commands.neuron_options import (  # noqa: E402
@@ -123,8 +125,9 @@ def settings(args: argparse.Namespace) -> dict:
             "accuracy": "outputs with all-equal counts (silent) count as wrong"}
 
 
-def run_all(args: argparse.Namespace) -> dict:
-    """Train every (case, method, seed), saving the curves after each run."""
+def run_all(args: argparse.Namespace, made_by: dict) -> dict:
+    """Train every (case, method, seed), saving the curves after each run, each with the
+    provenance ``made_by`` (benchmarks/provenance.py)."""
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "convergence.json"
     results = {"settings": settings(args), "runs": []}
@@ -151,7 +154,8 @@ def run_all(args: argparse.Namespace) -> dict:
         rows = train(config).metrics
         seconds = time.perf_counter() - started
         results["runs"].append({"dataset": dataset, "depth": depth, "method": method,
-                                "seed": seed, "seconds": seconds, "metrics": rows})
+                                "seed": seed, "seconds": seconds, "metrics": rows,
+                                "provenance": made_by})
         atomic_write_text(json.dumps(results, indent=1), path)
         print(f"[{number}/{len(todo)}] {dataset} depth {depth} {method} seed {seed}: "
               f"test acc {rows[-1]['test_acc']:.4f} ({seconds:.0f} s)", flush=True)
@@ -235,7 +239,7 @@ def plot(results: dict, case_list: list[tuple[str, int]], methods: list[str],
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = run_all(args)
+    results = run_all(args, current_provenance(__file__, argv))
     case_list = cases(args)
     headers = ["dataset", "depth", "init", "seeds", "acc epoch 1", "acc final",
                "silent final", f"epochs to {REACH_FRACTION:.0%} of best"]

@@ -31,6 +31,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
+from provenance import current_provenance  # noqa: E402
 
 from lava_init import calibrate, initialize, measure_activity, temporal  # noqa: E402
 from lava_init.apps.models import SlayerMLP, pad_for_lava  # noqa: E402
@@ -255,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as folder:
             lava = lava_check(args.lava_depth, args.lava_width, args.time_steps, 2, 0.2,
                               args.seed, Path(folder))
+        lava["provenance"] = current_provenance(__file__, argv)
         lava_path = args.out.with_name(args.out.name + "_lava.json")
         atomic_write(lava_path, lambda temp: Path(temp).write_text(json.dumps(lava, indent=1)))
         print(f"Lava fixed_pt vs SLAYER: {lava['mismatches']} mismatches; wrote {lava_path}")
@@ -270,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"ratio {runs[-1].ratio:.3f} ({runs[-1].seconds:.1f} s)", flush=True)
     config = {key: (str(value) if isinstance(value, Path) else value)
               for key, value in vars(args).items()}
-    payload = {"config": config, "threshold": 1.25, "runs": [asdict(r) for r in runs]}
+    payload = {"config": config, "threshold": 1.25, "runs": [asdict(r) for r in runs],
+               "provenance": current_provenance(__file__, argv)}
     json_path = args.out.with_suffix(".json")
     atomic_write(json_path, lambda temp: Path(temp).write_text(json.dumps(payload, indent=1)))
     middle_rate = args.input_rates[len(args.input_rates) // 2]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from provenance import current_provenance
 
 from lava_init.apps.models import SlayerMLP
 from lava_init.network_init import initialize
@@ -117,12 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         results = {name: timed(*case) for name, case in cases.items()}
     reference = results["before"][1]
     rows, records = [], []
+    made_by = current_provenance(__file__, argv)
     for name, (wall, spikes) in results.items():
         same = None if name == "one long run" else all(  # states carry over: not comparable
             np.array_equal(a, b) for a, b in zip(reference, spikes, strict=True))
         record = {"case": name, "samples": args.samples, "wall_s": wall,
                   "samples_per_s": args.samples / wall,
-                  "speedup": results["before"][0] / wall, "same_spikes_as_before": same}
+                  "speedup": results["before"][0] / wall, "same_spikes_as_before": same,
+                  "provenance": made_by}
         records.append(record)
         rows.append([name, args.samples, wall, record["samples_per_s"], record["speedup"],
                      {None: "-", True: "yes", False: "NO"}[same]])

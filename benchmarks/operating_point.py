@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from lava.lib.dl import slayer  # noqa: E402
+from provenance import current_provenance  # noqa: E402
 
 from lava_init import initialize, quantization, theory  # noqa: E402
 from lava_init.apps.settings import MEMORYLESS  # noqa: E402
@@ -168,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = run(args)
         atomic_write_text(json.dumps({"settings": {k: str(v) for k, v in vars(args).items()},
-                                      "results": results}), args.out / "operating_point.json")
+                                      "results": results,
+                                      "provenance": current_provenance(__file__, argv)}),
+                          args.out / "operating_point.json")
     figure(results, args.out / "operating_point.png")
     print(format_table(["width", "r", "worst ratio", "best ratio", "in [0.5, 2]",
                         "rate layer 1"], summary(results)))

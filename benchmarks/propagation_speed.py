@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         _child(args.child, args.rows, args.matmuls)
         return 0
 
+    from provenance import current_provenance
+
     from lava_init.files import atomic_write_text
     from lava_init.tables import format_table
 
@@ -135,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         results[case] = measured
     results["weight_draw_1000x1000"] = _run_child("draw")
     results["machine"] = {"torch_threads": 2, "note": "2 cores shared with other jobs"}
+    results["provenance"] = current_provenance(__file__, argv)
 
     headers = ["case", "wall s", "peak RSS MiB", "GFLOP", "GFLOP/s", "matmul GFLOP/s",
                "slowdown"]

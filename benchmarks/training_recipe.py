@@ -35,14 +35,35 @@ from ../shared/data:
   4 convolutions of ``--channels`` channels: recipe and SLAYER's default alike, 3 seeds, the
   recipe's seed 0 also on Lava fixed_pt (first 200 test recordings).
 
-Every run is stored in ``OUT/runs_PART.json`` as it ends (a rerun skips runs already there);
-``OUT/training_recipe.md`` holds the tables, also printed; ``OUT/depth100.png`` the depth-100
-run's rate per layer before and after training and its learning curve. ``--relay-check
-runs/d100/checkpoint.pt`` prints how far a trained run's relays moved from copying. 1 thread
-per run:
-start two parts in two processes on 2 cores.
+Every run is stored in ``OUT/runs_PART.json`` as it ends, with the code that made it
+(``provenance``: commit, code commit, dirty flag, versions, command line; benchmarks/
+provenance.py); ``OUT/training_recipe.md`` holds the table, also printed, with the code of each
+row; ``OUT/depth100.png`` the depth-100 run's rate per layer before and after training and its
+learning curve. ``--relay-check runs/d100/checkpoint.pt`` prints how far a trained run's relays
+moved from copying. 1 thread per run: start two parts in two processes on 2 cores.
 
     .venv/bin/python benchmarks/training_recipe.py --parts first_epoch
+
+Stored rows and the code that made them:
+
+* A run is skipped when its row is stored with the same resolved config and input levels and
+  by the same code (the same code commit, or the same uncommitted diff on it). A row stored by
+  other code, or by unknown code (stored before records carried provenance), is stale: it is
+  rerun and replaced. ``--allow-mixed`` skips every row stored with the same config, whatever
+  its code.
+* The table refuses (exit 1, one line naming the codes and their rows, no table written) to
+  mix rows of different or unknown code; ``--allow-mixed`` writes it with the mix named above
+  it and the code of each case in its ``code`` column.
+* ``--check N`` reruns the N cheapest stored rows of ``--parts`` (by stored seconds; with the
+  stored config) and compares the final test accuracy, and the Lava accuracy and mismatched
+  spikes where stored, with the stored ones; it prints a line per row and exits 1 when a
+  number moved beyond its tolerance: the case's seed spread (max - min of the stored final
+  test accuracy over its seeds) when the case has several seeds, else
+  ``DEFAULT_TOLERANCE``; mismatches must not move at all. The rows are deterministic on CPU
+  with one thread (the same code, torch and data give the same numbers bit for bit), so any
+  move at all is a change of code or platform; the tolerance only says which moves matter.
+  It writes nothing unless ``--update`` is given, which replaces the checked rows with their
+  reruns (rewrite the table with ``--parts ""`` after).
 """
 
 from __future__ import annotations
@@ -52,10 +73,12 @@ import dataclasses
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
+from provenance import UNKNOWN_CODE, code_identity, current_provenance, same_code
 
 from lava_init.apps.checkpoints import load_checkpoint
 from lava_init.apps.data import SHARED_DATA, load_dataset
@@ -110,6 +133,9 @@ FASHION_GRADED = {"encoding": "graded"}
 #: SLAYER's default as it trained best at T = 20 (docs/beyond_the_paper.md section 7).
 SECTION7 = {"batch_size": 64, "lr": 1e-3, "count_scale": 1.0,
             "neuron": dataclasses.replace(INTEGRATING_NEURON, tau_grad=0.01)}
+#: ``--check``'s tolerance on an accuracy of a case with one seed: none, since a rerun on CPU
+#: with one thread gives the stored number bit for bit unless the code or platform changed.
+DEFAULT_TOLERANCE = 0.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,7 +157,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "one (e.g. kaiming,slayer_default), to split a part over processes")
     parser.add_argument("--relay-check", type=Path, default=None, metavar="CHECKPOINT",
                         help="only print how far a trained run's relays moved from copying")
-    return parser.parse_args(argv)
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="keep rows stored by other or unknown code instead of rerunning "
+                             "them, and write a table that mixes codes")
+    parser.add_argument("--check", type=int, default=0, metavar="N",
+                        help="rerun the N cheapest stored rows of --parts and exit 1 where a "
+                             "number moved beyond its tolerance (stores nothing)")
+    parser.add_argument("--update", action="store_true",
+                        help="with --check: replace the checked rows by their reruns")
+    args = parser.parse_args(argv)
+    if args.check < 0:
+        parser.error(f"--check takes a number of rows >= 0, not {args.check}")
+    if args.update and not args.check:
+        parser.error("--update only goes with --check N")
+    return args
 
 
 def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig, int]]:
@@ -229,13 +268,31 @@ def is_stored(runs: dict, label: str, config: TrainConfig) -> bool:
             and record.get("input_levels") == input_levels(config))
 
 
-def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> dict:
-    """Train, then (``lava_samples`` > 0) export and run on Lava fixed_pt."""
+def stored_config(record: dict) -> TrainConfig:
+    """The (resolved) config a stored record was run with."""
+    return TrainConfig(**{**record["config"], "neuron": NeuronConfig(
+        **record["config"]["neuron"])})
+
+
+def case_of(label: str) -> str:
+    """A row's case: its label without the seed."""
+    return label.rsplit(" s", 1)[0]
+
+
+def load_runs(store: Path) -> dict:
+    """The records of a part's store (label -> record), empty where it is not written yet."""
+    return json.loads(store.read_text()) if store.exists() else {}
+
+
+def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str,
+            made_by: dict) -> dict:
+    """Train, then (``lava_samples`` > 0) export to ``out`` and run on Lava fixed_pt; the
+    record carries the provenance ``made_by``."""
     config = resolve_recipe(config)
     started = time.perf_counter()
     result = train(config)
     record = {"config": config.as_dict(), "metrics": result.metrics,
-              "seconds": time.perf_counter() - started}
+              "seconds": time.perf_counter() - started, "provenance": made_by}
     if input_levels(config) is not None:
         record["input_levels"] = input_levels(config)
     if lava_samples:
@@ -250,11 +307,41 @@ def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str) -> di
     return record
 
 
+def code_groups(runs: dict) -> dict[str, list[str]]:
+    """The labels of ``runs`` per code identity (benchmarks/provenance.py)."""
+    groups: dict[str, list[str]] = {}
+    for label, record in runs.items():
+        groups.setdefault(code_identity(record), []).append(label)
+    return groups
+
+
+def compact_labels(labels: list[str]) -> str:
+    """``labels`` with the seeds of a case together: ``recipe d10 s0,1,2, kaiming d10 s0``."""
+    seeds: dict[str, list[str]] = {}
+    for label in labels:
+        case = case_of(label)
+        seeds.setdefault(case, []).append(label[len(case) + 2:])
+    return ", ".join(case if seed == [""] else f"{case} s{','.join(seed)}"
+                     for case, seed in seeds.items())
+
+
+def mixed_code(runs: dict) -> str | None:
+    """One line naming the codes of ``runs`` and their rows when the rows are not all of one
+    known code (rows of unknown code may differ among themselves); None when they are."""
+    groups = code_groups(runs)
+    if len(groups) <= 1 and UNKNOWN_CODE not in groups:
+        return None
+    return "; ".join(f"{identity} ({len(labels)} row{'s' * (len(labels) > 1)}: "
+                     f"{compact_labels(labels)})"
+                     for identity, labels in groups.items())
+
+
 def summary(runs: dict) -> str:
-    """Markdown: per case (label without the seed) mean and min..max of the final accuracy."""
+    """Markdown: per case (label without the seed) mean and min..max of the final accuracy,
+    and the code that made its rows."""
     cases: dict[str, list[dict]] = {}
     for label, record in runs.items():
-        cases.setdefault(label.rsplit(" s", 1)[0], []).append(record)
+        cases.setdefault(case_of(label), []).append(record)
     rows = []
     for case, records in cases.items():
         final = [r["metrics"][-1]["test_acc"] for r in records]
@@ -265,9 +352,10 @@ def summary(runs: dict) -> str:
                      f"{statistics.mean(silent):.3f}",
                      "-" if lava is None else f"{lava['slayer_acc']:.3f} / {lava['lava_acc']:.3f}"
                      f" ({lava['samples']}, {lava['mismatches']} mismatches)",
-                     f"{statistics.mean(r['seconds'] for r in records):.0f}"])
+                     f"{statistics.mean(r['seconds'] for r in records):.0f}",
+                     ",".join(sorted({code_identity(r) for r in records}))])
     headers = ["case", "seeds", "epochs", "test acc (mean)", "min..max", "silent",
-               "SLAYER / Lava acc (samples)", "s/run"]
+               "SLAYER / Lava acc (samples)", "s/run", "code"]
     return format_table(headers, rows)
 
 
@@ -292,8 +380,7 @@ def plot_deep_run(record: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    config = TrainConfig(**{**record["config"], "neuron": NeuronConfig(
-        **record["config"]["neuron"])})
+    config = stored_config(record)
     final = record["metrics"][-1]
     after = [value for key, value in final.items() if key.startswith("rate_")]
     figure, (rates, curve) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -336,34 +423,130 @@ def relay_copy_check(checkpoint: Path, samples: int = 256) -> dict:
             "relay_diagonal": float(diagonal.mean()), "relay_offdiagonal_rms": float(off.mean())}
 
 
+def selected(label: str, match: str) -> bool:
+    """True when ``--match`` (comma-separated label parts, "" for all) selects ``label``."""
+    return not match or any(part in label for part in match.split(","))
+
+
+def tolerance_of(label: str, runs: dict) -> tuple[float, str]:
+    """``--check``'s tolerance on row ``label``'s accuracies, and why: the seed spread of its
+    case in ``runs`` (its part's store), else ``DEFAULT_TOLERANCE``."""
+    case = case_of(label)
+    finals = [record["metrics"][-1]["test_acc"] for other, record in runs.items()
+              if case_of(other) == case]
+    if len(finals) > 1:
+        return max(finals) - min(finals), f"seed spread of {case!r} over {len(finals)} seeds"
+    return DEFAULT_TOLERANCE, "one seed: the default"
+
+
+def compared_numbers(stored: dict, rerun: dict, tolerance: float
+                     ) -> list[tuple[str, float, float, float]]:
+    """``(name, stored, rerun, tolerance)`` of the numbers ``--check`` compares: the final test
+    accuracy and, where stored, the Lava accuracy and mismatched spikes (tolerance 0)."""
+    numbers = [("test acc", stored["metrics"][-1]["test_acc"], rerun["metrics"][-1]["test_acc"],
+                tolerance)]
+    if "lava" in stored:
+        numbers += [("Lava acc", stored["lava"]["lava_acc"], rerun["lava"]["lava_acc"],
+                     tolerance),
+                    ("mismatches", stored["lava"]["mismatches"], rerun["lava"]["mismatches"], 0)]
+    return numbers
+
+
+def check_stored(args: argparse.Namespace, made_by: dict) -> int:
+    """``--check N``: rerun the N cheapest stored rows of ``--parts`` with their stored configs;
+    one line per row, 1 when a number moved beyond its tolerance. ``--update`` stores the
+    reruns."""
+    stores = {part: args.out / f"runs_{part}.json" for part in filter(None, args.parts.split(","))}
+    stored = {part: load_runs(store) for part, store in stores.items()}
+    rows = sorted(((record["seconds"], part, label) for part, runs in stored.items()
+                   for label, record in runs.items() if selected(label, args.match)))
+    if not rows:
+        print(f"--check: no stored rows in {', '.join(map(str, stores.values()))}",
+              file=sys.stderr)
+        return 1
+    moved_rows = 0
+    for _, part, label in rows[:args.check]:
+        record = stored[part][label]
+        tolerance, reason = tolerance_of(label, stored[part])
+        lava_samples = record["lava"]["samples"] if "lava" in record else 0
+        with tempfile.TemporaryDirectory() as scratch:  # the stored export stays untouched
+            rerun = run_one(stored_config(record), lava_samples,
+                            args.out if args.update else Path(scratch), label, made_by)
+        numbers = compared_numbers(record, rerun, tolerance)
+        beyond = any(abs(new - old) > limit + 1e-9 for _, old, new, limit in numbers)
+        moved = any(new != old for _, old, new, _ in numbers)
+        moved_rows += beyond
+        status = "MOVED" if beyond else "moved within tolerance" if moved else "same"
+        print(f"{status}: {part} {label!r}: "
+              + ", ".join(f"{name} {old:.4g} -> {new:.4g}" for name, old, new, _ in numbers)
+              + f" (tolerance {tolerance:.4g}, {reason}; stored by {code_identity(record)}, "
+              f"rerun by {code_identity(made_by)}, {rerun['seconds']:.0f} s)", flush=True)
+        if args.update:
+            runs = load_runs(stores[part])
+            runs[label] = rerun
+            atomic_write_text(json.dumps(runs, indent=1), stores[part])
+    checked = min(args.check, len(rows))
+    print(f"--check: {moved_rows} of {checked} rows moved beyond their tolerance"
+          + (f" (only {len(rows)} stored)" if len(rows) < args.check else "")
+          + ("; reruns stored, rewrite the table with --parts ''" if args.update else ""))
+    return 1 if moved_rows else 0
+
+
+def run_parts(args: argparse.Namespace, made_by: dict) -> None:
+    """Run every run of ``--parts`` that is not stored by the current code (or, with
+    ``--allow-mixed``, not stored at all), storing each as it ends."""
+    for part in filter(None, args.parts.split(",")):  # "" only summarizes
+        store = args.out / f"runs_{part}.json"
+        for label, config, lava_samples in runs_for(part, args):
+            if not selected(label, args.match):
+                continue
+            runs = load_runs(store)
+            if is_stored(runs, label, config):  # stored resolved: defaults may move
+                if args.allow_mixed or same_code(runs[label], made_by):
+                    continue
+                print(f"{label}: stored by code {code_identity(runs[label])}, now "
+                      f"{code_identity(made_by)}: rerun", flush=True)
+            record = run_one(config, lava_samples, args.out, label, made_by)
+            runs = load_runs(store)
+            runs[label] = record
+            atomic_write_text(json.dumps(runs, indent=1), store)
+            print(f"{label}: test acc {record['metrics'][-1]['test_acc']:.4f}", flush=True)
+
+
+def write_table(args: argparse.Namespace) -> int:
+    """Write and print the table of every stored part; 1 (no table) where its rows are of
+    different code and ``--allow-mixed`` is not given."""
+    runs = {label: record for path in sorted(args.out.glob("runs_*.json"))
+            for label, record in load_runs(path).items()}
+    mixed = mixed_code(runs)
+    if mixed and not args.allow_mixed:
+        print(f"refusing a table of rows from different code: {mixed}; rerun the stale parts "
+              "(they rerun rows of other code) or pass --allow-mixed", file=sys.stderr)
+        return 1
+    table = summary(runs)
+    note = ("Rows from different code (column `code`; `unknown`: stored before records carried "
+            "provenance), written with `--allow-mixed`.\n\n" if mixed else "")
+    atomic_write_text(f"{note}```\n{table}\n```\n", args.out / "training_recipe.md")
+    if mixed:
+        print(f"mixed code: {mixed}")
+    if "recipe d100 s0" in runs:
+        print(f"figure: {plot_deep_run(runs['recipe d100 s0'], args.out / 'depth100.png')}")
+    print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
     if args.relay_check is not None:
         print(json.dumps(relay_copy_check(args.relay_check)))
         return 0
+    made_by = current_provenance(__file__, argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for part in filter(None, args.parts.split(",")):  # "" only summarizes
-        store = args.out / f"runs_{part}.json"
-        for label, config, lava_samples in runs_for(part, args):
-            if args.match and not any(m in label for m in args.match.split(",")):
-                continue
-            runs = json.loads(store.read_text()) if store.exists() else {}
-            if is_stored(runs, label, config):  # stored resolved: defaults may move
-                continue
-            record = run_one(config, lava_samples, args.out, label)
-            runs = json.loads(store.read_text()) if store.exists() else {}
-            runs[label] = record
-            atomic_write_text(json.dumps(runs, indent=1), store)
-            print(f"{label}: test acc {record['metrics'][-1]['test_acc']:.4f}", flush=True)
-    runs = {label: record for path in sorted(args.out.glob("runs_*.json"))
-            for label, record in json.loads(path.read_text()).items()}
-    table = summary(runs)
-    atomic_write_text(f"```\n{table}\n```\n", args.out / "training_recipe.md")
-    if "recipe d100 s0" in runs:
-        print(f"figure: {plot_deep_run(runs['recipe d100 s0'], args.out / 'depth100.png')}")
-    print(table)
-    return 0
+    if args.check:
+        return check_stored(args, made_by)
+    run_parts(args, made_by)
+    return write_table(args)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,8 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
         recipe.runs_for("deep", args)
     config = recipe.TrainConfig(dataset="digits", depth=2, width=16, epochs=1, limit=64,
                                 test_limit=32, progress=False)
-    record = recipe.run_one(config, 0, tmp_path, "tiny s0")
+    record = recipe.run_one(config, 0, tmp_path, "tiny s0",
+                            recipe.current_provenance(recipe.__file__, []))
     table = recipe.summary({"tiny s0": record, "tiny s1": record})
     row = next(line for line in table.splitlines() if line.startswith("tiny"))
     assert row.split()[1:3] == ["2", "1"]  # two seeds, one epoch
@@ -144,3 +145,72 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     recipe.train(recipe.dataclasses.replace(config, out=str(tmp_path / "run")))
     check = recipe.relay_copy_check(tmp_path / "run" / "checkpoint.pt", samples=16)
     assert 0 <= check["first_last_differ"] < 0.5 and check["relay_diagonal"] > 2.0
+
+
+def _tiny_recipe_config(recipe: ModuleType) -> object:
+    """A digits-sized training_recipe run: about a second on one core."""
+    return recipe.TrainConfig(dataset="digits", depth=2, width=16, epochs=1, limit=256,
+                              test_limit=64, progress=False)
+
+
+def test_training_recipe_check_fails_where_a_stored_number_moved(tmp_path, capsys):
+    recipe = _load("training_recipe")
+    made_by = recipe.current_provenance(recipe.__file__, [])
+    record = recipe.run_one(_tiny_recipe_config(recipe), 0, tmp_path, "tiny s0", made_by)
+    assert record["provenance"]["command"].endswith("benchmarks/training_recipe.py")
+    store = tmp_path / "runs_first_epoch.json"
+    store.write_text(json.dumps({"tiny s0": record}))
+    check = ["--out", str(tmp_path), "--parts", "first_epoch", "--check", "1"]
+    assert recipe.main(check) == 0
+    assert capsys.readouterr().out.startswith("same: first_epoch 'tiny s0'")
+    accuracy = record["metrics"][-1]["test_acc"]
+    record["metrics"][-1]["test_acc"] = accuracy + 1 / 64  # one test sample more, by hand
+    store.write_text(json.dumps({"tiny s0": record}))
+    assert recipe.main(check) == 1
+    out = capsys.readouterr().out
+    assert f"MOVED: first_epoch 'tiny s0': test acc {accuracy + 1 / 64:.4g} -> {accuracy:.4g}" \
+        in out and "(tolerance 0, one seed" in out
+    assert json.loads(store.read_text())["tiny s0"] == record  # nothing stored without --update
+    other_seed = json.loads(json.dumps(record))
+    other_seed["metrics"][-1]["test_acc"], other_seed["seconds"] = accuracy, 1e9  # not rerun
+    store.write_text(json.dumps({"tiny s0": record, "tiny s1": other_seed}))
+    assert recipe.main([*check, "--update"]) == 0  # the seed spread, 1 / 64, covers the move
+    assert "moved within tolerance: first_epoch 'tiny s0'" in capsys.readouterr().out
+    assert json.loads(store.read_text())["tiny s0"]["metrics"][-1]["test_acc"] == accuracy
+
+
+def test_training_recipe_reruns_rows_of_other_code_and_refuses_mixed_tables(
+        tmp_path, capsys, monkeypatch):
+    recipe = _load("training_recipe")
+    config = _tiny_recipe_config(recipe)
+    monkeypatch.setattr(recipe, "runs_for", lambda part, args: [("tiny s0", config, 0)])
+    made_by = recipe.current_provenance(recipe.__file__, [])
+    unknown = {"config": recipe.resolve_recipe(config).as_dict(), "seconds": 1.0,
+               "metrics": [{"epoch": 1, "test_acc": 0.5, "test_silent": 0.0}]}
+    store = tmp_path / "runs_first_epoch.json"
+    store.write_text(json.dumps({"tiny s0": unknown}))
+    run = ["--out", str(tmp_path), "--parts", "first_epoch"]
+    assert recipe.main([*run, "--allow-mixed"]) == 0  # kept: same config, code not asked
+    assert json.loads(store.read_text())["tiny s0"] == unknown
+    assert recipe.main(run) == 0  # stored by unknown code: stale, rerun
+    assert "tiny s0: stored by code unknown" in capsys.readouterr().out
+    rerun = json.loads(store.read_text())["tiny s0"]
+    assert recipe.same_code(rerun, made_by) and rerun["provenance"]["command"].endswith(
+        "training_recipe.py --out " + " ".join(run[1:]))
+    assert recipe.main(run) == 0  # stored by this code: skipped
+    assert capsys.readouterr().out.startswith("case")  # no run before the table
+    other_code = {**made_by, "code_commit": "0" * 40, "dirty": False}
+    assert not recipe.same_code({"provenance": other_code}, made_by)
+    store.write_text(json.dumps({"tiny s0": rerun, "tiny s1": {**unknown,
+                                                               "provenance": other_code}}))
+    table = tmp_path / "training_recipe.md"
+    table.unlink()
+    assert recipe.main(["--out", str(tmp_path), "--parts", ""]) == 1
+    refusal = capsys.readouterr().err
+    assert refusal.count("\n") == 1 and refusal.startswith(
+        f"refusing a table of rows from different code: {recipe.code_identity(made_by)} (1 "
+        f"row: tiny s0); 000000000000 (1 row: tiny s1);")
+    assert not table.exists()
+    assert recipe.main(["--out", str(tmp_path), "--parts", "", "--allow-mixed"]) == 0
+    assert table.read_text().startswith("Rows from different code") and table.read_text().endswith(
+        ",".join(sorted([recipe.code_identity(made_by), "000000000000"])) + "\n```\n")
