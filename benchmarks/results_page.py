@@ -81,8 +81,10 @@ def case_result(part: str, case: str) -> dict | None:
     if not records:
         return None
     lava = next((record["lava"] for record in records if "lava" in record), None)
+    codes = sorted({(r.get("provenance") or {}).get("code_commit") or "unknown"
+                    for r in records})
     return {"acc": statistics.mean(r["metrics"][-1]["test_acc"] for r in records),
-            "seeds": len(records), "lava": lava}
+            "seeds": len(records), "lava": lava, "code": codes}
 
 
 def setting(part: str, case: str) -> str:
@@ -112,17 +114,23 @@ def _cell(part: str, case: str) -> str:
     return text
 
 
+def _code(part: str, case: str) -> str:
+    """The code commit(s) that made a case's records (``unknown``: before provenance)."""
+    result = case_result(part, case)
+    return ", ".join(code[:7] for code in result["code"]) if result else "-"
+
+
 def readout_table() -> str:
     """The README's results table: one row per :data:`CLAIMS` entry."""
-    rows = ["| claim | lava-init | controls (same budget) | qualifier | rerun |",
-            "|---|---|---|---|---|"]
+    rows = ["| claim | lava-init | controls (same budget) | qualifier | rerun | code |",
+            "|---|---|---|---|---|---|"]
     for claim in CLAIMS:
         controls = "; ".join(f"{case.split(' ')[0]} {_cell(claim.part, case).split(' (')[0]}"
                              + (" (its own recipe)" if "section7" in case else "")
                              for case in claim.controls) or "none stored"
         rows.append(f"| {claim.claim} | {_cell(claim.part, claim.case)} | {controls} | "
                     f"{setting(claim.part, claim.case)}; {claim.qualifier} | "
-                    f"`{claim.command}` |")
+                    f"`{claim.command}` | {_code(claim.part, claim.case)} |")
     return "\n".join(rows)
 
 

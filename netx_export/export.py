@@ -209,6 +209,20 @@ def _validate(path: Path) -> None:
     network.net_config.f.close()
 
 
+def _check_blocks(blocks: list[tuple[str, torch.nn.Module]], input_levels: int | None
+                  ) -> int | None:
+    """ValueError, before anything is copied, for a block NetX cannot load, bad
+    ``input_levels`` or an export that would not fit in memory; the input levels checked."""
+    for name, block in blocks:
+        check_exportable(name, block)
+    levels = _check_input_levels(input_levels, blocks)
+    parameters = sum(p.numel() for _, block in blocks for p in block.parameters())
+    check_allocation(EXPORT_BYTES_PER_PARAMETER * parameters + EXPORT_BYTES_PER_BLOCK
+                     * len(blocks), f"exporting {len(blocks)} blocks with {parameters} "
+                     "parameters", "export a smaller network")
+    return levels
+
+
 def export_netx(
     net: torch.nn.Module,
     path: str | Path,
@@ -251,13 +265,7 @@ def export_netx(
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give the .net file to write")
     blocks = chain_blocks(net)
-    for name, block in blocks:
-        check_exportable(name, block)
-    levels = _check_input_levels(input_levels, blocks)
-    parameters = sum(p.numel() for _, block in blocks for p in block.parameters())
-    check_allocation(EXPORT_BYTES_PER_PARAMETER * parameters + EXPORT_BYTES_PER_BLOCK
-                     * len(blocks), f"exporting {len(blocks)} blocks with {parameters} "
-                     "parameters", "export a smaller network")
+    levels = _check_blocks(blocks, input_levels)
     shape = _dummy_input(*blocks[0], input_shape)
     with eval_mode(net):
         _run_once(blocks, shape)

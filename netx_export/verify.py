@@ -140,6 +140,15 @@ def _compare(name: str, block: torch.nn.Module, slayer: np.ndarray, lava: np.nda
         steps_compared=max(0, stop - start))
 
 
+def _checked_spikes(spikes, blocks: list[tuple[str, torch.nn.Module]],
+                    lava_layers: list[tuple[str, torch.nn.Module]]) -> torch.Tensor:
+    """``spikes`` as a float tensor, with enough time steps for every layer."""
+    tensor = torch.as_tensor(np.asarray(
+        spikes.detach().cpu() if hasattr(spikes, "detach") else spikes), dtype=torch.float32)
+    _check_steps(blocks, lava_layers, int(tensor.shape[-1]))
+    return tensor
+
+
 def _check_steps(blocks: list[tuple[str, torch.nn.Module]],
                  lava_layers: list[tuple[str, torch.nn.Module]], steps: int) -> None:
     """ValueError, before any run, when ``steps`` leave a layer no step that both SLAYER and
@@ -183,9 +192,7 @@ def verify(net: torch.nn.Module, path: str | Path, spikes, backend: str = "fixed
     """
     blocks = chain_blocks(net)
     lava_layers = _lava_layers(blocks)
-    spikes_tensor = torch.as_tensor(np.asarray(
-        spikes.detach().cpu() if hasattr(spikes, "detach") else spikes), dtype=torch.float32)
-    _check_steps(blocks, lava_layers, int(spikes_tensor.shape[-1]))
+    spikes_tensor = _checked_spikes(spikes, blocks, lava_layers)
     lava_outputs = run_lava(path, spikes_tensor, backend, progress, workers)
     if len(lava_outputs) != len(lava_layers):
         raise ValueError(
