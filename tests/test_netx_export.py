@@ -403,7 +403,8 @@ def test_graded_input_into_a_memoryless_first_layer_is_spike_exact(bias, tmp_pat
     assert verify(imported, path, spikes, workers=1).total_mismatches == 0
 
 
-#: Bits Lava's fixed-point LIF shifts its input ``a_in`` left by before adding it to ``u``.
+#: Lava's fixed-point LIF shifts its input ``a_in`` left by this many bits before adding it to
+#: its current ``u``.
 LAVA_ACTIVATION_SHIFT = 6
 
 
