@@ -209,9 +209,32 @@ def test_conserving_surrogate_passes_the_gradient_back_unchanged_through_a_real_
     assert float(spikes.grad.var() / upstream.var()) == pytest.approx(1.0, rel=0.15)
 
 
+#: Largest over smallest weight-gradient norm of 20 conserving blocks: measured 1.22 .. 3.87
+#: (tau_grad 0.03, scale_grad 3) and 1.14 .. 3.51 (0.01, 10) over seeds 0 .. 39 (seed 0: 1.84
+#: and 1.52).
+CONSERVED_GRADIENT_SPREAD = 5.0
+#: Bounds of the blocks' per-block backward gain (:func:`per_block_gain`): measured 0.934 ..
+#: 1.001 (tau_grad 0.03, scale_grad 3) and 0.941 .. 1.000 (0.01, 10) over seeds 0 .. 39 (seed
+#: 0: 0.978 and 0.992); a surrogate amplitude 10% too large gives 1.07 and 10% too small 0.87
+#: (seed 0), which the spread bound alone does not always catch.
+CONSERVED_GAIN_RANGE = (0.9, 1.05)
+
+
+def per_block_gain(norms: list[float]) -> float:
+    """The factor by which weight-gradient norms grow per block from the last block toward
+    the first: exp of the least-squares slope of their logarithm over the block index."""
+    logs = torch.tensor(norms, dtype=torch.float64).log().flip(0)
+    steps = torch.arange(len(norms), dtype=torch.float64)
+    steps -= steps.mean()
+    return float(torch.exp((steps * (logs - logs.mean())).sum() / steps.pow(2).sum()))
+
+
 @pytest.mark.parametrize("tau_grad, scale_grad", [(0.03, 3.0), (0.01, 10.0)])
-def test_surrogate_conservation_keeps_weight_gradients_within_3x_over_depth(tau_grad,
-                                                                            scale_grad):
+def test_surrogate_conservation_keeps_weight_gradients_within_5x_over_20_layers(tau_grad,
+                                                                                scale_grad):
+    """The 20 conserving blocks' weight-gradient norms lie within a factor
+    :data:`CONSERVED_GRADIENT_SPREAD` of each other, with a per-block gain in
+    :data:`CONSERVED_GAIN_RANGE`; with lava-dl's surrogate as given they vanish."""
     generator = torch.Generator().manual_seed(0)
     spikes = (torch.rand(64, 128, 3, generator=generator) < 0.2).float()
     labels = torch.randint(0, 10, (64,), generator=generator)
@@ -226,5 +249,7 @@ def test_surrogate_conservation_keeps_weight_gradients_within_3x_over_depth(tau_
         norms[conserve] = [float(b.synapse.weight.grad.norm()) for b in net.blocks[:-1]]
     assert all(row.surrogate_scale > 0 for row in report.blocks)
     assert "surrogate" in str(report)
-    assert max(norms[True]) / min(norms[True]) <= 9
+    assert max(norms[True]) / min(norms[True]) <= CONSERVED_GRADIENT_SPREAD
+    low, high = CONSERVED_GAIN_RANGE
+    assert low <= per_block_gain(norms[True]) <= high
     assert min(norms[False]) < max(norms[False]) / 100  # as given, the gradient vanishes

@@ -28,14 +28,16 @@ from example_nets import (
 )
 from lava.lib.dl import slayer
 from lava.lib.dl.netx import hdf5
+from torch.utils.data import TensorDataset
 
 from lava_init.apps.checkpoints import save_model
 from lava_init.apps.cli import main
-from lava_init.apps.models import SlayerMLP, build_model
+from lava_init.apps.lava_check import measure_current_wrap
+from lava_init.apps.models import LavaCurrentWrap, SlayerMLP, build_model
 from lava_init.apps.settings import MEMORYLESS
 from lava_init.encoding import GRADED_LEVELS, ramp_encode
 from lava_init.network_init import initialize
-from lava_init.quantization import SLAYER_8BIT
+from lava_init.quantization import SLAYER_8BIT, STATE_SCALE
 from lava_init.temporal import LAVA_CURRENT_LIMIT
 from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify
 
@@ -401,28 +403,96 @@ def test_graded_input_into_a_memoryless_first_layer_is_spike_exact(bias, tmp_pat
     assert verify(imported, path, spikes, workers=1).total_mismatches == 0
 
 
+#: Lava's fixed-point LIF shifts its input ``a_in`` left by this many bits before adding it to
+#: its current ``u``.
+LAVA_ACTIVATION_SHIFT = 6
+
+
+def lava_lif_currents(a_in: np.ndarray) -> np.ndarray:
+    """The current ``u`` of real Lava LIF neurons (fixed_pt: ``PyLifModelBitAcc``), one per
+    column of ``a_in`` (integer inputs, (neurons, steps)), read after each step; ``du`` = 4095:
+    the memoryless current of the first block (nothing carries over to the next step)."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.source import RingBuffer
+    from lava.proc.lif.process import LIF
+
+    source = RingBuffer(data=a_in.astype(np.int32))
+    lif = LIF(shape=(a_in.shape[0],), du=4095, dv=0, vth=2**17 - 1, bias_mant=0)
+    source.s_out.connect(lif.a_in)
+    currents = []
+    try:
+        for _ in range(a_in.shape[1]):
+            lif.run(condition=RunSteps(num_steps=1), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+            currents.append(lif.u.get().astype(np.int64))
+    finally:
+        lif.stop()
+    return np.stack(currents, axis=1)
+
+
+@pytest.mark.parametrize("levels", [GRADED_LEVELS, 64])
+def test_lava_current_wrap_equals_lavas_own_lif_over_the_whole_range(levels):
+    """Currents from -6M to 6M (M = 2048 / levels), every boundary +-M, +-3M, +-5M and one
+    step either side, and the issue's 385, 400 and 700 at 16 levels, fed to Lava's own
+    bit-accurate LIF on the scale export gives the first layer (``STATE_SCALE * levels`` per
+    unit): LavaCurrentWrap returns Lava's current exactly. Lava shifts by 2M once (385 ->
+    129 at 16 levels), so a modulo (385 -> -127) fails here."""
+    wrap = LavaCurrentWrap(levels)
+    per_unit = STATE_SCALE * levels  # Lava's u for a SLAYER current of 1
+    limit = 2**23 // 2**LAVA_ACTIVATION_SHIFT  # M as Lava's a_in
+    assert wrap.limit * per_unit == 2**23
+    boundaries = [sign * (odd * limit + step) for sign in (1, -1) for odd in (1, 3, 5)
+                  for step in (-1, 0, 1)]
+    issue = [current * per_unit // 2**LAVA_ACTIVATION_SHIFT for current in (385, 400, 700)]
+    sweep = np.linspace(-6 * limit, 6 * limit, 241).round().astype(np.int64)
+    a_in = np.unique(np.concatenate([sweep, boundaries, issue if levels == 16 else []])
+                     ).astype(np.int64)
+    steps = np.stack([a_in, a_in[::-1]], axis=1)  # two steps: no current carries over
+    lava = lava_lif_currents(steps) / per_unit
+    current = torch.from_numpy(steps * 2**LAVA_ACTIVATION_SHIFT / per_unit)
+    np.testing.assert_array_equal(wrap(current).numpy(), lava)
+    assert np.abs(current.numpy()).max() > 5 * wrap.limit  # beyond 3M: once, not modulo
+    if levels == 16:
+        by_current = dict(zip(current[:, 0].tolist(), lava[:, 0].tolist(), strict=True))
+        assert [by_current[c] for c in (385, 400, 700, -128, 128)] == [129, 144, 444, 128, 128]
+
+
 @pytest.mark.parametrize("wrap", [True, False])
 def test_the_first_layer_wraps_its_current_as_lava_does(wrap, tmp_path):
-    """Graded input makes Lava hold the first layer's current 16 times larger: beyond 128 it
-    wraps; SLAYER's LavaCurrentWrap wraps it alike (spike-exact), without it they differ."""
+    """Graded input makes Lava hold the first layer's current 16 times larger: beyond M = 128
+    it wraps, by 2M once. Currents here reach past 3M (where a modulo would give other spikes)
+    and below -M: SLAYER's LavaCurrentWrap wraps them alike (spike-exact), without it SLAYER
+    and Lava differ."""
     torch.manual_seed(0)
-    net = SlayerMLP(200, 4, depth=2, width=16, neuron=MEMORYLESS, delay_shift=False,
+    features = 600
+    net = SlayerMLP(features, 4, depth=2, width=16, neuron=MEMORYLESS, delay_shift=False,
                     input_levels=GRADED_LEVELS if wrap else None)
     first = net.blocks[0].synapse.weight
     with torch.no_grad():  # rows from mostly negative to mostly positive weights
         first.copy_(torch.rand_like(first) * 3 - 1.5
-                    + torch.linspace(-1.5, 1.5, 16).view(16, 1, 1, 1, 1))
+                    + torch.linspace(-2.4, 2.4, 16).view(16, 1, 1, 1, 1))
         for block in net.blocks[1:]:
             block.synapse.weight.mul_(6)
     generator = torch.Generator().manual_seed(1)
-    graded = ramp_encode(torch.rand(4, 200, generator=generator), 3)
+    graded = ramp_encode(torch.rand(4, features, generator=generator), 3)
     current = torch.einsum("of,bft->bot", net.blocks[0].neuron.quantize_8bit(first.flatten(1)),
                            graded)
-    assert (current.abs() > LAVA_CURRENT_LIMIT / GRADED_LEVELS).any()  # Lava wraps some
+    limit = LAVA_CURRENT_LIMIT / GRADED_LEVELS
+    assert (current > 3 * limit).any() and (current <= -limit).any()
     path = export_netx(net, tmp_path / "wrap.net", input_levels=GRADED_LEVELS)
     report = verify(net, path, torch.cat([graded, torch.zeros_like(graded)], -1), workers=1)
     assert report.layers[0].slayer_rate > 0.1
     assert (report.total_mismatches == 0) == wrap, str(report)
+    if wrap:
+        measured = measure_current_wrap(net, TensorDataset(graded, torch.zeros(4)), batch_size=3)
+        assert measured.limit == limit and measured.neuron_steps == current.numel()
+        assert measured.largest_current == pytest.approx(float(current.abs().max()))
+        wrapped = (current > limit) | (current <= -limit)
+        assert measured.wrapped_fraction == pytest.approx(float(wrapped.float().mean()))
+        assert "wrapped in" in str(measured)
+    else:
+        with pytest.raises(ValueError, match="no LavaCurrentWrap"):
+            measure_current_wrap(net, TensorDataset(graded, torch.zeros(4)))
 
 
 def test_graded_input_errors_name_the_fix(tmp_path):

@@ -80,10 +80,17 @@ def test_relay_stack_keeps_its_input_spikes_through_100_layers():
     assert max(rates) / min(rates) < 1.2
 
 
-def test_relay_surrogate_rule_keeps_weight_gradients_within_3x_over_30_layers():
+#: Largest over smallest weight-gradient norm of the 30 conserving relay blocks: measured
+#: 1.03 .. 1.21 over seeds 0 .. 39 (seed 0: 1.13); a per-block gain off by 1% compounds to
+#: 1.35 over 30 blocks.
+RELAY_GRADIENT_SPREAD = 1.3
+
+
+def test_relay_surrogate_rule_keeps_weight_gradients_within_1_3x_over_30_layers():
     """From lava-dl's tutorial surrogate (tau_grad 0.03, scale_grad 3): the closed-form
     amplitude of each relay block (modes 0 and 2 theta, both theta from the threshold)
-    against SLAYER's own backward pass."""
+    against SLAYER's own backward pass: the 30 blocks' weight-gradient norms lie within a
+    factor :data:`RELAY_GRADIENT_SPREAD` of each other."""
     generator = torch.Generator().manual_seed(0)
     spikes = (torch.rand(64, 128, 3, generator=generator) < 0.2).float()
     labels = torch.randint(0, 10, (64,), generator=generator)
@@ -93,7 +100,7 @@ def test_relay_surrogate_rule_keeps_weight_gradients_within_3x_over_30_layers():
         initialize(net, "relay", surrogate=conserve, generator=torch.Generator().manual_seed(0))
         torch.nn.functional.cross_entropy(net(spikes).sum(-1), labels).backward()
         norms[conserve] = [float(b.synapse.weight.grad.norm()) for b in net.blocks[:-1]]
-    assert max(norms[True]) / min(norms[True]) <= 9
+    assert max(norms[True]) / min(norms[True]) < RELAY_GRADIENT_SPREAD
     assert min(norms[False]) < max(norms[False]) / 100  # the tutorial's amplitude: it vanishes
 
 

@@ -16,7 +16,7 @@ from lava_init.activity import measure_activity
 from lava_init.apps import cli
 from lava_init.apps.checkpoints import load_checkpoint, load_model
 from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
-from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.lava_check import export_and_verify, measure_current_wrap
 from lava_init.apps.models import SlayerMLP, build_model
 from lava_init.apps.settings import (
     INTEGRATING_HIDDEN_RATE,
@@ -116,7 +116,15 @@ def test_graded_input_trains_and_runs_spike_exact_on_lava_through_the_cli(tmp_pa
     assert lava_acc == slayer_acc > 0.3  # chance: 0.1
     checkpoint = load_checkpoint(run_dir / CHECKPOINT_NAME)
     assert checkpoint["train_config"]["encoding"] == "graded"
-    assert checkpoint["model_config"]["input_levels"] == GRADED_LEVELS  # the first layer wraps
+    model = load_model(run_dir / CHECKPOINT_NAME)  # its first layer wraps as Lava's does
+    wrap = model.blocks[0].neuron.norm
+    assert wrap(torch.tensor([127.5, 128.0, 385.0, -128.0, -129.0])).tolist() == [
+        127.5, 128.0, 129.0, 128.0, 127.0]
+    test_set = load_dataset("digits", False, time_steps=TINY.time_steps, flatten=True,
+                            limit=16, encoding="graded")
+    measured = measure_current_wrap(model, test_set)
+    assert measured.limit == 128 and measured.neuron_steps == 16 * 32 * TINY.time_steps
+    assert 0 < measured.largest_current
     assert cli.main(["export", str(run_dir / CHECKPOINT_NAME), str(tmp_path / "again.net")]) == 0
     assert f"sends each value as the message round(value * {GRADED_LEVELS})" in \
         capsys.readouterr().out
@@ -252,10 +260,10 @@ def test_cli_bad_inputs_give_one_clear_line(capsys, tmp_path):
 
 
 def test_cli_bad_recipe_options_give_one_clear_line(capsys):
-    assert "unknown loss 'hinge'; valid: count_ce, rate_mse" in _cli_error(
-        capsys, ["--dataset", "digits", "--loss", "hinge"])
-    assert "unknown encoding 'poisson'; valid: rate, regular" in _cli_error(
-        capsys, ["--dataset", "digits", "--encoding", "poisson"])
+    assert _cli_error(capsys, ["--dataset", "digits", "--loss", "hinge"]).endswith(
+        "unknown loss 'hinge'; valid: count_ce, rate_mse")
+    assert _cli_error(capsys, ["--dataset", "digits", "--encoding", "poisson"]).endswith(
+        "unknown encoding 'poisson'; valid: rate, regular, graded")  # every encoding, no more
     assert "count-scale must be a finite number > 0 (got -1.0)" in _cli_error(
         capsys, ["--dataset", "digits", "--count-scale", "-1"])
     assert "relay-lr must be a finite number > 0 (got 0.0)" in _cli_error(

@@ -9,6 +9,7 @@ import torch
 
 from lava_init.apps.data import SpikeDataset
 from lava_init.apps.models import (
+    LavaCurrentWrap,
     class_counts,
     count_predictions,
     pad_for_lava,
@@ -70,3 +71,58 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
         slayer_acc=float((count_predictions(slayer_counts) == labels).float().mean()),
         lava_acc=float((count_predictions(lava_counts) == labels).float().mean()),
         report=report, lava_activity=activity)
+
+
+@dataclass(frozen=True)
+class CurrentWrapMeasurement:
+    """How far a graded first layer's current (SLAYER units, before the wrap) goes on some
+    samples, against the limit ``M`` of Lava's 24-bit register (:class:`LavaCurrentWrap`).
+
+    ``wrapped_fraction``: the fraction of the layer's ``neuron_steps`` (samples x neurons x
+    steps) whose current Lava wraps (above ``M`` or at or below ``-M``)."""
+
+    limit: float
+    largest_current: float
+    wrapped_fraction: float
+    neuron_steps: int
+
+    def __str__(self) -> str:
+        return (f"first-layer current: largest |current| {self.largest_current:.4g} against "
+                f"Lava's limit {self.limit:g}; wrapped in {self.wrapped_fraction:.3%} of "
+                f"{self.neuron_steps} neuron-steps")
+
+
+@torch.no_grad()
+def measure_current_wrap(model: torch.nn.Module, dataset: torch.utils.data.Dataset,
+                         samples: int | None = None, batch_size: int = 64
+                         ) -> CurrentWrapMeasurement:
+    """The first layer's current on the first ``samples`` of ``dataset`` (``(input, label)``
+    pairs, e.g. a graded :class:`SpikeDataset`; all of them: None), read at
+    its :class:`LavaCurrentWrap` (the model of graded input, ``input_levels``): the largest
+    magnitude and the fraction of neuron-steps that Lava wraps."""
+    wrap = getattr(model.blocks[0].neuron, "norm", None)
+    if not isinstance(wrap, LavaCurrentWrap):
+        raise ValueError("the model's first block has no LavaCurrentWrap: only a model built "
+                         "for graded input (input_levels) has a current that Lava wraps")
+    count = len(dataset) if samples is None else min(samples, len(dataset))
+    largest, wrapped, total = 0.0, 0, 0
+
+    def record(_module: torch.nn.Module, inputs: tuple[torch.Tensor], _output: torch.Tensor
+               ) -> None:
+        nonlocal largest, wrapped, total
+        current = inputs[0]
+        largest = max(largest, float(current.abs().max()))
+        wrapped += int(wrap.wraps(current).sum())
+        total += current.numel()
+
+    model = model.eval()
+    handle = wrap.register_forward_hook(record)
+    try:
+        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(count)),
+                                             batch_size=batch_size)
+        for spikes, _ in loader:
+            model(spikes)
+    finally:
+        handle.remove()
+    return CurrentWrapMeasurement(limit=wrap.limit, largest_current=largest,
+                                  wrapped_fraction=wrapped / max(total, 1), neuron_steps=total)
