@@ -23,8 +23,8 @@ MAX_README_LINES = 250
 RESULT_NUMBER = re.compile(r"(?<![\w.])0\.\d{2,}(?![\w.])")
 #: The demo paragraph's numbers, in the order the README gives them.
 DEMO_SENTENCE = re.compile(
-    r"reaches (0\.\d+) from the variance-conserving init \((0\.\d+) after epoch 1\) and\s+"
-    r"(0\.\d+) from SLAYER's default.*?Lava both (0\.\d+)", re.S)
+    r"reaches\s+(0\.\d+)\s+from\s+the\s+variance-conserving\s+init\s+\((0\.\d+)\s+after\s+"
+    r"epoch\s+1\)\s+and\s+(0\.\d+)\s+from\s+SLAYER's\s+default.*?Lava\s+both\s+(0\.\d+)", re.S)
 
 
 def prose(text: str) -> str:

@@ -53,10 +53,12 @@ def test_a_failing_lava_process_ends_the_run_naming_its_layer(dense_file, tmp_pa
 def test_a_run_without_progress_is_stopped_by_the_watchdog(dense_file, monkeypatch):
     from netx_export import interrupts
 
-    monkeypatch.setattr(interrupts, "STALL_TIMEOUT", 0.3)  # compiling alone takes longer
+    monkeypatch.setattr(interrupts, "STALL_TIMEOUT", 0.3)  # one sample of 3,000 steps: seconds
+    started = time.monotonic()
     with pytest.raises(LavaRunFailed, match=r"made no progress for 0.3 s"):
-        run_in_process(dense_file, netx_plan(dense_file), np.ones((1, *DENSE_INPUT, 4)),
+        run_in_process(dense_file, netx_plan(dense_file), np.ones((1, *DENSE_INPUT, 3000)),
                        "fixed_pt")
+    assert time.monotonic() - started < 30
 
 
 #: A signal that lands inside an os.fork hook (as logging's, while Lava starts its
