@@ -227,3 +227,15 @@ def test_training_recipe_reruns_rows_of_other_code_and_refuses_mixed_tables(
     assert recipe.main(["--out", str(tmp_path), "--parts", "", "--allow-mixed"]) == 0
     assert table.read_text().startswith("Rows from different code") and table.read_text().endswith(
         ",".join(sorted([recipe.code_identity(made_by), "000000000000"])) + "\n```\n")
+
+
+@pytest.mark.slow
+def test_the_cheapest_stored_first_epoch_row_reruns_to_its_stored_number(shared_data, capsys):
+    """``--check 1`` on the real store: the row's number reruns with this code (nothing is
+    written: without --update the store is only read)."""
+    recipe = _load("training_recipe")
+    store = BENCHMARKS / "results" / "training_recipe" / "runs_first_epoch.json"
+    before = store.read_bytes()
+    assert recipe.main(["--parts", "first_epoch", "--check", "1"]) == 0
+    assert "--check: 0 of 1 rows moved beyond their tolerance" in capsys.readouterr().out
+    assert store.read_bytes() == before
