@@ -82,7 +82,7 @@ from provenance import UNKNOWN_CODE, code_identity, current_provenance, same_cod
 
 from lava_init.apps.checkpoints import load_checkpoint
 from lava_init.apps.data import SHARED_DATA, load_dataset
-from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.lava_check import export_and_verify, measure_current_wrap
 from lava_init.apps.models import build_model
 from lava_init.apps.settings import (
     BASE_LR,
@@ -287,17 +287,21 @@ def load_runs(store: Path) -> dict:
 def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str,
             made_by: dict) -> dict:
     """Train, then (``lava_samples`` > 0) export to ``out`` and run on Lava fixed_pt; the
-    record carries the provenance ``made_by``."""
+    record carries the provenance ``made_by`` and, for graded input, how far the first
+    layer's current went on the whole test set (``current_wrap``: Lava's limit, the largest
+    current, the fraction of neuron-steps Lava wraps)."""
     config = resolve_recipe(config)
     started = time.perf_counter()
     result = train(config)
     record = {"config": config.as_dict(), "metrics": result.metrics,
               "seconds": time.perf_counter() - started, "provenance": made_by}
-    if input_levels(config) is not None:
-        record["input_levels"] = input_levels(config)
-    if lava_samples:
+    if lava_samples or input_levels(config) is not None:
         test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
                                 config.seed, config.arch == "mlp", None, False, config.encoding)
+    if input_levels(config) is not None:  # how far the graded first layer's current goes
+        record["input_levels"] = input_levels(config)
+        record["current_wrap"] = dataclasses.asdict(measure_current_wrap(result.model, test_set))
+    if lava_samples:
         path = out / f"{label.replace(' ', '_')}.net"
         check = export_and_verify(result.model, test_set, path, lava_samples)
         record["lava"] = {"samples": check.samples, "slayer_acc": check.slayer_acc,
