@@ -40,6 +40,11 @@ MAX_DELAY = 62
 #: real compressed weights stay below, a small file declaring a huge dataset does not.
 EXPANSION_FACTOR = 64
 EXPANSION_MARGIN = 1 << 20
+#: Neurons a file may declare per byte it holds (plus the margin): a convolution's neurons
+#: outnumber its weights, but a small file declaring a giant layer is refused before anything
+#: is allocated for it (PilotNet: 0.1 neurons per byte; 10 convolutions of 16 channels on
+#: 128 x 128: about 14).
+NEURONS_PER_FILE_BYTE, NEURON_MARGIN = 256, 1_000_000
 #: Nesting deeper than NetX's ``layer/i/neuron/field`` (plus margin) is refused.
 MAX_DEPTH = 6
 
@@ -479,5 +484,13 @@ def read_netx_file(path: str | Path) -> NetxFile:
             input_shape = _input_shape(layers)
         except NetxFileError as error:
             raise NetxFileError(f"{path}: {error}") from None
-    return NetxFile(path, tuple(layers), tuple(skipped), input_shape, levels, sum(weights),
+    netx = NetxFile(path, tuple(layers), tuple(skipped), input_shape, levels, sum(weights),
                     len(groups))
+    size = path.stat().st_size
+    if netx.neurons > NEURONS_PER_FILE_BYTE * size + NEURON_MARGIN:
+        largest = max(netx.lava_layers, key=lambda layer: layer.size)
+        raise NetxFileError(f"{path}: declares {netx.neurons} neurons ({largest.name}: "
+                            f"{largest.size}, shape {largest.shape}) in a file of {size} bytes; "
+                            "valid: the sizes its weights and input give (a layer's shape is "
+                            "too large)")
+    return netx

@@ -290,14 +290,17 @@ def test_a_declared_giant_layer_is_refused_by_its_size_before_allocation(netx_fi
         del handle["layer/3"], handle["layer/4"]
 
     path = hostile_file(netx_files["conv"], tmp_path, giant)
-    assert read_netx_file(path).neurons == 12 * 40_000**2
-    with pytest.raises(ValueError, match=r"19200000000 neurons .* needs about .* more than half"):
+    with pytest.raises(NetxFileError, match=r"declares 19200000000 neurons \(layer/2: "
+                                            r"12800000000, shape \(8, 40000, 40000\)\) in a "
+                                            r"file of \d+ bytes"):
+        read_netx_file(path)
+    with pytest.raises(ValueError, match=r"declares 19200000000 neurons"):
         load_netx(path)
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "lava_init.apps", "inspect", str(path)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2 and time.monotonic() - started < 30
-    assert len(done.stderr.strip().splitlines()) == 1 and "more than half" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "declares 19200000000" in done.stderr
 
 
 # --- checkpoints ------------------------------------------------------------------------
@@ -381,3 +384,21 @@ def test_a_saved_model_still_exports(tmp_path, capsys):
     save_model(tmp_path / "model.pt", build_model(config), config)
     assert cli.main(["export", str(tmp_path / "model.pt"), str(tmp_path / "m.net")]) == 0
     assert read_netx_file(tmp_path / "m.net").input_shape == DENSE_INPUT[:0] + (24,)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["inspect", "NET", "--samples", "100000000"], "--samples 100000000 x 24 inputs x "
+     "--time-steps 32 needs about"),
+    (["train", "--dataset", "digits", "--time-steps", "100000000", "--no-progress"],
+     "training a mlp of depth 10 on batches of 16 x 100000000 steps"),
+    (["train", "--dataset", "digits", "--readout-population", "100000000", "--no-progress"],
+     "with 100000000 output neurons per class needs about"),
+    (["train", "--dataset", "digits", "--time-steps", "0"], "time-steps must be an integer >= 1"),
+])
+def test_sizes_beyond_the_machine_are_one_line_before_any_allocation(capsys, netx_files, argv,
+                                                                     message):
+    argv = [str(netx_files["dense"]) if item == "NET" else item for item in argv]
+    line = refused_line(capsys, argv)
+    assert message in line
+    if "needs about" in message:
+        assert "more than half of the" in line and "of memory available" in line
