@@ -65,8 +65,11 @@ def check_exportable(name: str, block: torch.nn.Module) -> None:
             )
 
 
-def _weight_warnings(name: str, block: torch.nn.Module) -> list[str]:
-    """Warnings about weights clipped to 8 bits and currents that may wrap in 24 bits."""
+def _weight_warnings(name: str, block: torch.nn.Module, limit: float = LAVA_CURRENT_LIMIT
+                     ) -> list[str]:
+    """Warnings about weights clipped to 8 bits and currents that may pass Lava's 24-bit
+    register, whose limit is ``limit`` in SLAYER units (the first layer of graded input:
+    the limit / input_levels, see lava_init.apps.models.LavaCurrentWrap)."""
     messages = []
     neuron = block.neuron
     high, low = 254 / neuron.w_scale, -256 / neuron.w_scale
@@ -83,12 +86,12 @@ def _weight_warnings(name: str, block: torch.nn.Module) -> list[str]:
         worst_input += float(quantized.max())
     current_decay = float(neuron.current_decay.max()) / neuron.p_scale
     worst_current = worst_input / current_decay if current_decay > 0 else math.inf
-    if worst_current >= LAVA_CURRENT_LIMIT:
+    if worst_current >= limit:
         messages.append(
             f"block {name!r}: the synaptic current can reach {worst_current:.4g} (all inputs "
-            f"spiking, current decay {current_decay:g}); Lava's 24-bit current wraps at "
-            f"+-{LAVA_CURRENT_LIMIT:g}, SLAYER does not. Use smaller weights or a larger "
-            "current decay"
+            f"at 1, current decay {current_decay:g}); Lava's 24-bit current wraps at "
+            f"+-{limit:g}, SLAYER does not unless the block models it (LavaCurrentWrap). Use "
+            "smaller weights or a larger current decay"
         )
     return messages
 
@@ -269,9 +272,10 @@ def export_netx(
     shape = _dummy_input(*blocks[0], input_shape)
     with eval_mode(net):
         _run_once(blocks, shape)
-    for name, block in blocks:
+    for index, (name, block) in enumerate(blocks):
         if block_synapses(block):
-            for message in _weight_warnings(name, block):
+            limit = LAVA_CURRENT_LIMIT / (levels if levels and index == 0 else 1)
+            for message in _weight_warnings(name, block, limit):
                 warnings.warn(message, stacklevel=2)
     exported = [(name, copy.deepcopy(block)) for name, block in blocks]
 

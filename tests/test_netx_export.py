@@ -189,6 +189,19 @@ def test_warns_about_clipped_weights_and_24_bit_current(tmp_path):
     assert "24-bit current wraps" in messages
 
 
+def test_the_current_warning_of_a_graded_first_layer_uses_its_finer_limit(tmp_path):
+    """Lava's register holds input_levels times SLAYER's current there: 2048 / 16 = 128."""
+    memoryless = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    net = BlockNet(slayer.block.cuba.Dense(memoryless, 200, 4))
+    with torch.no_grad():
+        net.blocks[0].synapse.weight.fill_(1.0)  # all inputs at 1: a current of 200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export_netx(net, tmp_path / "spikes.net")  # under 2048: no warning
+    with pytest.warns(UserWarning, match=r"can reach 200 .* wraps at \+-128"):
+        export_netx(net, tmp_path / "graded.net", input_levels=16)
+
+
 def test_no_warning_for_an_ordinary_network(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
