@@ -83,8 +83,10 @@ def case_result(part: str, case: str) -> dict | None:
     lava = next((record["lava"] for record in records if "lava" in record), None)
     codes = sorted({(r.get("provenance") or {}).get("code_commit") or "unknown"
                     for r in records})
+    wrap = next((record["current_wrap"] for record in records if "current_wrap" in record),
+                None)
     return {"acc": statistics.mean(r["metrics"][-1]["test_acc"] for r in records),
-            "seeds": len(records), "lava": lava, "code": codes}
+            "seeds": len(records), "lava": lava, "code": codes, "wrap": wrap}
 
 
 def setting(part: str, case: str) -> str:
@@ -111,6 +113,11 @@ def _cell(part: str, case: str) -> str:
     if lava is not None:
         text += (f"; Lava {lava['lava_acc']:.3f} = SLAYER {lava['slayer_acc']:.3f} on "
                  f"{lava['samples']} test samples, {lava['mismatches']} mismatches")
+    wrap = result["wrap"]
+    if wrap is not None:
+        text += (f"; first-layer current up to {wrap['largest_current']:.1f} against Lava's "
+                 f"limit {wrap['limit']:g}, {wrap['wrapped_fraction']:.1e} of its neuron-steps "
+                 "wrapped (whole test set)")
     return text
 
 
