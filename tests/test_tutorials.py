@@ -62,9 +62,8 @@ def test_stored_notebook_ran_top_to_bottom_with_its_figures(path):
     assert not [output for cell in code for output in cell.outputs
                 if output.output_type == "error"]
     assert execute.headlines(notebook), f"{path.name} stores no HEADLINE line"
-    if path.stem != "05_toward_loihi2":  # 5 is a checklist without figures
-        assert any("image/png" in output.get("data", {}) for cell in code
-                   for output in cell.outputs), f"{path.name} stores no figure"
+    assert any("image/png" in output.get("data", {}) for cell in code
+               for output in cell.outputs), f"{path.name} stores no figure"
 
 
 def test_the_kernel_is_this_python(tmp_path):
