@@ -34,8 +34,12 @@ def _umask() -> int:
 FREE_MARGIN = 1 << 20
 
 
-def _alive(pid: int) -> bool:
-    """True while process ``pid`` exists (also when it belongs to another user)."""
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` exists (also when it belongs to another user).
+
+    >>> process_alive(os.getpid())
+    True
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -58,7 +62,7 @@ def stale_temp_files(path: str | Path) -> list[Path]:
     path = Path(path)
     temps = path.parent.glob(f".{glob.escape(path.name)}.*.tmp")
     return sorted(temp for temp in temps
-                  if (writer := _temp_writer(temp, path)) is None or not _alive(writer))
+                  if (writer := _temp_writer(temp, path)) is None or not process_alive(writer))
 
 
 @contextlib.contextmanager

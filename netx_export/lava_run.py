@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 
 from lava_init.checks import check_allocation
+from lava_init.files import process_alive
 from lava_init.signals import raise_if_signalled
 from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime, watched
 from netx_export.netx_file import LAYER_TYPES, NetxFile, read_netx_file
@@ -268,7 +269,7 @@ def remove_orphaned_run_folders() -> list[Path]:
     removed = []
     for folder in Path(tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*-*"):
         owner = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
-        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+        if owner.isdigit() and not process_alive(int(owner)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
