@@ -26,3 +26,26 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
         return "  ".join([first, *rest])
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, cells)])
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """The same cells as :func:`format_table`, as a Markdown table (for generated pages).
+
+    Args:
+        headers: the column names.
+        rows: one sequence of values per row, formatted as :func:`format_table` does.
+
+    Returns:
+        The table's lines, header and rule first.
+
+    Example:
+        >>> print(markdown_table(["method", "rate"], [["kaiming", 0.25]]))
+        | method | rate |
+        |---|---|
+        | kaiming | 0.2500 |
+    """
+    def line(values: Sequence[str]) -> str:
+        return "| " + " | ".join(values) + " |"
+
+    rule = "|" + "---|" * len(headers)
+    return "\n".join([line(headers), rule, *(line([_cell(v) for v in row]) for row in rows)])

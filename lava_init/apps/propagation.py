@@ -423,8 +423,10 @@ def read_csv(path: str | Path) -> list[LayerRecord]:
                                for f in fields(LayerRecord)}) for row in reader]
 
 
-def summary_table(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)) -> str:
-    """Var[u] and rate at the given layers, worst deviation from theory and the silent depth."""
+def summary_rows(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)
+                 ) -> tuple[list[str], list[list]]:
+    """Var[u] and rate at the given layers, worst deviation from theory and the silent depth:
+    the headers and one row per method and threshold."""
     by_key = {(r.method, r.threshold, r.layer): r for r in records}
     keys = list(dict.fromkeys((r.method, r.threshold) for r in records))
     shown = [layer for layer in layers if any(k[2] == layer for k in by_key)]
@@ -437,4 +439,9 @@ def summary_table(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 5
         rows.append([method, threshold, *(c.variance for c in cells), *(c.rate for c in cells),
                      theory_deviation(records, method, threshold),
                      "-" if depth is None else depth])
-    return format_table(headers, rows)
+    return headers, rows
+
+
+def summary_table(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)) -> str:
+    """:func:`summary_rows` as the plain-text table the command prints."""
+    return format_table(*summary_rows(records, layers))
