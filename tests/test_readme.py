@@ -1,9 +1,12 @@
 """The README is a front page whose numbers rerun: short, its results table generated from the
 stored records, every result number in it found in a stored result, the demo's numbers what
-``make demo`` prints."""
+``make demo`` prints. The pages of docs/ and the tutorials' text quote only stored results too:
+each number from a stored result the page names (a file or folder under benchmarks/results or
+docs/figures), or, in a notebook, from its own stored outputs."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +18,12 @@ from lava_init.apps.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+NOTEBOOKS = sorted((ROOT / "tutorials").glob("*.ipynb"))
+#: A stored result a page names: a file or a folder under benchmarks/results or docs/figures.
+NAMED_SOURCE = re.compile(r"(?:benchmarks/results|docs/figures)/[\w./-]*[\w/]")
+#: The files of a named folder that hold results (figures and networks do not).
+RESULT_SUFFIXES = {".json", ".md", ".txt", ".csv"}
 #: Longest README allowed: a front page, details in docs/.
 MAX_README_LINES = 250
 #: A result number: a fraction written with two or more decimals (accuracies, rates). Settings
@@ -30,6 +39,43 @@ def prose(text: str) -> str:
     """``text`` without code blocks and code spans (settings and constants live there)."""
     text = re.sub(r"```.*?```", "", text, flags=re.S)
     return re.sub(r"`[^`]*`", "", text)
+
+
+def as_quoted(text: str) -> set[str]:
+    """Every number of ``text`` as a page may quote it: at 2, 3 and 4 decimals, and as a
+    percentage at 1, 2 and 3 decimals."""
+    values = [float(n) for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
+    return ({f"{v:.{digits}f}" for v in values for digits in (2, 3, 4)}
+            | {f"{100 * v:.{digits}f}" for v in values for digits in (1, 2, 3)})
+
+
+def named_results(text: str) -> str:
+    """The text of every stored result ``text`` names (a folder: its result files)."""
+    found = []
+    for name in sorted(set(NAMED_SOURCE.findall(text))):
+        path = ROOT / name.rstrip("/.")
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        found += [f.read_text() for f in files if f.is_file() and f.suffix in RESULT_SUFFIXES]
+    return "\n".join(found)
+
+
+def unsourced(page: str, stored: str) -> list[str]:
+    """The result numbers of ``page``'s prose that ``stored`` does not hold."""
+    pool = as_quoted(stored)
+    return sorted({n for n in RESULT_NUMBER.findall(prose(page)) if n not in pool})
+
+
+def notebook_parts(path: Path) -> tuple[str, str]:
+    """A notebook's Markdown text, and its code with the outputs it stored."""
+    cells = json.loads(path.read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    outputs = []
+    for cell in (c for c in cells if c["cell_type"] == "code"):
+        outputs.append("".join(cell["source"]))
+        for output in cell.get("outputs", []):
+            outputs += ["".join(output.get("text", "")),
+                        "".join(output.get("data", {}).get("text/plain", ""))]
+    return text, "\n".join(outputs)
 
 
 def sourced_numbers() -> set[str]:
@@ -68,6 +114,31 @@ def test_a_number_with_no_stored_source_is_caught():
     text = README.read_text() + f"\nA scratch run reached {unsourced} once.\n"
     assert unsourced in RESULT_NUMBER.findall(prose(text))
     assert len(sourced) < 200, "the pool of sourced numbers is too large to catch anything"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_result_number_in_a_docs_page_is_in_a_result_it_names(page):
+    text = page.read_text()
+    missing = unsourced(text, named_results(text))
+    assert not missing, (f"{page.name} quotes numbers no stored result it names holds: "
+                         f"{missing}; name the result file, rerun and store, or remove them")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_result_number_in_a_tutorials_text_is_stored(notebook):
+    text, outputs = notebook_parts(notebook)
+    missing = unsourced(text, outputs + named_results(text))
+    assert not missing, f"{notebook.name}'s text quotes numbers it does not store: {missing}"
+
+
+def test_a_docs_number_without_its_named_result_is_caught():
+    page = (ROOT / "docs" / "netx_export.md").read_text()
+    stored = named_results(page)
+    assert stored, "netx_export.md names no stored result: the source pattern is broken"
+    pool = as_quoted(stored)
+    unsourced_number = next(f"0.{i:03d}" for i in range(1000) if f"0.{i:03d}" not in pool)
+    assert unsourced(page + f"\nA scratch run reached {unsourced_number} once.\n", stored) == [
+        unsourced_number]
 
 
 @pytest.mark.slow
