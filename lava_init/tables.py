@@ -29,7 +29,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """The same cells as :func:`format_table`, as a Markdown table (for generated pages).
+    """The same cells as :func:`format_table`, as a Markdown table (for generated pages); a
+    ``|`` inside a cell is escaped.
 
     Args:
         headers: the column names.
@@ -45,7 +46,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
         | kaiming | 0.2500 |
     """
     def line(values: Sequence[str]) -> str:
-        return "| " + " | ".join(values) + " |"
+        return "| " + " | ".join(value.replace("|", "\\|") for value in values) + " |"
 
     rule = "|" + "---|" * len(headers)
     return "\n".join([line(headers), rule, *(line([_cell(v) for v in row]) for row in rows)])

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+import propagation_runs
 import pytest
 import results_page
 
@@ -114,6 +115,12 @@ def test_a_number_with_no_stored_source_is_caught():
     text = README.read_text() + f"\nA scratch run reached {unsourced} once.\n"
     assert unsourced in RESULT_NUMBER.findall(prose(text))
     assert len(sourced) < 200, "the pool of sourced numbers is too large to catch anything"
+
+
+def test_the_propagation_page_is_generated_from_its_stored_runs():
+    assert propagation_runs.main(["--check"]) == 0, "run benchmarks/propagation_runs.py --page"
+    text = (ROOT / "docs" / "propagation.md").read_text()
+    assert text.count("<!-- propagate: end -->") == len(propagation_runs.RUNS)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
