@@ -30,19 +30,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-#: Test files of the integration tier: Lava runs, training, subprocesses, DDP, tutorials,
-#: benchmarks. Everything else (math, single blocks, layout) is the fast tier:
-#: ``pytest -m "not integration"``.
-INTEGRATION_FILES = {"test_netx_export.py", "test_train.py", "test_demo.py", "test_tutorials.py",
-                     "test_benchmarks.py", "test_experiments.py", "test_data.py",
-                     "test_models.py", "test_interrupts.py", "test_cli_guards.py",
-                     "test_netx_import.py", "test_lava_workers.py"}
+#: Packages whose doctests build Lava processes or NetX files: the integration tier. Test files
+#: mark themselves (``pytestmark = pytest.mark.integration``); everything else (math, single
+#: blocks, layout) is the fast tier: ``pytest -m "not integration"``.
+INTEGRATION_DOCTEST_PACKAGES = {"netx_export"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        path = item.path
-        if path.name in INTEGRATION_FILES or path.parts[-2] == "netx_export":
+        if item.path.parent.name in INTEGRATION_DOCTEST_PACKAGES:
             item.add_marker(pytest.mark.integration)
 
 

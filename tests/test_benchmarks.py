@@ -16,6 +16,9 @@ from lava_init.apps import saccades
 from lava_init.apps.data import load_dataset
 from lava_init.encoding import GRADED_LEVELS
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 
 def _load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")

@@ -14,6 +14,9 @@ from lava_init.apps import cli
 from lava_init.apps.checkpoints import save_model
 from lava_init.apps.models import build_model
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY_RUN = ["--dataset", "digits", "--depth", "1", "--width", "8", "--epochs", "1",
             "--limit", "64", "--test-limit", "32", "--time-steps", "2", "--no-progress"]

@@ -24,6 +24,9 @@ from lava_init.apps.data import (
 )
 from lava_init.encoding import GRADED_LEVELS, ramp_encode, regular_encode
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 MNIST_FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9]
 MNIST_FIRST_TEST_LABELS = [7, 2, 1, 0, 4]
 FASHION_FIRST_TRAIN_LABELS = [9, 0, 0, 3, 0]

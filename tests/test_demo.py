@@ -1,7 +1,12 @@
 """The main job, `lava-init demo`: bad budgets (the full run is tests/test_readme.py's, which
 compares its numbers with the README's)."""
 
+import pytest
+
 from lava_init.apps.cli import main
+
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
 
 
 def test_demo_bad_budget_is_one_clear_line(capsys):

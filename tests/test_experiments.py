@@ -18,6 +18,9 @@ from lava_init.apps.propagation import (
     simulate,
 )
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 #: Width 1000 as in the paper; the batch is small because deep layers of one network see
 #: strongly correlated samples anyway (the scatter comes from the finite width).
 PAPER_LAYER = {"width": 1000, "batch": 8}

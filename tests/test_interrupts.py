@@ -18,6 +18,9 @@ from lava_init.apps.models import build_model
 from lava_init.network_init import initialize
 from netx_export import export_netx
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Lava's runtime for a 2-layer net: a runtime service, one process per layer and I/O process,
 #: a shared-memory manager. Wait for at least this many before sending the signal.

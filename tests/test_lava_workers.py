@@ -19,6 +19,9 @@ from netx_export.workers import (
     resolve_workers,
 )
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 
 def test_workers_give_exactly_the_spikes_of_one_process(tmp_path):
     net = conv_net(bias=True)

@@ -22,6 +22,9 @@ from lava_init.apps.settings import MEMORYLESS, NeuronConfig
 from lava_init.network_init import initialize
 from lava_init.slayer_blocks import weighted_blocks
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 
 def test_cnn_blocks_strides_and_output_shape():
     net = SlayerCNN((2, 28, 28), 10, depth=4, channels=8, width=20)

@@ -41,6 +41,9 @@ from lava_init.quantization import SLAYER_8BIT, STATE_SCALE
 from lava_init.temporal import LAVA_CURRENT_LIMIT
 from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 NETWORKS = {
     "dense": (dense_net, DENSE_INPUT),
     "dense_bias": (lambda: dense_net(bias=True), DENSE_INPUT),

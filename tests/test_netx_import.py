@@ -27,6 +27,9 @@ from lava_init.apps.cli import main
 from netx_export import export_netx, inspect, load_netx, run_lava, verify
 from netx_export.load import NetxDense
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 #: Where lava-dl 0.6.0's wheel installs its NetX test networks with recorded outputs.
 GROUND_TRUTHS = (Path(lava_netx.__file__).resolve().parents[4]
                  / "tests/lava/lib/dl/netx/gts")

@@ -41,6 +41,9 @@ from lava_init.apps.training import (
 )
 from lava_init.encoding import GRADED_LEVELS
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 #: A small, fast run on scikit-learn's digits for the resume and DDP checks.
 TINY = TrainConfig(dataset="digits", depth=2, width=32, epochs=2, batch_size=32, lr=1e-2,
                    limit=256, test_limit=96, seed=5, progress=False)

@@ -14,6 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+#: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("tutorials_execute", ROOT / "tutorials/execute.py")
 execute = importlib.util.module_from_spec(_spec)
