@@ -15,23 +15,17 @@ import torch
 from lava_init import theory
 from lava_init.checks import check_sigma
 from lava_init.initializers import (
+    BlockPoint,
     InitMethod,
-    calculate_fan_out,
     get_initializer,
     grid_capacity,
     is_relayable,
-    relay_,
 )
 from lava_init.quantization import Quantization
 from lava_init.slayer_blocks import (
-    block_decays,
-    block_effective_threshold,
-    block_fan_in,
-    block_quantization,
-    block_surrogate,
+    BlockSpec,
+    block_spec,
     block_synapses,
-    block_threshold,
-    is_memoryless,
     set_surrogate_scale,
     set_synapse_weight,
     synapse_weight,
@@ -108,28 +102,33 @@ def _check_options(method: InitMethod, options: dict) -> None:
                          f"its options are: {', '.join(method.options)}")
 
 
-def _block_point(name: str, block: torch.nn.Module, sigma: float | None
-                 ) -> tuple[float | None, float, float]:
-    """``(threshold as stored or None, sigma, threshold used by the rule)`` of one block.
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Where the rule puts one block: its ``sigma`` and the threshold the rule uses (the
+    effective threshold on the membrane lattice, or ``sigma * DEFAULT_RATIO`` for a readout
+    without one)."""
 
-    The rule uses the effective threshold on the block's membrane lattice
-    (:func:`~lava_init.slayer_blocks.block_effective_threshold`); readout blocks without a
-    threshold are treated as if ``theta = sigma * DEFAULT_RATIO``.
-    """
-    threshold = block_threshold(block)
+    sigma: float
+    threshold: float
+
+
+def _operating_point(spec: BlockSpec, sigma: float | None) -> OperatingPoint:
+    """The block's :class:`OperatingPoint`; ``sigma`` None chooses
+    :func:`lava_init.theory.default_sigma` from the block's effective threshold."""
+    threshold = spec.threshold
     if threshold is not None and (not math.isfinite(threshold) or threshold <= 0):
         raise ValueError(
-            f"block {name!r} has threshold {threshold!r}; the variance-conserving rule needs a "
-            "finite threshold > 0 (SLAYER stores int(theta*64)/64, so use theta >= 1/64)")
-    effective = block_effective_threshold(block)
+            f"block {spec.name!r} has threshold {threshold!r}; the variance-conserving rule "
+            "needs a finite threshold > 0 (SLAYER stores int(theta*64)/64, so use theta >= 1/64)")
+    effective = spec.effective_threshold
     if sigma is not None:
         block_sigma = check_sigma(sigma)
     elif effective is not None:
-        block_sigma = theory.default_sigma(effective, is_memoryless(block))
+        block_sigma = theory.default_sigma(effective, spec.memoryless)
     else:
         block_sigma = 1.0
-    rule_threshold = block_sigma * theory.DEFAULT_RATIO if effective is None else effective
-    return threshold, block_sigma, rule_threshold
+    return OperatingPoint(block_sigma,
+                          block_sigma * theory.DEFAULT_RATIO if effective is None else effective)
 
 
 def _draw_block(method: InitMethod, block: torch.nn.Module, quantization: Quantization | None,
@@ -156,6 +155,10 @@ def initialize(
 ) -> InitReport:
     """Initialize every SLAYER block of ``net`` in place and return a per-block report.
 
+    Each block is read once (:func:`lava_init.slayer_blocks.block_spec`); a method that
+    depends on the network's structure (relay, temporal's depth) plans the blocks first
+    (its registered planning hook).
+
     Args:
         net: any module holding lava-dl SLAYER blocks with weights.
         method: a name from :data:`lava_init.initializers.INITIALIZERS`.
@@ -179,84 +182,75 @@ def initialize(
     Returns:
         An :class:`InitReport`, one :class:`BlockInit` row per block.
 
-    >>> import torch; from lava.lib.dl import slayer
-    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
-    >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 64, 32))
-    >>> initialize(net).blocks[0].fan_in
-    64
+    Example:
+        >>> import torch; from lava.lib.dl import slayer
+        >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+        >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 64, 32))
+        >>> initialize(net).blocks[0].fan_in
+        64
     """
     init_method = get_initializer(method)
     _check_options(init_method, options)
     blocks = weighted_blocks(net)
     quantize = init_method.quantization_aware if quantize is None else quantize
     report = InitReport(method, dict(options))
-    if "depth" in init_method.options and "depth" not in options:  # temporal: the net's depth
-        options = {**options, "depth": len(blocks)}
-    # the last block of a deeper network reads out: it is never a copy, even when square
-    relay_candidates = blocks[:-1] if len(blocks) > 1 else blocks
-    relays = [name for name, block in relay_candidates if init_method.fn is relay_
-              and is_relayable(synapse_weight(block_synapses(block)[0]))]
-    for name, block in blocks:
-        row, fan_out = _initialize_block(name, block, init_method, report, sigma=sigma,
-                                         quantize=quantize, generator=generator,
-                                         options=options, relays=relays)
+    specs = [block_spec(name, block) for name, block in blocks]
+    points = [_operating_point(spec, sigma) for spec in specs]
+    plans = [(method, options)] * len(specs)
+    if init_method.plan:
+        plans = init_method.plan([BlockPoint(is_relayable(spec.weight_shape), point.threshold,
+                                             point.sigma)
+                                  for spec, point in zip(specs, points, strict=True)], options)
+    for (_, block), spec, point, (drawn, drawn_options) in zip(blocks, specs, points, plans,
+                                                               strict=True):
+        row = _initialize_block(block, spec, point, get_initializer(drawn), report,
+                                quantize=quantize, generator=generator, options=drawn_options)
         if surrogate:
-            row.surrogate_scale = _conserve_surrogate(block, row, fan_out)
+            row.surrogate_scale = _conserve_surrogate(block, spec, row)
         report.blocks.append(row)
     return report
 
 
-def _initialize_block(name: str, block: torch.nn.Module, init_method: InitMethod,
-                      report: InitReport, *, sigma: float | None, quantize: bool,
-                      generator: torch.Generator | None, options: dict, relays: list[str]
-                      ) -> tuple[BlockInit, int]:
-    """Draw one block's weights with ``init_method``; its report row and its fan-out.
-    ``relays``: the names of the network's relay blocks (their number sets the relay noise
-    unless given)."""
-    threshold, block_sigma, rule_threshold = _block_point(name, block, sigma)
-    relay = name in relays
-    if init_method.fn is relay_ and not relay and is_relayable(
-            synapse_weight(block_synapses(block)[0])):  # a square readout: drawn, not copied
-        init_method = get_initializer("variance_conserving")
-        options = {key: value for key, value in options.items() if key != "noise"}
-    if relay and "noise" not in options:
-        options = {**options, "noise": theory.relay_noise(len(relays), rule_threshold,
-                                                          block_sigma)}
+def _initialize_block(block: torch.nn.Module, spec: BlockSpec, point: OperatingPoint,
+                      init_method: InitMethod, report: InitReport, *, quantize: bool,
+                      generator: torch.Generator | None, options: dict) -> BlockInit:
+    """Draw one block's weights with ``init_method`` and ``options``; its report row."""
     if init_method.uses_threshold:
-        _warn_operating_point(report, name, rule_threshold, block_sigma, is_memoryless(block))
-    fan_in = block_fan_in(block)
-    fan_out = calculate_fan_out(synapse_weight(block_synapses(block)[0]))
-    target_variance = (init_method.variance(fan_in, fan_out, rule_threshold, block_sigma)
-                       if init_method.variance else None)
-    grid = block_quantization(block) if quantize else None
+        _warn_operating_point(report, spec.name, point.threshold, point.sigma, spec.memoryless)
+    target_variance = (init_method.variance(spec.fan_in, spec.fan_out, point.threshold,
+                                            point.sigma) if init_method.variance else None)
+    grid = spec.grid if quantize else None
     if grid is not None and target_variance is not None:
-        _check_grid_capacity(name, grid, target_variance, rule_threshold, fan_in)
-    dynamics = {**block_decays(block), **options} if init_method.uses_dynamics else options
-    weight = _draw_block(init_method, block, grid, threshold=rule_threshold, sigma=block_sigma,
-                         generator=generator, fan_in=fan_in, **dynamics)
+        _check_grid_capacity(spec.name, grid, target_variance, point.threshold, spec.fan_in)
+    dynamics = spec.decays if init_method.uses_dynamics else {}
+    if init_method.uses_dynamics and dynamics is None:
+        raise ValueError(f"block {spec.name!r}: its neurons have no voltage decay; "
+                         f"{init_method.name!r} needs CUBA or LIF neurons")
+    weight = _draw_block(init_method, block, grid, threshold=point.threshold, sigma=point.sigma,
+                         generator=generator, fan_in=spec.fan_in, options=options, **dynamics)
     # a relay's noise weights are sparse on the grid by design (deep stacks: std < one step)
-    row = _block_row(name, block, target_variance, fan_in, (threshold, rule_threshold),
-                     block_sigma, weight, init_method.quantization_aware and not relay, report)
-    if relay:
-        row.relay_noise = float(options.get("noise", theory.RELAY_NOISE))
+    row = _block_row(spec, point, target_variance, weight,
+                     init_method.quantization_aware and not init_method.relay, report)
+    if init_method.relay:
+        row.relay_noise = float(options["noise"])
         row.kind += "+relay"
-    return row, fan_out
+    return row
 
 
-def _conserve_surrogate(block: torch.nn.Module, row: BlockInit, fan_out: int) -> float | None:
+def _conserve_surrogate(block: torch.nn.Module, spec: BlockSpec, row: BlockInit
+                        ) -> float | None:
     """Set a memoryless CUBA block's surrogate amplitude for a backward gain of 1 (from its
     quantized weights' drive and its operating point; a relay block's membrane sits at 0 or
     ``2 theta`` with noise ``relay_noise * sigma``, both modes ``theta`` from the threshold);
     None where no closed form applies."""
-    surrogate = block_surrogate(block)
-    if surrogate is None or not is_memoryless(block):
+    if spec.surrogate is None or not spec.memoryless:
         return None
     membrane_std = row.sigma
     if row.relay_noise is not None:  # two modes, theta from the threshold, noise around each
         membrane_std = max(row.relay_noise * row.sigma, RELAY_MIN_STD * row.effective_threshold)
     scale = theory.conserving_surrogate_scale(
-        row.fan_in * row.quantized_std**2, row.effective_threshold, membrane_std, surrogate[0],
-        fan_out / row.fan_in)
+        row.fan_in * row.quantized_std**2, row.effective_threshold, membrane_std,
+        spec.surrogate[0], spec.fan_out / row.fan_in)
     set_surrogate_scale(block, scale)
     return scale
 
@@ -294,10 +288,9 @@ def _warn_operating_point(report: InitReport, name: str, threshold: float, sigma
                     f"{threshold / theory.DEFAULT_RATIO:.4g} or sigma=None")
 
 
-def _block_row(name: str, block: torch.nn.Module, target_variance: float | None,
-               fan_in: int, thresholds: tuple[float | None, float], sigma: float,
+def _block_row(spec: BlockSpec, point: OperatingPoint, target_variance: float | None,
                weight: torch.Tensor, quantization_aware: bool, report: InitReport) -> BlockInit:
-    grid = block_quantization(block)
+    grid, name = spec.grid, spec.name
     effective = grid.apply(weight) if grid else weight
     target_std = math.sqrt(target_variance) if target_variance is not None else float(
         weight.pow(2).mean().sqrt())
@@ -316,7 +309,7 @@ def _block_row(name: str, block: torch.nn.Module, target_variance: float | None,
                         f"quantize to zero (quantized variance off by {error:.1%}). Raise sigma "
                         "together with the threshold, or give the neuron a finer weight grid "
                         "(its scale)")
-    threshold, effective = thresholds
-    return BlockInit(name, type(block).__name__, fan_in, threshold, effective, sigma,
-                     theory.drive_margin(effective, sigma), target_std, quantized_std,
-                     fraction_zero, fraction_clipped, theory.is_stable(effective, sigma))
+    return BlockInit(name, spec.kind, spec.fan_in, spec.threshold, point.threshold, point.sigma,
+                     theory.drive_margin(point.threshold, point.sigma), target_std,
+                     quantized_std, fraction_zero, fraction_clipped,
+                     theory.is_stable(point.threshold, point.sigma))

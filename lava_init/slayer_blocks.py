@@ -12,6 +12,7 @@ import contextlib
 import io
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -229,6 +230,56 @@ def block_surrogate(block: torch.nn.Module) -> tuple[float, float] | None:
         return None
     return (float(neuron.tau_rho) * slayer_cuba.TAU_RHO_MULT,
             float(neuron.scale_rho) * slayer_cuba.SCALE_RHO_MULT)
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One weighted SLAYER block, read once (:func:`block_spec`): what initialization asks of
+    it. ``decays`` is None for a neuron without a voltage decay; ``weight_shape`` is that of
+    its first synapse; ``fan_out`` counts that synapse's outputs per input (torch's
+    convention)."""
+
+    name: str
+    kind: str
+    fan_in: int
+    fan_out: int
+    weight_shape: tuple[int, ...]
+    threshold: float | None
+    effective_threshold: float | None
+    memoryless: bool
+    decays: dict[str, float] | None
+    grid: Quantization | None
+    surrogate: tuple[float, float] | None
+
+
+def block_spec(name: str, block: torch.nn.Module) -> BlockSpec:
+    """Read ``block`` once into a :class:`BlockSpec`.
+
+    Args:
+        name: the block's name in its network.
+        block: a SLAYER block with weights.
+
+    Returns:
+        Its :class:`BlockSpec`.
+
+    Example:
+        >>> from lava.lib.dl import slayer
+        >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+        >>> spec = block_spec("0", slayer.block.cuba.Dense(neuron, 64, 32))
+        >>> spec.fan_in, spec.fan_out, spec.memoryless
+        (64, 32, True)
+    """
+    shape = tuple(synapse_weight(block_synapses(block)[0]).shape)
+    try:
+        decays = block_decays(block)
+    except ValueError:
+        decays = None
+    return BlockSpec(
+        name=name, kind=type(block).__name__, fan_in=block_fan_in(block),
+        fan_out=shape[0] * math.prod(shape[2:]), weight_shape=shape,
+        threshold=block_threshold(block), effective_threshold=block_effective_threshold(block),
+        memoryless=decays is not None and set(decays.values()) == {1.0}, decays=decays,
+        grid=block_quantization(block), surrogate=block_surrogate(block))
 
 
 def set_surrogate_scale(block: torch.nn.Module, scale: float) -> None:
