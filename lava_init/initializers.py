@@ -211,12 +211,7 @@ def relay_(
         threshold: the neuron's threshold theta (weight units).
         sigma: the membrane std of the variance-conserving noise (weight units).
         noise: the noise in units of the variance-conserving weights (>= 0).
-        generator: the random generator (None: torch's global one).
-        quantization: the weight grid to land on (None: float weights).
-        fan_in: inputs per neuron (None: read from the shape).
-
-    Returns:
-        ``tensor``, filled.
+        generator, quantization, fan_in: as in :func:`variance_conserving_`.
 
     Example:
         >>> w = relay_(torch.empty(64, 64), threshold=1.25, sigma=1.25 / 0.7)
@@ -245,20 +240,14 @@ def kaiming_normal_(tensor: torch.Tensor, *, generator: torch.Generator | None =
     r"""Fill ``tensor`` with Kaiming/He's rule for ReLU, normal:
     :math:`\mathrm{Var}[w] = 2 / \text{fan\_in}`.
 
-    He, Zhang, Ren, Sun, "Delving deep into rectifiers", arXiv:1502.01852.
+    He, Zhang, Ren, Sun, "Delving deep into rectifiers", arXiv:1502.01852. Returns ``tensor``.
 
     Args:
         tensor: the weight to fill in place.
-        generator: the random generator (None: torch's global one).
-        quantization: the weight grid to land on (None: float weights).
-        fan_in: inputs per neuron (None: read from the shape).
-
-    Returns:
-        ``tensor``, filled.
+        generator, quantization, fan_in: as in :func:`variance_conserving_`.
 
     Example:
-        >>> w = kaiming_normal_(torch.empty(100, 1000), generator=torch.Generator().manual_seed(0))
-        >>> round(float(w.var() * 1000), 1)
+        >>> round(float(kaiming_normal_(torch.empty(100, 1000)).var() * 1000), 1)
         2.0
     """
     variance = theory.kaiming_variance(fan_in or calculate_fan_in(tensor))
@@ -272,21 +261,16 @@ def xavier_normal_(tensor: torch.Tensor, *, generator: torch.Generator | None = 
     :math:`\mathrm{Var}[w] = 2 / (\text{fan\_in} + \text{fan\_out})`.
 
     Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural
-    networks", AISTATS 2010 (no arXiv id).
+    networks", AISTATS 2010 (no arXiv id). Returns ``tensor``.
 
     Args:
-        tensor: the weight to fill in place.
-        generator: the random generator (None: torch's global one).
-        quantization: the weight grid to land on (None: float weights).
-        fan_in: inputs per neuron (None: read from the shape).
-
-    Returns:
-        ``tensor``, filled.
+        tensor: the weight to fill in place; fan-out is read from its shape.
+        generator, quantization, fan_in: as in :func:`variance_conserving_`.
 
     Example:
-        >>> w = xavier_normal_(torch.empty(1000, 1000), generator=torch.Generator().manual_seed(0))
-        >>> round(float(w.var() * 1000), 1)
-        1.0
+        >>> weight = torch.empty(1000, 1000)
+        >>> xavier_normal_(weight, generator=torch.Generator().manual_seed(0)) is weight
+        True
     """
     variance = theory.xavier_variance(fan_in or calculate_fan_in(tensor), calculate_fan_out(tensor))
     return fill_with_variance_(tensor, variance, generator=generator, quantization=quantization)
@@ -300,20 +284,14 @@ def slayer_default_(tensor: torch.Tensor, *, generator: torch.Generator | None =
     :math:`\mathrm{Var}[w] = 1 / (3 \, \text{fan\_in})`.
 
     Shrestha & Orchard, "SLAYER: Spike Layer Error Reassignment in Time", arXiv:1810.08646
-    (lava-dl's SLAYER keeps torch's default).
+    (lava-dl's SLAYER keeps torch's default). Returns ``tensor``.
 
     Args:
         tensor: the weight to fill in place.
-        generator: the random generator (None: torch's global one).
-        quantization: the weight grid to land on (None: float weights).
-        fan_in: inputs per neuron (None: read from the shape).
-
-    Returns:
-        ``tensor``, filled.
+        generator, quantization, fan_in: as in :func:`variance_conserving_`.
 
     Example:
-        >>> w = slayer_default_(torch.empty(100, 300), generator=torch.Generator().manual_seed(0))
-        >>> bool(w.abs().max() <= 300 ** -0.5)
+        >>> bool(slayer_default_(torch.empty(100, 300)).abs().max() <= 300 ** -0.5)
         True
     """
     variance = theory.slayer_default_variance(fan_in or calculate_fan_in(tensor))
@@ -350,13 +328,7 @@ def temporal_(
         time_steps: the steps T a sample lasts.
         target_rate: spikes per neuron per step to hold (None: the balanced drive).
         depth: the blocks of the stack (:func:`lava_init.initialize` passes the network's).
-        distribution: ``"normal"`` or ``"uniform"`` (same variance).
-        generator: the random generator (None: torch's global one).
-        quantization: the weight grid to land on (None: float weights).
-        fan_in: inputs per neuron (None: read from the shape).
-
-    Returns:
-        ``tensor``, filled.
+        distribution, generator, quantization, fan_in: as in :func:`variance_conserving_`.
 
     Example:
         >>> w = temporal_(torch.empty(100, 1000), threshold=1.0, time_steps=1)
@@ -396,13 +368,7 @@ def fluctuation_driven_(
             ``P(u > theta)`` at ``sigma = theta``).
         xi: the threshold's distance from the mean membrane in membrane stds.
         membrane_mean: the target mean membrane (weight units).
-        distribution: ``"normal"`` or ``"uniform"`` (same variance).
-        generator: the random generator (None: torch's global one).
-        quantization: the weight grid to land on (None: float weights).
-        fan_in: inputs per neuron (None: read from the shape).
-
-    Returns:
-        ``tensor``, filled.
+        distribution, generator, quantization, fan_in: as in :func:`variance_conserving_`.
 
     Example:
         >>> w = fluctuation_driven_(torch.empty(100, 1000), threshold=1.0)
