@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint tutorials bench clean-venv
+.PHONY: demo test test-fast lint tutorials tutorials-check bench clean-venv
 
 $(STAMP): pyproject.toml
 	@bash .ci/find_python310.sh >/dev/null || { bash .ci/find_python310.sh; exit 1; }
@@ -27,6 +27,11 @@ test-fast: $(STAMP)
 # Run every tutorial notebook top to bottom and store its outputs (after a library change).
 tutorials: $(STAMP)
 	$(PY) tutorials/execute.py
+
+# Rerun every tutorial at its full budget and compare with its stored headlines (the test suite
+# runs the long ones in a short mode); stores nothing.
+tutorials-check: $(STAMP)
+	$(PY) tutorials/execute.py --check
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lava_init netx_export tests benchmarks tutorials

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lava_init.records import LayerActivity, layer_activity
+from lava_init.records import LayerActivity, layer_activity, propagates, propagation_verdict
 from lava_init.slayer_blocks import block_synapses, latencies, spiking_blocks
 from lava_init.tables import format_table
 
@@ -20,7 +20,7 @@ class ActivityReport:
     @property
     def propagates(self) -> bool:
         """True when every layer, the last included, has spikes."""
-        return bool(self.layers) and all(layer.rate > 0 for layer in self.layers)
+        return propagates(self.layers)
 
     @property
     def rates(self) -> list[float]:
@@ -31,8 +31,7 @@ class ActivityReport:
         headers = ["layer", "neurons", "latency", "rate", "silent", "input_var"]
         rows = [[a.name, a.neurons, a.latency, a.rate, a.silent_fraction, a.input_variance]
                 for a in self.layers]
-        verdict = "activity reaches the last layer" if self.propagates else "activity dies out"
-        return f"{format_table(headers, rows)}\n{verdict}"
+        return f"{format_table(headers, rows)}\n{propagation_verdict(self.layers)}"
 
 
 def _record_outputs(blocks: list[tuple[str, torch.nn.Module]]

@@ -8,6 +8,7 @@ neurons, latency, spike rate and silent fraction.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,3 +54,56 @@ def layer_activity(name: str, spikes, latency: int = 0,
         rate=float(values.mean()) if values.size else 0.0,
         silent_fraction=float((per_neuron == 0).mean()) if per_neuron.size else 1.0,
         input_variance=float(input_variance))
+
+
+def first_silent_layer(layers: Sequence[LayerActivity]) -> str | None:
+    """The name of the first layer without a spike (None when every layer spikes).
+
+    Args:
+        layers: the layers in network order.
+
+    Returns:
+        The name, or None.
+
+    Example:
+        >>> layers = [LayerActivity("a", 4, 0, 0.2, 0.0), LayerActivity("b", 4, 1, 0.0, 1.0)]
+        >>> first_silent_layer(layers)
+        'b'
+    """
+    return next((layer.name for layer in layers if layer.rate == 0), None)
+
+
+def propagates(layers: Sequence[LayerActivity]) -> bool:
+    """True when there are layers and every one, the last included, has spikes.
+
+    Args:
+        layers: the layers in network order.
+
+    Returns:
+        Whether the activity reaches the last layer.
+
+    Example:
+        >>> propagates([LayerActivity("a", 4, 0, 0.2, 0.0)]), propagates([])
+        (True, False)
+    """
+    return bool(layers) and first_silent_layer(layers) is None
+
+
+def propagation_verdict(layers: Sequence[LayerActivity]) -> str:
+    """The line every report ends with: whether the activity reaches the last layer, and if
+    not, the first silent layer.
+
+    Args:
+        layers: the layers in network order.
+
+    Returns:
+        ``"activity reaches the last layer: yes"`` or ``"...: NO (first silent layer: NAME)"``.
+
+    Example:
+        >>> propagation_verdict([LayerActivity("a", 4, 0, 0.0, 1.0)])
+        'activity reaches the last layer: NO (first silent layer: a)'
+    """
+    if propagates(layers):
+        return "activity reaches the last layer: yes"
+    silent = first_silent_layer(layers)
+    return f"activity reaches the last layer: NO (first silent layer: {silent or 'no layers'})"

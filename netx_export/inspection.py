@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_init.records import LayerActivity, layer_activity
+from lava_init.records import (
+    LayerActivity,
+    first_silent_layer,
+    layer_activity,
+    propagates,
+    propagation_verdict,
+)
 from lava_init.tables import format_table
 from netx_export.lava_run import run_netx
 
@@ -40,13 +46,12 @@ class InspectReport:
     @property
     def first_silent(self) -> str | None:
         """Name of the first layer that never spikes (None when every layer spikes)."""
-        return next((layer.activity.name for layer in self.layers
-                     if layer.activity.rate == 0), None)
+        return first_silent_layer([layer.activity for layer in self.layers])
 
     @property
     def propagates(self) -> bool:
         """True when every Lava layer, the last included, emits spikes."""
-        return bool(self.layers) and self.first_silent is None
+        return propagates([layer.activity for layer in self.layers])
 
     def __str__(self) -> str:
         rows = [[layer.activity.name, layer.kind, layer.activity.neurons, layer.activity.latency,
@@ -57,9 +62,7 @@ class InspectReport:
         lines += [f"{name} ({kind}): skipped, NetX 0.6.0 cannot run it (nor what follows)"
                   for name, kind in self.skipped[:1]]
         lines += [f"{name} ({kind}): skipped" for name, kind in self.skipped[1:]]
-        silent = self.first_silent
-        lines.append("activity reaches the last layer: yes" if silent is None else
-                     f"activity reaches the last layer: NO (first silent layer: {silent})")
+        lines.append(propagation_verdict([layer.activity for layer in self.layers]))
         return "\n".join(lines)
 
 

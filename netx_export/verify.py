@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lava_init.records import LayerActivity, layer_activity
+from lava_init.records import LayerActivity, layer_activity, propagates, propagation_verdict
 from lava_init.slayer_blocks import (
     block_kind,
     chain_blocks,
@@ -62,7 +62,7 @@ class VerifyReport:
     @property
     def propagates(self) -> bool:
         """True when every Lava layer, the last included, emits spikes."""
-        return bool(self.layers) and all(layer.lava_rate > 0 for layer in self.layers)
+        return propagates([layer.lava for layer in self.layers])
 
     def __str__(self) -> str:
         headers = ["layer", "kind", "neurons", "latency", "slayer_rate", "lava_rate",
@@ -72,16 +72,12 @@ class VerifyReport:
                  layer.mismatches, "-" if layer.first_mismatch_step is None
                  else layer.first_mismatch_step, layer.silent_fraction]
                 for layer in self.layers]
-        last = self.layers[-1] if self.layers else None
-        reaches = last is not None and last.lava_rate > 0
         lines = [
             f"SLAYER vs Lava {self.backend}: {self.samples} sample(s) x {self.time_steps} steps",
             format_table(headers, rows),
             f"total mismatched spikes: {self.total_mismatches}"
             + ("" if self.total_mismatches else " (spike-exact)"),
-            f"activity reaches the last layer: {'yes' if reaches else 'NO'}"
-            + ("" if self.propagates else
-               f"; silent layer(s): {', '.join(x.name for x in self.layers if x.lava_rate == 0)}"),
+            propagation_verdict([layer.lava for layer in self.layers]),
         ]
         return "\n".join(lines)
 

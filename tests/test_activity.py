@@ -30,7 +30,7 @@ def test_zero_weights_are_silent():
     report = measure_activity(constant_mlp(0.0), torch.ones(2, 4, 6))
     assert report.rates == [0.0, 0.0, 0.0]
     assert [layer.silent_fraction for layer in report.layers] == [1.0, 1.0, 1.0]
-    assert not report.propagates and "dies out" in str(report)
+    assert not report.propagates and "NO (first silent layer" in str(report)
 
 
 def test_measuring_keeps_the_mode_and_removes_the_hooks():
