@@ -16,6 +16,7 @@ from lava_init.checks import check_allocation
 from lava_init.files import atomic_write
 from lava_init.slayer_blocks import (
     block_kind,
+    block_quantization,
     block_synapses,
     chain_blocks,
     eval_mode,
@@ -72,7 +73,8 @@ def _weight_warnings(name: str, block: torch.nn.Module, limit: float = LAVA_CURR
     the limit / input_levels, see lava_init.apps.models.LavaCurrentWrap)."""
     messages = []
     neuron = block.neuron
-    high, low = 254 / neuron.w_scale, -256 / neuron.w_scale
+    grid = block_quantization(block)
+    high, low = grid.high, grid.low
     worst_input = 0.0
     for synapse in block_synapses(block):
         weight = synapse_weight(synapse).detach()
