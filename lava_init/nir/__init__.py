@@ -1,0 +1,11 @@
+"""NIR (the Neuromorphic Intermediate Representation) in and out of lava-dl SLAYER.
+
+:func:`from_nir` builds a SLAYER network on Loihi's grids from a NIR graph and reports every
+rounding; :func:`to_nir` writes a SLAYER network (one ``lava-init train`` made, or
+:func:`netx_export.load_netx` read) as a NIR graph. NetX files go through both.
+"""
+
+from lava_init.nir.discretization import Rounding, RoundingReport
+from lava_init.nir.importer import NirNetwork, from_nir
+
+__all__ = ["NirNetwork", "Rounding", "RoundingReport", "from_nir"]
