@@ -6,6 +6,7 @@ rounding; :func:`to_nir` writes a SLAYER network (one ``lava-init train`` made, 
 """
 
 from lava_init.nir.discretization import Rounding, RoundingReport
+from lava_init.nir.exporter import netx_to_nir, to_nir
 from lava_init.nir.importer import NirNetwork, from_nir
 
-__all__ = ["NirNetwork", "Rounding", "RoundingReport", "from_nir"]
+__all__ = ["NirNetwork", "Rounding", "RoundingReport", "from_nir", "netx_to_nir", "to_nir"]

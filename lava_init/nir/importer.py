@@ -117,9 +117,21 @@ def _block(layer: GraphLayer, loihi: LoihiLayer | None) -> torch.nn.Module:
     return block
 
 
+def graph_dt(graph: nir.NIRGraph, dt: float | None) -> float:
+    """``dt``, else the graph's ``metadata["dt"]``; ValueError when neither is a time step."""
+    if dt is None:
+        dt = (graph.metadata or {}).get("dt")
+        if dt is None:
+            raise ValueError("the NIR graph does not say its time step (no metadata['dt']); "
+                             "give dt in seconds (e.g. dt=1e-3)")
+    if not (isinstance(dt, (int, float, np.floating)) and np.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt = {dt!r}; give the time step in seconds (> 0)")
+    return float(dt)
+
+
 @torch.no_grad()
-def from_nir(graph: nir.NIRGraph | str | Path, dt: float, voltage_scale: float | None = None,
-             decay_rounding: str = "floor") -> NirNetwork:
+def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
+             voltage_scale: float | None = None, decay_rounding: str = "floor") -> NirNetwork:
     """Build the lava-dl SLAYER network of a NIR graph at time step ``dt`` (seconds).
 
     Input -> [Flatten] -> (Affine | Linear | Conv2d) -> (LIF | CubaLIF | IF) -> ... -> Output
@@ -130,7 +142,8 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float, voltage_scale: float |
 
     Args:
         graph: a ``nir.NIRGraph`` or the path of a ``.nir`` file.
-        dt: the time step; every time constant must be at least ``dt``.
+        dt: the time step in seconds; every time constant must be at least ``dt``. None:
+            the graph's ``metadata["dt"]`` (:func:`lava_init.nir.to_nir` writes it).
         voltage_scale: SLAYER volts per NIR volt for every layer; None chooses per layer
             (1 for a graph already on Loihi's grid, else the finest power of two that fits).
         decay_rounding: ``"floor"`` (the NIR paper's Lava import) or ``"nearest"``.
@@ -148,8 +161,7 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float, voltage_scale: float |
     """
     source = None if isinstance(graph, nir.NIRGraph) else Path(graph)
     graph = read_graph(graph)
-    if not dt > 0:
-        raise ValueError(f"dt = {dt!r}; give the time step in seconds (> 0)")
+    dt = graph_dt(graph, dt)
     input_shape, layers = graph_layers(graph)
     blocks, roundings, scales = [], [], []
     for layer in layers:
