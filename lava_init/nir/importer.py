@@ -120,7 +120,8 @@ def _block(layer: GraphLayer, loihi: LoihiLayer | None) -> torch.nn.Module:
 def graph_dt(graph: nir.NIRGraph, dt: float | None) -> float:
     """``dt``, else the graph's ``metadata["dt"]``; ValueError when neither is a time step."""
     if dt is None:
-        dt = (graph.metadata or {}).get("dt")
+        metadata = graph.metadata if isinstance(graph.metadata, dict) else {}
+        dt = metadata.get("dt")
         if dt is None:
             raise ValueError("the NIR graph does not say its time step (no metadata['dt']); "
                              "give dt in seconds (e.g. dt=1e-3)")
