@@ -15,7 +15,7 @@ from lava.lib.dl.slayer.block.base import step_delay
 
 from lava_init.checks import check_allocation
 from lava_init.quantization import DECAY_SCALE
-from netx_export.netx_file import NetxLayer, read_netx_file
+from netx_export.netx_file import MAX_DELAY, NetxLayer, read_netx_file
 
 #: NetX's integer unit of weights, biases and thresholds: 64 = 1.0 (SLAYER's ``scale``).
 WEIGHT_SCALE = 64
@@ -110,18 +110,17 @@ def _set_parameters(block: torch.nn.Module, group: h5py.Group, input_levels: int
                       "integers in [-256, 254]); SLAYER rounds them, so it may differ from Lava",
                       stacklevel=3)
     bias = _stored(group, "bias") / input_levels if "bias" in group else None
-    set_block_parameters(block, stored, bias)
-    if "delay" in group and block.delay is not None:
-        delay = np.broadcast_to(_stored(group, "delay").ravel(), (block.synapse.weight.shape[0],))
-        block.delay.delay.data = torch.tensor(np.clip(delay, 0, 62), dtype=torch.float32)
-        block.delay.init = True
+    delays = _stored(group, "delay") if "delay" in group and block.delay is not None else None
+    set_block_parameters(block, stored, bias, delays)
 
 
 def set_block_parameters(block: torch.nn.Module, weight: np.ndarray,
-                         bias: np.ndarray | None = None) -> None:
-    """Give ``block`` Loihi's integer ``weight`` (64 = 1.0, reshaped to the synapse's) and
+                         bias: np.ndarray | None = None, delays: np.ndarray | None = None
+                         ) -> None:
+    """Give ``block`` Loihi's integer ``weight`` (64 = 1.0, reshaped to the synapse's),
     ``bias`` (one per output channel or one for all, 64 = 1.0; the norm's running mean is
-    ``-bias``)."""
+    ``-bias``) and ``delays`` (steps per neuron, clipped to NetX's 0..62; the block was built
+    with ``delay=True``)."""
     synapse_weight = block.synapse.weight
     synapse_weight.data = torch.tensor(np.asarray(weight, dtype=np.float64) / WEIGHT_SCALE,
                                        dtype=synapse_weight.dtype).reshape(synapse_weight.shape)
@@ -130,6 +129,11 @@ def set_block_parameters(block: torch.nn.Module, weight: np.ndarray,
         bias = np.broadcast_to(np.asarray(bias, dtype=np.float64).ravel(), (channels,))
         block.neuron.norm.num_features = channels
         block.neuron.norm.running_mean = torch.tensor(-bias / WEIGHT_SCALE, dtype=torch.float32)
+    if delays is not None:
+        delays = np.broadcast_to(np.asarray(delays, dtype=np.float64).ravel(),
+                                 (synapse_weight.shape[0],))
+        block.delay.delay.data = torch.tensor(np.clip(delays, 0, MAX_DELAY), dtype=torch.float32)
+        block.delay.init = True
 
 
 def _block(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...], input_levels: int = 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,40 +92,63 @@ def _synapse_node(group: h5py.Group, layer: NetxLayer, bias: np.ndarray | None
                       groups=int(_array(group, "groups").ravel()[0]), **pairs)
 
 
+def _input_nodes(group: h5py.Group, layer: NetxLayer, dt: float) -> dict[str, nir.NIRNode]:
+    """An input layer with neurons: a Scale (its one weight) and its neuron, whose one bias
+    (added to the current) must reach the voltage unfiltered."""
+    weight = float(_array(group, "weight").ravel()[0]) if "weight" in group else MANTISSA_SCALE
+    bias = float(_array(group, "bias").ravel()[0]) if "bias" in group else 0.0
+    neuron, synapse_bias = neuron_node(group, layer.name, layer.shape, dt,
+                                       np.full(layer.size, bias / MANTISSA_SCALE))
+    if bias and (synapse_bias is not None or float(group["neuron/iDecay"][()]) != DECAY_SCALE):
+        raise ValueError(f"{layer.name}: an input layer with a bias and a decaying current "
+                         "or no voltage decay has no NIR equivalent here")
+    return {f"layer{layer.index}.scale": nir.Scale(scale=np.full(layer.shape,
+                                                                 weight / MANTISSA_SCALE)),
+            f"layer{layer.index}.{type(neuron).__name__.lower()}": neuron}
+
+
 def _layer_nodes(group: h5py.Group, layer: NetxLayer, dt: float) -> dict[str, nir.NIRNode]:
     """The NIR nodes of one NetX layer, in order, named ``layer{i}.{kind}``."""
     prefix = f"layer{layer.index}"
     if layer.kind == "flatten":
         return {f"{prefix}.flatten": nir.Flatten(input_type={"input": np.array(layer.inputs)},
                                                  start_dim=0, end_dim=-1)}
-    if layer.kind not in ("dense", "conv") or "delay" in group:
-        what = "axonal delays" if "delay" in group else f"a {layer.kind!r} layer"
-        raise ValueError(f"{layer.name} holds {what}; to_nir maps input (shape only), "
-                         "flatten, dense and conv layers of CUBA neurons")
-    if "neuron" not in group:
-        raise ValueError(f"{layer.name} has no neuron group (a non-spiking readout); NIR "
-                         "nodes here spike: give it CUBA neurons")
+    if layer.kind == "input":
+        return _input_nodes(group, layer, dt) if layer.has_neurons else {}
+    if layer.kind not in ("dense", "conv") or "neuron" not in group:
+        what = "no neuron group (a non-spiking readout)" if "neuron" not in group else \
+            f"type {layer.kind!r}"
+        raise ValueError(f"{layer.name} has {what}; to_nir maps input, flatten, dense and "
+                         "conv layers of CUBA neurons")
     neuron, synapse_bias = neuron_node(group, layer.name, layer.shape, dt, _bias(group, layer))
-    kind = type(neuron).__name__.lower()
-    return {f"{prefix}.synapse": _synapse_node(group, layer, synapse_bias),
-            f"{prefix}.{kind}": neuron}
+    nodes = {f"{prefix}.synapse": _synapse_node(group, layer, synapse_bias)}
+    if "delay" in group:
+        steps = np.broadcast_to(_array(group, "delay").ravel(), (layer.size,))
+        nodes[f"{prefix}.delay"] = nir.Delay(delay=steps * dt)
+    nodes[f"{prefix}.{type(neuron).__name__.lower()}"] = neuron
+    return nodes
 
 
 def netx_to_nir(path: str | Path, dt: float) -> nir.NIRGraph:
     """The NIR graph of the NetX file ``path`` at time step ``dt`` (seconds): an Input, a
-    synapse and a neuron node per CUBA layer (see the module), Flatten nodes, an Output;
-    ``graph.metadata["dt"]`` holds ``dt``. ValueError for layers NIR cannot carry here."""
+    synapse (a Scale for an input layer with neurons), a Delay where the layer has delays
+    (steps x dt) and a neuron node per CUBA layer (see the module), Flatten nodes, an Output;
+    ``graph.metadata["dt"]`` holds ``dt``. Layers NetX skips are left out with a warning;
+    ValueError for layers NIR cannot carry here."""
     netx = read_netx_file(path)
-    if netx.skipped or netx.input_levels or any(
-            layer.kind == "input" and layer.has_neurons for layer in netx.layers):
-        raise ValueError(f"{path}: graded input, an input layer with neurons or layers NetX "
-                         "skips have no NIR equivalent here; export the spiking chain alone")
-    nodes: dict[str, nir.NIRNode] = {"input": nir.Input(
-        input_type={"input": np.array(netx.input_shape)})}
+    if netx.input_levels:
+        raise ValueError(f"{path}: its first layer takes graded messages (input_levels "
+                         f"{netx.input_levels}), which NIR's Input cannot say; export it "
+                         "without input_levels")
+    if netx.skipped:
+        warnings.warn(f"{path}: {', '.join(f'{name} ({kind})' for name, kind in netx.skipped)} "
+                      "left out: NetX 0.6.0 does not create them, so Lava never runs them",
+                      stacklevel=2)
+    shape = netx.layers[0].shape if netx.layers[0].kind == "input" else netx.input_shape
+    nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(shape)})}
     with h5py.File(netx.path, "r") as handle:
         for layer in netx.layers:
-            if layer.kind != "input":
-                nodes.update(_layer_nodes(handle[layer.name], layer, dt))
+            nodes.update(_layer_nodes(handle[layer.name], layer, dt))
     last = netx.layers[-1]
     nodes["output"] = nir.Output(output_type={"output": np.array(last.shape)})
     names = list(nodes)

@@ -22,9 +22,10 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class GraphLayer:
-    """One lava-dl block of the graph: ``kind`` ``dense``, ``conv`` or ``flatten``; the
-    ``synapse`` and ``neuron`` node names; the synapse's ``weight``, ``bias`` (None: none) and
-    ``conv`` geometry; ``inputs`` and ``shape`` (SLAYER's channels-first order)."""
+    """One lava-dl block of the graph: ``kind`` ``input`` (a Scale), ``dense``, ``conv`` or
+    ``flatten``; the ``synapse`` and ``neuron`` node names; the synapse's ``weight``, ``bias``
+    (None: none) and ``conv`` geometry; ``inputs`` and ``shape`` (SLAYER's channels-first
+    order); ``delay``: the name of a Delay node between synapse and neuron, else None."""
 
     kind: str
     synapse: str
@@ -34,6 +35,7 @@ class GraphLayer:
     conv: Conv | None
     inputs: Shape
     shape: Shape
+    delay: str | None = None
 
 
 def read_graph(graph: nir.NIRGraph | str | Path) -> nir.NIRGraph:
@@ -115,8 +117,14 @@ def chain(graph: nir.NIRGraph) -> list[str]:
     return order
 
 
-def _synapse_shape(name: str, weight: np.ndarray, conv: Conv | None, shape: Shape) -> Shape:
+def _synapse_shape(name: str, node: nir.NIRNode, weight: np.ndarray, conv: Conv | None,
+                   shape: Shape) -> Shape:
     """The synapse's output shape on input ``shape``; ValueError when they do not fit."""
+    if isinstance(node, nir.Scale):
+        if np.size(node.scale) not in (1, math.prod(shape)):
+            raise ValueError(f"NIR node {name!r}: {np.size(node.scale)} scales for the "
+                             f"{shape} that reaches it")
+        return shape
     if conv is None:
         if weight.ndim != 2 or weight.shape[1] != math.prod(shape):
             flatten = " (a Flatten node is missing before it)" if len(shape) > 1 else ""
@@ -139,18 +147,47 @@ def _input_shape(graph: nir.NIRGraph, name: str) -> Shape:
     return tuple(int(n) for n in shape)
 
 
-def _layer(graph: nir.NIRGraph, synapse: str, neuron: str, shape: Shape) -> GraphLayer:
-    weight, bias, conv = SYNAPSE_NODES[type(graph.nodes[synapse])](synapse,
-                                                                     graph.nodes[synapse])
-    out = _synapse_shape(synapse, weight, conv, shape)
+def _kind(node: nir.NIRNode, conv: Conv | None, first: bool, name: str) -> str:
+    if not isinstance(node, nir.Scale):
+        return "conv" if conv else "dense"
+    if not first:
+        raise ValueError(f"NIR node {name!r} (Scale) is not the first synapse; lava-dl scales "
+                         "only its input (an Input block): fold the scale into the weights")
+    return "input"
+
+
+def _layer(graph: nir.NIRGraph, names: list[str], shape: Shape, first: bool) -> GraphLayer:
+    """The layer of ``names``: a synapse, an optional Delay, a neuron."""
+    synapse, neuron, node = names[0], names[-1], graph.nodes[names[0]]
+    weight, bias, conv = SYNAPSE_NODES[type(node)](synapse, node)
+    out = _synapse_shape(synapse, node, weight, conv, shape)
     neurons = int(np.size(graph.nodes[neuron].v_threshold))
     if neurons != math.prod(out):
         raise ValueError(f"NIR node {neuron!r} has {neurons} neurons but {synapse!r} gives "
                          f"{math.prod(out)} values {out}; give the neuron that many")
     if bias is not None and bias.size not in (1, out[0]):
         raise ValueError(f"NIR node {synapse!r}: {bias.size} biases for {out[0]} outputs")
-    return GraphLayer("conv" if conv else "dense", synapse, neuron, weight, bias, conv, shape,
-                      out)
+    kind = _kind(node, conv, first, synapse)
+    delay = names[1] if len(names) == 3 else None
+    if delay and (kind != "dense" or np.size(graph.nodes[delay].delay) not in (1, neurons)):
+        raise ValueError(f"NIR node {delay!r} (Delay) must sit between a dense synapse and "
+                         f"its neuron with one delay or {neurons}; NetX delays dense layers only")
+    return GraphLayer(kind, synapse, neuron, weight, bias, conv, shape, out, delay)
+
+
+def _layer_names(graph: nir.NIRGraph, order: list[str], index: int) -> list[str]:
+    """The synapse at ``index``, a Delay after it if any, and the neuron that follows."""
+    names = order[index:index + 2]
+    if node_kind(*names[-1:], graph.nodes[names[-1]]) == "delay":
+        names = order[index:index + 3]
+    following = names[-1]
+    name, node = names[0], graph.nodes[names[0]]
+    if node_kind(name, node) != "synapse" or type(graph.nodes[following]) not in NEURON_NODES:
+        raise ValueError(f"NIR node {name!r} ({type(node).__name__}) is not followed by a "
+                         f"neuron ({following!r} is {type(graph.nodes[following]).__name__}); "
+                         "lava-dl blocks are a synapse (Affine, Linear, Conv2d) then a neuron "
+                         "(LIF, CubaLIF, IF)")
+    return names
 
 
 def graph_layers(graph: nir.NIRGraph) -> tuple[Shape, list[GraphLayer]]:
@@ -165,14 +202,9 @@ def graph_layers(graph: nir.NIRGraph) -> tuple[Shape, list[GraphLayer]]:
                                      (math.prod(shape),)))
             shape, index = layers[-1].shape, index + 1
             continue
-        following = order[index + 1]
-        if node_kind(name, node) != "synapse" or type(graph.nodes[following]) not in NEURON_NODES:
-            raise ValueError(f"NIR node {name!r} ({type(node).__name__}) is not followed by a "
-                             f"neuron ({following!r} is {type(graph.nodes[following]).__name__}"
-                             "); lava-dl blocks are a synapse (Affine, Linear, Conv2d) then a "
-                             "neuron (LIF, CubaLIF, IF)")
-        layers.append(_layer(graph, name, following, shape))
-        shape, index = layers[-1].shape, index + 2
+        names = _layer_names(graph, order, index)
+        layers.append(_layer(graph, names, shape, first=not layers))
+        shape, index = layers[-1].shape, index + len(names)
     if not any(layer.kind != "flatten" for layer in layers):
         raise ValueError("NIR graph has no synapse and neuron between its Input and Output; "
                          "nothing for Lava to run")

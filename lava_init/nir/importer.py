@@ -17,14 +17,16 @@ from lava_init.nir.discretization import (
     decay_units,
     fits,
     rounding,
+    snap,
     threshold_mantissa,
     voltage_scale,
     weight_mantissas,
 )
 from lava_init.nir.graph import GraphLayer, graph_layers, read_graph
-from lava_init.nir.nodes import NEURON_NODES
+from lava_init.nir.nodes import NEURON_NODES, parameter
 from lava_init.quantization import DECAY_SCALE
 from netx_export.load import NetxDense, NetxNetwork, cuba_params, set_block_parameters
+from netx_export.netx_file import MAX_DELAY
 
 
 class NirNetwork(NetxNetwork):
@@ -41,7 +43,8 @@ class NirNetwork(NetxNetwork):
 class LoihiLayer:
     """One layer on Loihi's integer grids: ``weight`` and ``bias`` mantissas (64 = 1.0; bias
     None when zero), ``threshold`` (vThMant), ``current_decay`` and ``voltage_decay`` (in
-    1/4096), the ``voltage_scale`` used and the roundings that got there."""
+    1/4096), ``delays`` (steps per neuron, None without a Delay node), the ``voltage_scale``
+    used and the roundings that got there."""
 
     weight: np.ndarray
     bias: np.ndarray | None
@@ -50,6 +53,7 @@ class LoihiLayer:
     voltage_decay: int
     voltage_scale: float
     roundings: tuple
+    delays: np.ndarray | None = None
 
 
 def _layer_bias(layer: GraphLayer, dynamics, name: str) -> np.ndarray:
@@ -68,14 +72,29 @@ def _layer_bias(layer: GraphLayer, dynamics, name: str) -> np.ndarray:
             raise ValueError(f"NIR node {name!r}: v_leak differs within a channel; NetX holds "
                              "one bias per channel of a convolution")
         return channels[:, 0]
-    return bias
+    if layer.kind == "input" and np.any(bias) and (np.any(bias != bias[0])
+                                                    or dynamics.current_decay < 1):
+        raise ValueError(f"NIR node {name!r}: an input layer's v_leak must be one value and "
+                         "its current decay 1 (lava-dl adds the Input block's one bias to the "
+                         "current)")
+    return bias[:1] if layer.kind == "input" else bias
 
 
-def loihi_layer(layer: GraphLayer, node: nir.NIRNode, dt: float, scale: float | None = None,
+def _delays(graph: nir.NIRGraph, layer: GraphLayer, dt: float) -> tuple[np.ndarray, tuple]:
+    """A Delay node's seconds as whole steps (nearest) in NetX's 0..62, and its rounding."""
+    seconds = parameter(layer.delay, graph.nodes[layer.delay], "delay").ravel()
+    steps = np.rint(snap(seconds / dt)).astype(np.int64)
+    if np.any(steps < 0) or np.any(steps > MAX_DELAY):
+        raise ValueError(f"NIR node {layer.delay!r}: delays of {steps.min()} to {steps.max()} "
+                         f"steps of dt = {dt:g} s; NetX holds 0 to {MAX_DELAY}")
+    return steps, (rounding(layer.delay, "delay (s)", seconds, steps * dt),)
+
+
+def loihi_layer(graph: nir.NIRGraph, layer: GraphLayer, dt: float, scale: float | None = None,
                 decay_rounding: str = "floor") -> LoihiLayer:
-    """The checked graph layer ``layer`` (its neuron ``node``) on Loihi's grids at ``dt``;
-    ``scale``: SLAYER volts per NIR volt (None: :func:`voltage_scale`)."""
-    name = layer.neuron
+    """The checked ``layer`` of ``graph`` on Loihi's grids at ``dt``; ``scale``: SLAYER volts
+    per NIR volt (None: :func:`voltage_scale`)."""
+    name, node = layer.neuron, graph.nodes[layer.neuron]
     dynamics = NEURON_NODES[type(node)](name, node, dt)
     scale = voltage_scale(dynamics, layer.weight) if scale is None else float(scale)
     if not fits(dynamics, layer.weight, scale):
@@ -96,24 +115,37 @@ def loihi_layer(layer: GraphLayer, node: nir.NIRNode, dt: float, scale: float | 
         rounding(name, "bias per step", wanted_bias, bias / unit),
         rounding(name, "current decay", dynamics.current_decay, current / DECAY_SCALE),
         rounding(name, "voltage decay", dynamics.voltage_decay, voltage / DECAY_SCALE))
+    delays, delay_rounding = _delays(graph, layer, dt) if layer.delay else (None, ())
     return LoihiLayer(weight, bias if np.any(bias) else None, threshold, current, voltage,
-                      scale, roundings)
+                      scale, roundings + delay_rounding, delays)
+
+
+def _input_block(loihi: LoihiLayer) -> torch.nn.Module:
+    """lava-dl's Input block: one weight and one bias (None when 1 and 0, as NetX's input
+    group without them), its neurons."""
+    params = cuba_params(loihi.threshold, loihi.current_decay, loihi.voltage_decay, False)
+    weight = float(loihi.weight.ravel()[0]) / MANTISSA_SCALE
+    bias = None if loihi.bias is None else float(loihi.bias[0]) / MANTISSA_SCALE
+    return slayer.block.cuba.Input(params, weight=None if weight == 1 else weight, bias=bias)
 
 
 def _block(layer: GraphLayer, loihi: LoihiLayer | None) -> torch.nn.Module:
     """The SLAYER block of one layer with its integers set."""
     if layer.kind == "flatten":
         return slayer.block.cuba.Flatten()
+    if layer.kind == "input":
+        return _input_block(loihi)
     params = cuba_params(loihi.threshold, loihi.current_decay, loihi.voltage_decay,
                          loihi.bias is not None)
     if layer.kind == "dense":
-        block = NetxDense(params, int(np.prod(layer.inputs)), layer.shape[0])
+        block = NetxDense(params, int(np.prod(layer.inputs)), layer.shape[0],
+                          delay=loihi.delays is not None)
     else:
         conv = layer.conv
         block = slayer.block.cuba.Conv(
             params, layer.inputs[0], layer.shape[0], kernel_size=tuple(layer.weight.shape[2:]),
             stride=conv.stride, padding=conv.padding, dilation=conv.dilation, groups=conv.groups)
-    set_block_parameters(block, loihi.weight, loihi.bias)
+    set_block_parameters(block, loihi.weight, loihi.bias, loihi.delays)
     return block
 
 
@@ -167,7 +199,7 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
     blocks, roundings, scales = [], [], []
     for layer in layers:
         loihi = None if layer.kind == "flatten" else loihi_layer(
-            layer, graph.nodes[layer.neuron], dt, voltage_scale, decay_rounding)
+            graph, layer, dt, voltage_scale, decay_rounding)
         if loihi is not None:
             roundings.extend(loihi.roundings)
             scales.append((layer.neuron, loihi.voltage_scale))

@@ -2,9 +2,10 @@
 
 :data:`NEURON_NODES`: LIF, CubaLIF and IF, each a function giving the
 :class:`~lava_init.nir.discretization.NeuronDynamics` of a node at ``dt``. :data:`SYNAPSE_NODES`:
-Affine, Linear and Conv2d, each a function giving ``(weight, bias, conv)``. Input, Output and
-Flatten shape the chain (:data:`SHAPE_NODES`); :data:`REFUSED_NODES` names the types NIR has
-that Lava cannot run exactly, with what to do instead.
+Affine, Linear, Conv2d and Scale, each a function giving ``(weight, bias, conv)``. Input,
+Output and Flatten shape the chain (:data:`SHAPE_NODES`); a Delay between a synapse and its
+neuron delays the neuron's input current (NetX's dense delays); :data:`REFUSED_NODES` names
+the types NIR has that Lava cannot run exactly, with what to do instead.
 """
 
 from __future__ import annotations
@@ -122,11 +123,18 @@ def _conv2d(name: str, node: nir.Conv2d) -> tuple[np.ndarray, np.ndarray, Conv]:
     return parameter(name, node, "weight"), parameter(name, node, "bias").ravel(), conv
 
 
-#: NIR synapse type -> ``(name, node) -> (weight, bias or None, Conv or None)``.
+def _scale(name: str, node: nir.Scale) -> tuple[np.ndarray, None, None]:
+    """An elementwise scale: lava-dl's Input block, one weight for every input."""
+    return np.array([[uniform(name, node, "scale")]]), None, None
+
+
+#: NIR synapse type -> ``(name, node) -> (weight, bias or None, Conv or None)``; a Scale is
+#: the weight of an Input block (the first layer only).
 SYNAPSE_NODES: dict[type, Callable] = {
     nir.Affine: _affine,
     nir.Linear: _linear,
     nir.Conv2d: _conv2d,
+    nir.Scale: _scale,
 }
 #: NIR nodes that only shape the chain.
 SHAPE_NODES = (nir.Input, nir.Output, nir.Flatten)
@@ -135,14 +143,13 @@ REFUSED_NODES: dict[type, str] = {
     nir.SumPool2d: "replace the pooling by a strided Conv2d (kernel = stride) before export",
     nir.AvgPool2d: "replace the pooling by a strided Conv2d (kernel = stride) before export",
     nir.Conv1d: "use Conv2d with a height of 1",
-    nir.Delay: "leave axonal delays out (NetX's delays are not mapped yet)",
     nir.NIRGraph: "flatten the subgraph into the main graph (a recurrent CubaLIF cannot run on "
                   "NetX 0.6.0: its dense_rec layers are CUBA with weight_rec, not mapped yet)",
 }
 
 
 def node_kind(name: str, node: nir.NIRNode) -> str:
-    """``neuron``, ``synapse`` or ``shape``; ValueError naming the node for anything else."""
+    """``neuron``, ``synapse``, ``shape`` or ``delay``; ValueError naming anything else."""
     kind = type(node)
     if kind in NEURON_NODES:
         return "neuron"
@@ -150,7 +157,10 @@ def node_kind(name: str, node: nir.NIRNode) -> str:
         return "synapse"
     if kind in SHAPE_NODES:
         return "shape"
-    known = ", ".join(t.__name__ for t in (*SHAPE_NODES, *SYNAPSE_NODES, *NEURON_NODES))
+    if kind is nir.Delay:
+        return "delay"
+    known = ", ".join(t.__name__ for t in (*SHAPE_NODES, *SYNAPSE_NODES, *NEURON_NODES,
+                                           nir.Delay))
     advice = REFUSED_NODES.get(kind, f"lava-init maps {known}")
     raise ValueError(f"NIR node {name!r} is a {kind.__name__}, which Lava cannot run exactly "
                      f"here; {advice}")
