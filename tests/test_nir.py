@@ -10,8 +10,17 @@ import nir
 import numpy as np
 import pytest
 import torch
-from example_nets import CONV_INPUT, DENSE_INPUT, NEURON, BlockNet, conv_net, dense_net
+from example_nets import (
+    CONV_INPUT,
+    DENSE_INPUT,
+    NEURON,
+    BlockNet,
+    conv_net,
+    dense_net,
+    input_block_net,
+)
 from lava.lib.dl import slayer
+from nir_bridge import INTEL_NETWORKS, netx_values
 
 from lava_init.nir import from_nir, netx_to_nir, to_nir
 from netx_export import export_netx, verify
@@ -193,6 +202,7 @@ def _cuba_if_net() -> BlockNet:
 
 ROUND_TRIP_NETS = {
     "dense + bias (LIF)": (lambda: dense_net(bias=True), DENSE_INPUT),
+    "Input block (Scale)": (input_block_net, DENSE_INPUT),
     "conv + bias (CubaLIF, Conv2d, Flatten)": (lambda: conv_net(bias=True), CONV_INPUT),
     "CubaLIF -> IF with bias": (_cuba_if_net, DENSE_INPUT),
 }
@@ -211,6 +221,23 @@ def test_netx_to_nir_to_netx_writes_the_same_datasets(name, tmp_path):
     assert sorted(before) == sorted(after)
     for key, value in before.items():
         np.testing.assert_array_equal(after[key], value, err_msg=key)
+
+
+def test_intels_ntidigits_comes_back_as_netx_builds_it(tmp_path):
+    """Delays, CubaLIF neurons, a leading Flatten; the trailing average NetX never creates is
+    left out with a warning. Intel's file stores shapes and types in an older layout, so the
+    comparison is on what NetX builds from each file."""
+    path = INTEL_NETWORKS["ntidigits"]
+    if not path.is_file():
+        pytest.skip(f"lava-dl's ntidigits network is not at {path}")
+    with pytest.warns(UserWarning, match="layer/5 \\(average\\) left out"):
+        graph = netx_to_nir(path, dt=1e-3)
+    assert sum(isinstance(node, nir.Delay) for node in graph.nodes.values()) == 2
+    net = from_nir(graph)
+    assert not net.rounding.rounded
+    again = export_netx(net, tmp_path / "again.net", input_shape=net.input_shape)
+    before, after = netx_values(path), netx_values(again)
+    assert before.keys() == after.keys() and before == after
 
 
 def test_from_nir_of_to_nir_keeps_weights_thresholds_decays_bit_for_bit():
@@ -237,6 +264,10 @@ def _node_graphs() -> dict[str, tuple[nir.NIRGraph, tuple[int, ...]]]:
                                              bias=np.full(5, 0.5)),
                                   nir.IF(r=np.full(5, 1e3), v_threshold=np.full(5, 1.5),
                                          v_reset=np.zeros(5)), input_shape=(8,)), (8,)),
+        "Scale -> LIF -> Linear -> Delay -> CubaLIF": (graph_of(
+            nir.Scale(scale=np.full(8, 1.25)), lif(8, tau=1e-3, threshold=0.5),
+            nir.Linear(weight=generator.normal(0.5, 0.4, (5, 8))),
+            nir.Delay(delay=np.arange(5) * 1e-3), cuba_lif((5,)), input_shape=(8,)), (8,)),
         "Conv2d -> CubaLIF -> Flatten -> Linear -> LIF": (graph_of(
             conv, cuba_lif((3, 3, 3)), nir.Flatten(input_type={"input": np.array([3, 3, 3])}),
             nir.Linear(weight=generator.normal(0.3, 0.4, (4, 27))), lif(4),
