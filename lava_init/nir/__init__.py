@@ -6,7 +6,8 @@ rounding; :func:`to_nir` writes a SLAYER network (one ``lava-init train`` made, 
 """
 
 from lava_init.nir.discretization import Rounding, RoundingReport
-from lava_init.nir.exporter import netx_to_nir, to_nir
-from lava_init.nir.importer import NirNetwork, from_nir
+from lava_init.nir.exporter import netx_to_nir, to_nir, write_nir
+from lava_init.nir.importer import NirNetwork, from_nir, nir_to_netx
 
-__all__ = ["NirNetwork", "Rounding", "RoundingReport", "from_nir", "netx_to_nir", "to_nir"]
+__all__ = ["NirNetwork", "Rounding", "RoundingReport", "from_nir", "netx_to_nir", "nir_to_netx",
+           "to_nir", "write_nir"]

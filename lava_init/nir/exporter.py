@@ -26,6 +26,7 @@ import nir
 import numpy as np
 import torch
 
+from lava_init.files import atomic_write
 from lava_init.nir.discretization import MANTISSA_SCALE
 from lava_init.quantization import DECAY_SCALE
 from netx_export.export import export_netx
@@ -181,3 +182,9 @@ def to_nir(net: torch.nn.Module, dt: float, input_shape: Sequence[int] | None = 
     with tempfile.TemporaryDirectory(prefix="lava-init-nir-") as folder:
         path = export_netx(net, Path(folder) / "network.net", input_shape)
         return netx_to_nir(path, dt)
+
+
+def write_nir(graph: nir.NIRGraph, path: str | Path) -> Path:
+    """Write ``graph`` to the ``.nir`` file ``path`` atomically (:func:`nir.write` to a temp
+    file beside it, renamed over ``path``: a failure leaves nothing new); returns the path."""
+    return atomic_write(path, lambda temp: nir.write(temp, graph))

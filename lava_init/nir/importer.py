@@ -25,6 +25,7 @@ from lava_init.nir.discretization import (
 from lava_init.nir.graph import GraphLayer, graph_layers, read_graph
 from lava_init.nir.nodes import NEURON_NODES, parameter
 from lava_init.quantization import DECAY_SCALE
+from netx_export.export import export_netx
 from netx_export.load import NetxDense, NetxNetwork, cuba_params, set_block_parameters
 from netx_export.netx_file import MAX_DELAY
 
@@ -210,3 +211,13 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
         shape = tuple(block(torch.zeros(1, *shape, 2)).shape[1:-1])
     report = RoundingReport(float(dt), tuple(roundings), tuple(scales))
     return NirNetwork(blocks, input_shape, report, source).eval()
+
+
+def nir_to_netx(graph: nir.NIRGraph | str | Path, path: str | Path, dt: float | None = None,
+                voltage_scale: float | None = None, decay_rounding: str = "floor"
+                ) -> NirNetwork:
+    """:func:`from_nir`, then :func:`netx_export.export_netx` to ``path`` (atomically: a
+    failure writes nothing); returns the imported network (its ``rounding`` report)."""
+    net = from_nir(graph, dt, voltage_scale, decay_rounding)
+    export_netx(net, path, input_shape=net.input_shape)
+    return net
