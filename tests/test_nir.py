@@ -56,11 +56,12 @@ def cuba_lif(shape: tuple[int, ...]) -> nir.CubaLIF:
                        v_leak=ones * 0.0, v_threshold=ones, v_reset=ones * 0, w_in=ones * 4.0)
 
 
-def graph_of(*nodes: nir.NIRNode, input_shape: tuple[int, ...]) -> nir.NIRGraph:
+def graph_of(*nodes: nir.NIRNode, input_shape: tuple[int, ...],
+             output_shape: tuple[int, ...] = (1,)) -> nir.NIRGraph:
     """Input -> nodes -> Output, as one chain (NIR's own type check left to from_nir)."""
     named = {"input": nir.Input(input_type={"input": np.array(input_shape)})}
     named.update({f"n{index}": node for index, node in enumerate(nodes)})
-    named["output"] = nir.Output(output_type={"output": np.array([1])})
+    named["output"] = nir.Output(output_type={"output": np.array(output_shape)})
     names = list(named)
     return nir.NIRGraph(nodes=named, edges=list(zip(names[:-1], names[1:], strict=True)),
                         type_check=False)
@@ -306,3 +307,45 @@ def test_lif_norse_on_lava_reproduces_loihi2_spikes_and_voltages(tmp_path):
     differs = np.flatnonzero(voltage != loihi[:, 1])
     assert differs.tolist() == LOIHI_SPIKES
     assert np.all(loihi[differs, 1] == 128)
+
+
+def test_cli_convert_nir_to_netx_and_back(tmp_path, capsys):
+    from lava_init.apps.cli import main
+
+    netx, graph, again = tmp_path / "lif.net", tmp_path / "lif.nir", tmp_path / "again.net"
+    source = str(shared_nir("lif_norse.nir"))
+    assert main(["convert", source, str(netx), "--dt", "1e-4", "--voltage-scale", "4"]) == 0
+    assert "3 of 5 parameters rounded" in capsys.readouterr().out
+    assert main(["convert", str(netx), str(graph)]) == 2
+    assert "needs --dt" in capsys.readouterr().err and not graph.exists()
+    assert main(["convert", str(netx), str(graph), "--dt", "1e-4"]) == 0
+    assert main(["convert", str(graph), str(again)]) == 0
+    assert "0 of 5 parameters rounded" in capsys.readouterr().out
+    assert netx_datasets(again).keys() == netx_datasets(netx).keys()
+    for key, value in netx_datasets(netx).items():
+        np.testing.assert_array_equal(netx_datasets(again)[key], value, err_msg=key)
+
+
+def test_cli_convert_writes_nothing_for_a_bad_graph(tmp_path, capsys):
+    from lava_init.apps.cli import main
+
+    bad = tmp_path / "bad.nir"
+    nir.write(bad, graph_of(nir.Linear(weight=np.ones((2, 3))), lif(2, tau=1e-5),
+                            input_shape=(3,), output_shape=(2,)))
+    assert main(["convert", str(bad), str(tmp_path / "out.net"), "--dt", "1e-4"]) == 2
+    error = capsys.readouterr().err
+    assert "'n1': tau = 1e-05 s is shorter than dt" in error and len(error.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.nir"]
+    assert main(["convert", str(bad), str(tmp_path / "out.nir")]) == 2
+    assert "cannot convert bad.nir to out.nir" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_cli_inspect_runs_a_nir_graph_on_lava(capsys):
+    from lava_init.apps.cli import main
+
+    code = main(["inspect", str(shared_nir("lif_norse.nir")), "--dt", "1e-4", "--samples", "1",
+                 "--time-steps", "40", "--rate", "0.5", "--workers", "1", "--no-progress"])
+    out = capsys.readouterr().out
+    assert "NIR -> Loihi grids at dt = 0.0001 s" in out and "on Lava fixed_pt" in out
+    assert code == 0, out
