@@ -107,7 +107,8 @@ def two_lif_record(folder: Path) -> dict:
             "rounding": str(net.rounding)}
 
 
-def _datasets(path: Path) -> dict[str, np.ndarray]:
+def netx_datasets(path: Path) -> dict[str, np.ndarray]:
+    """Every dataset of an HDF5 file by its path in the file."""
     found: dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as handle:
         handle.visititems(lambda name, item: found.__setitem__(name, np.asarray(item[()]))
@@ -151,7 +152,7 @@ def round_trip_record(name: str, path: Path, folder: Path) -> dict:
             again = export_netx(net, folder / "again.net", input_shape=net.input_shape)
     except ValueError as error:
         return {"network": name, "same_datasets": False, "refused": str(error)}
-    before, after = _datasets(path), _datasets(again)
+    before, after = netx_datasets(path), netx_datasets(again)
     differ = sorted(k for k in set(before) | set(after) if k not in before or k not in after
                     or not np.array_equal(before[k], after[k]))
     return {"network": name, "same_datasets": not differ, "datasets": len(before),

@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
+import example_nets as nets
 import nir
 import numpy as np
 import pytest
 import torch
-from example_nets import (
-    CONV_INPUT,
-    DENSE_INPUT,
-    NEURON,
-    BlockNet,
-    conv_net,
-    dense_net,
-    input_block_net,
-)
 from lava.lib.dl import slayer
-from nir_bridge import INTEL_NETWORKS, netx_values
+from nir_bridge import INTEL_NETWORKS, netx_datasets, netx_values
 
 from lava_init.nir import from_nir, netx_to_nir, to_nir
 from netx_export import export_netx, verify
@@ -65,14 +56,6 @@ def graph_of(*nodes: nir.NIRNode, input_shape: tuple[int, ...],
     names = list(named)
     return nir.NIRGraph(nodes=named, edges=list(zip(names[:-1], names[1:], strict=True)),
                         type_check=False)
-
-
-def netx_datasets(path: Path) -> dict[str, np.ndarray]:
-    found: dict[str, np.ndarray] = {}
-    with h5py.File(path, "r") as handle:
-        handle.visititems(lambda name, item: found.__setitem__(name, np.asarray(item[()]))
-                          if isinstance(item, h5py.Dataset) else None)
-    return found
 
 
 def test_lif_norse_gets_the_nir_papers_loihi_integers():
@@ -190,22 +173,22 @@ def test_slayer_steps_nir_equations_on_a_grid_exact_graph(kind):
     np.testing.assert_array_equal(got[:, 1:], expected[:, :-1])
 
 
-def _cuba_if_net() -> BlockNet:
+def _cuba_if_net() -> nets.BlockNet:
     """Dense CUBA (both decays) -> Dense non-leaking IF with a bias: CubaLIF and IF nodes."""
     torch.manual_seed(7)
     integrate = {"threshold": 1.5, "current_decay": 1.0, "voltage_decay": 0.0,
                  "norm": slayer.neuron.norm.MeanOnlyBatchNorm}
-    net = BlockNet(slayer.block.cuba.Dense(NEURON, 24, 16, weight_scale=2),
+    net = nets.BlockNet(slayer.block.cuba.Dense(nets.NEURON, 24, 16, weight_scale=2),
                    slayer.block.cuba.Dense(integrate, 16, 8, weight_scale=2))
     net.blocks[1].neuron.norm.running_mean = torch.full((1,), -0.25)
     return net
 
 
 ROUND_TRIP_NETS = {
-    "dense + bias (LIF)": (lambda: dense_net(bias=True), DENSE_INPUT),
-    "Input block (Scale)": (input_block_net, DENSE_INPUT),
-    "conv + bias (CubaLIF, Conv2d, Flatten)": (lambda: conv_net(bias=True), CONV_INPUT),
-    "CubaLIF -> IF with bias": (_cuba_if_net, DENSE_INPUT),
+    "dense + bias (LIF)": (lambda: nets.dense_net(bias=True), nets.DENSE_INPUT),
+    "Input block (Scale)": (nets.input_block_net, nets.DENSE_INPUT),
+    "conv + bias (CubaLIF, Conv2d, Flatten)": (lambda: nets.conv_net(bias=True), nets.CONV_INPUT),
+    "CubaLIF -> IF with bias": (_cuba_if_net, nets.DENSE_INPUT),
 }
 
 
@@ -243,7 +226,7 @@ def test_intels_ntidigits_comes_back_as_netx_builds_it(tmp_path):
 
 def test_from_nir_of_to_nir_keeps_weights_thresholds_decays_bit_for_bit():
     net = _cuba_if_net()
-    back = from_nir(to_nir(net, dt=5e-4, input_shape=DENSE_INPUT))
+    back = from_nir(to_nir(net, dt=5e-4, input_shape=nets.DENSE_INPUT))
     for original, rebuilt in zip(net.blocks, back.blocks, strict=True):
         quantized = original.synapse.pre_hook_fx(original.synapse.weight)
         assert torch.equal(rebuilt.synapse.weight, quantized)
