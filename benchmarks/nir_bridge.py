@@ -8,9 +8,8 @@ Parts (``--parts``, default all):
   the traces at dt = 1e-4 s, imported with :func:`lava_init.nir.from_nir`, exported to NetX
   and run on Lava fixed_pt: the output spikes (Lava and SLAYER) against Loihi 2's, and the
   voltage against the hardware's trace in the trace's units (1/16384 NIR volt; an import at
-  another voltage scale is rescaled to them),
-  for the NIR paper's scale (256 mantissa units per NIR volt, decays rounded down) and for
-  the automatic scale with each decay rounding;
+  another voltage scale is rescaled to them), for the NIR paper's scale (256 mantissa units
+  per NIR volt) and for the automatic scale, with each decay rounding;
 * ``two_lif``: ``two_lif_neurons.nir`` on the same input: SLAYER vs Lava per layer;
 * ``round_trips``: NetX -> NIR -> NetX on every network of ``netx_examples.py`` and on
   lava-dl's ntidigits and PilotNet LIF files: whether every dataset comes back equal, whether
@@ -50,6 +49,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "nir" / "nir_bridge.json
 TRACE_DT = 1e-4
 #: (label, voltage_scale, decay_rounding) of the lif_norse imports compared.
 LIF_IMPORTS = (("NIR paper's scale x4, decays floor", 4.0, "floor"),
+               ("NIR paper's scale x4, decays nearest", 4.0, "nearest"),
                ("automatic scale, decays floor", None, "floor"),
                ("automatic scale, decays nearest", None, "nearest"))
 #: The scale of the Loihi 2 trace: the NIR paper's import held 256 mantissas per NIR volt.

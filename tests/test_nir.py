@@ -61,7 +61,7 @@ def graph_of(*nodes: nir.NIRNode, input_shape: tuple[int, ...],
 def test_lif_norse_gets_the_nir_papers_loihi_integers():
     """At the NIR paper's scale (256 mantissa units per NIR volt) the imported neuron holds
     the integers its Lava import ran on Loihi 2: weight 10, threshold 25, decays 4096 / 163."""
-    net = from_nir(shared_nir("lif_norse.nir"), dt=1e-4, voltage_scale=4)
+    net = from_nir(shared_nir("lif_norse.nir"), dt=1e-4, voltage_scale=4, decay_rounding="floor")
     block = net.blocks[0]
     assert float(block.synapse.weight.flatten()[0]) * 64 == 10
     assert block.neuron.v_th_mant == 25
@@ -74,7 +74,7 @@ def test_lif_norse_gets_the_nir_papers_loihi_integers():
 
 
 def test_nearest_decay_rounding_and_automatic_scale():
-    net = from_nir(shared_nir("lif_norse.nir"), dt=1e-4, decay_rounding="nearest")
+    net = from_nir(shared_nir("lif_norse.nir"), dt=1e-4)
     assert net.blocks[0].neuron.cx_voltage_decay == 164
     assert dict(net.rounding.voltage_scales) == {"1": 64.0}
     assert net.blocks[0].neuron.v_th_mant == int(0.1 * 64 * 64)
@@ -278,7 +278,7 @@ def test_lif_norse_on_lava_reproduces_loihi2_spikes_and_voltages(tmp_path):
     SLAYER, and Lava's voltage equals the hardware's at every step but the four spike steps,
     where Loihi's probe reads 128 and Lava's reset 0 (as in the paper's Lava CPU trace)."""
     loihi, cpu = trace("lif_lava_loihi_fixed.csv"), trace("lif_lava_cpu_fixed.csv")
-    net = from_nir(shared_nir("lif_norse.nir"), dt=1e-4, voltage_scale=4)
+    net = from_nir(shared_nir("lif_norse.nir"), dt=1e-4, voltage_scale=4, decay_rounding="floor")
     path = export_netx(net, tmp_path / "lif.net", input_shape=(1,))
     spikes = torch.tensor(loihi[:, 0], dtype=torch.float32)[None]
     report = verify(net, path, spikes, workers=1)
@@ -297,7 +297,8 @@ def test_cli_convert_nir_to_netx_and_back(tmp_path, capsys):
 
     netx, graph, again = tmp_path / "lif.net", tmp_path / "lif.nir", tmp_path / "again.net"
     source = str(shared_nir("lif_norse.nir"))
-    assert main(["convert", source, str(netx), "--dt", "1e-4", "--voltage-scale", "4"]) == 0
+    assert main(["convert", source, str(netx), "--dt", "1e-4", "--voltage-scale", "4",
+                 "--decay-rounding", "floor"]) == 0
     assert "3 of 5 parameters rounded" in capsys.readouterr().out
     assert main(["convert", str(netx), str(graph)]) == 2
     assert "needs --dt" in capsys.readouterr().err and not graph.exists()

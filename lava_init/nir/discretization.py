@@ -13,7 +13,7 @@ per-step ``bias`` (``v_leak dt/tau_mem``). Spikes are invariant when a layer's v
 multiplied by a positive ``voltage_scale``: weights, threshold and bias scale with it.
 
 Where the values meet Loihi's grids: decays are integers in 1/4096 (:func:`decay_units`,
-rounded down by default, as the NIR paper's Lava import; ``"nearest"`` on request), weights
+nearest by default; ``"floor"``, rounded down, as the NIR paper's Lava import), weights
 even integers in 1/64 (SLAYER's 1/32 step, nearest, in ``[-4, 3.97]``), thresholds
 ``int(theta * 64)`` (lava-dl truncates), biases integers in 1/64 (nearest). Each rounding is
 a :class:`Rounding` of a :class:`RoundingReport`.
@@ -33,9 +33,10 @@ from lava_init.tables import format_table
 MANTISSA_SCALE = 64
 #: Largest threshold and bias mantissa Loihi's 24-bit voltage holds.
 MAX_MANTISSA = 1 << 17
-#: Ways of putting a decay on the 1/4096 grid: ``floor`` (the NIR paper's Lava import, the
-#: one that reproduces its Loihi 2 trace) or ``nearest`` (SLAYER's own rounding of a decay).
-DECAY_ROUNDING = ("floor", "nearest")
+#: Ways of putting a decay on the 1/4096 grid: ``nearest`` (SLAYER's own rounding of a decay,
+#: the closest to NIR's) or ``floor`` (the NIR paper's Lava import, whose integers its Loihi 2
+#: trace was recorded with).
+DECAY_ROUNDING = ("nearest", "floor")
 #: A value within this relative distance of a grid point is on it (float32 NIR files).
 GRID_TOLERANCE = 1e-5
 
@@ -114,11 +115,11 @@ def snap(values) -> np.ndarray:
     return np.where(on_grid(values), np.round(values), values)
 
 
-def decay_units(decay: float, rounding: str = "floor") -> int:
+def decay_units(decay: float, rounding: str = "nearest") -> int:
     """A decay (fraction per step, in [0, 1]) as Loihi's integer in 1/4096.
 
-    >>> decay_units(1e-4 / 0.0025), decay_units(1e-4 / 0.0025, "nearest")
-    (163, 164)
+    >>> decay_units(1e-4 / 0.0025), decay_units(1e-4 / 0.0025, "floor")
+    (164, 163)
     """
     if rounding not in DECAY_ROUNDING:
         raise ValueError(f"decay rounding {rounding!r}; valid: {', '.join(DECAY_ROUNDING)}")

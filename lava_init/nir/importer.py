@@ -92,7 +92,7 @@ def _delays(graph: nir.NIRGraph, layer: GraphLayer, dt: float) -> tuple[np.ndarr
 
 
 def loihi_layer(graph: nir.NIRGraph, layer: GraphLayer, dt: float, scale: float | None = None,
-                decay_rounding: str = "floor") -> LoihiLayer:
+                decay_rounding: str = "nearest") -> LoihiLayer:
     """The checked ``layer`` of ``graph`` on Loihi's grids at ``dt``; ``scale``: SLAYER volts
     per NIR volt (None: :func:`voltage_scale`)."""
     name, node = layer.neuron, graph.nodes[layer.neuron]
@@ -165,7 +165,8 @@ def graph_dt(graph: nir.NIRGraph, dt: float | None) -> float:
 
 @torch.no_grad()
 def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
-             voltage_scale: float | None = None, decay_rounding: str = "floor") -> NirNetwork:
+             voltage_scale: float | None = None, decay_rounding: str = "nearest"
+             ) -> NirNetwork:
     """Build the lava-dl SLAYER network of a NIR graph at time step ``dt`` (seconds).
 
     Input -> [Flatten] -> (Affine | Linear | Conv2d) -> (LIF | CubaLIF | IF) -> ... -> Output
@@ -180,14 +181,15 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
             the graph's ``metadata["dt"]`` (:func:`lava_init.nir.to_nir` writes it).
         voltage_scale: SLAYER volts per NIR volt for every layer; None chooses per layer
             (1 for a graph already on Loihi's grid, else the finest power of two that fits).
-        decay_rounding: ``"floor"`` (the NIR paper's Lava import) or ``"nearest"``.
+        decay_rounding: ``"nearest"`` or ``"floor"`` (the NIR paper's Lava import; with
+            ``voltage_scale=4`` it gives the integers its Loihi 2 trace was recorded with).
 
     Raises:
         ValueError: one line naming the node and the fix, for anything not mapped.
 
     >>> import nir, numpy as np
     >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), nir.LIF(
-    ...     tau=np.full(2, 1e-3), r=np.full(2, 10.0), v_leak=np.zeros(2),
+    ...     tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
     ...     v_threshold=np.ones(2), v_reset=np.zeros(2)))
     >>> net = from_nir(graph, dt=1e-4)
     >>> net.blocks[0].neuron.threshold, len(net.rounding.rounded)
@@ -214,7 +216,7 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
 
 
 def nir_to_netx(graph: nir.NIRGraph | str | Path, path: str | Path, dt: float | None = None,
-                voltage_scale: float | None = None, decay_rounding: str = "floor"
+                voltage_scale: float | None = None, decay_rounding: str = "nearest"
                 ) -> NirNetwork:
     """:func:`from_nir`, then :func:`netx_export.export_netx` to ``path`` (atomically: a
     failure writes nothing); returns the imported network (its ``rounding`` report)."""

@@ -27,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voltage-scale", type=float, default=None,
                         help="SLAYER volts per NIR volt when importing .nir (default: per "
                              "layer, the finest power of two that fits)")
-    parser.add_argument("--decay-rounding", choices=("floor", "nearest"), default="floor",
-                        help="decays onto Loihi's 1/4096 grid (default floor, as the NIR "
-                             "paper's Lava import)")
+    parser.add_argument("--decay-rounding", choices=("nearest", "floor"), default="nearest",
+                        help="decays onto Loihi's 1/4096 grid: nearest (default) or floor (the "
+                             "NIR paper's Lava import)")
 
 
 def _kind(path: Path) -> str:
