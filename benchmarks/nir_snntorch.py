@@ -6,8 +6,9 @@
 The network: Conv2d(1->8, 3x3, pad 1) -> Leaky -> Conv2d(8->16, 3x3, stride 2, pad 1) ->
 Leaky -> Flatten -> Linear(256->64) -> Leaky -> Linear(64->10) -> Leaky (4 spiking layers, no
 biases; every Leaky with ``reset_mechanism="zero"``, Loihi's reset, and beta, threshold given
-as tensors of the layer's shape, as snnTorch 1.0.0's exporter needs), trained briefly on
-scikit-learn's 8x8 digits rate-encoded over T steps. The accuracy on the full digits test split
+as tensors of the layer's shape, as snnTorch 1.0.0's exporter needs; weights drawn by lava-init
+and trained on Loihi's 8-bit grid), trained briefly on scikit-learn's 8x8 digits rate-encoded
+over T steps. The accuracy on the full digits test split
 (the last 20%, 360 images, the same spikes for every side) of snnTorch, of the imported SLAYER
 network and of Lava; the spike agreement per layer (snnTorch vs SLAYER, each SLAYER block one
 step later) and SLAYER vs Lava's mismatches. Results go to
@@ -29,12 +30,14 @@ import torch
 from provenance import current_provenance
 from snntorch import surrogate
 from snntorch.export_nir import export_to_nir
+from torch.nn.utils import parametrize
 
 from lava_init.apps.data import load_digits_images
 from lava_init.encoding import rate_encode
 from lava_init.files import atomic_write_text
 from lava_init.initializers import variance_conserving_
 from lava_init.nir import from_nir
+from lava_init.quantization import SLAYER_8BIT
 from lava_init.tables import format_table
 from netx_export import export_netx, verify
 
@@ -53,9 +56,18 @@ def leaky(shape: tuple[int, ...], beta: float) -> snn.Leaky:
                      spike_grad=surrogate.fast_sigmoid())
 
 
+class LoihiGrid(torch.nn.Module):
+    """Weights on SLAYER's 8-bit grid (1/32 in [-4, 3.97]) in the forward pass, gradients
+    straight through: the network trains on the values Loihi will hold."""
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight + (SLAYER_8BIT.apply(weight) - weight).detach()
+
+
 class SnnNet(torch.nn.Module):
     """The benchmark's network, its weights drawn by lava-init's ``variance_conserving_`` for
-    threshold 1 (PyTorch's default leaves the last two layers silent: nothing to compare)."""
+    threshold 1 (PyTorch's default leaves the last two layers silent: nothing to compare) and
+    trained on Loihi's weight grid (:class:`LoihiGrid`)."""
 
     def __init__(self, beta: float):
         super().__init__()
@@ -70,6 +82,12 @@ class SnnNet(torch.nn.Module):
         self.lif4 = leaky(SHAPES[3], beta)
         for synapse in (self.conv1, self.conv2, self.fc1, self.fc2):
             variance_conserving_(synapse.weight.data, threshold=1.0)
+            parametrize.register_parametrization(synapse, "weight", LoihiGrid())
+
+    def fix_weights(self) -> None:
+        """Keep the weights on Loihi's grid as plain tensors (what the exporter reads)."""
+        for synapse in (self.conv1, self.conv2, self.fc1, self.fc2):
+            parametrize.remove_parametrizations(synapse, "weight", leave_parametrized=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.lif2(self.conv2(self.lif1(self.conv1(x))))
@@ -132,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     net = SnnNet(args.beta)
     started = time.perf_counter()
     train(net, args.epochs, args.time_steps, args.seed)
+    net.fix_weights()
     print(f"trained {args.epochs} epochs in {time.perf_counter() - started:.0f} s")
     spikes, labels = digits(False, args.time_steps, args.seed + 1)
     with torch.no_grad():
