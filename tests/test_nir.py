@@ -333,3 +333,34 @@ def test_cli_inspect_runs_a_nir_graph_on_lava(capsys):
     out = capsys.readouterr().out
     assert "NIR -> Loihi grids at dt = 0.0001 s" in out and "on Lava fixed_pt" in out
     assert code == 0, out
+
+
+def test_a_snntorch_export_steps_the_same_in_slayer():
+    """snnTorch 1.0.0's own exporter (tensors of the layer's shape, reset to zero, weights on
+    Loihi's grid): the imported SLAYER network rounds nothing and spikes as snnTorch does, each
+    block one step later."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    from lava_init.initializers import variance_conserving_
+    from lava_init.quantization import SLAYER_8BIT
+
+    torch.manual_seed(2)
+    sizes = (12, 16, 6)
+    layers = []
+    for fan_in, width in zip(sizes[:-1], sizes[1:], strict=True):
+        linear = torch.nn.Linear(fan_in, width, bias=False)
+        linear.weight.data = SLAYER_8BIT.apply(variance_conserving_(linear.weight.data, 1.0))
+        layers += [linear, snn.Leaky(beta=torch.full((width,), 0.5), threshold=torch.ones(width),
+                                     reset_mechanism="zero", init_hidden=True)]
+    model = torch.nn.Sequential(*layers)
+    spikes = (torch.rand(4, sizes[0], 30) < 0.3).float()
+    with torch.no_grad():
+        expected = torch.stack([model(spikes[..., t]) for t in range(30)], dim=-1)
+        graph = export_to_nir(model, torch.zeros(1, sizes[0]), ignore_dims=[0])
+    net = from_nir(graph, dt=1e-4)
+    assert not net.rounding.rounded, net.rounding
+    with torch.no_grad():
+        got = net(torch.cat([spikes, torch.zeros(4, sizes[0], 2)], dim=-1))
+    assert expected.sum() > 20
+    assert torch.equal(got[..., 2:], expected)
