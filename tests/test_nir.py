@@ -364,3 +364,26 @@ def test_a_snntorch_export_steps_the_same_in_slayer():
         got = net(torch.cat([spikes, torch.zeros(4, sizes[0], 2)], dim=-1))
     assert expected.sum() > 20
     assert torch.equal(got[..., 2:], expected)
+
+
+def test_initialize_nir_gives_a_deep_graph_weights_that_carry_activity():
+    """Ten Linear -> LIF layers with PyTorch-sized weights fall silent; initialize_nir's
+    weights (back in the graph's own nodes, NIR units) carry spikes to the last layer."""
+    from lava_init.nir import initialize_nir
+
+    generator = np.random.default_rng(0)
+    nodes = []
+    for _ in range(10):
+        nodes += [nir.Linear(weight=generator.uniform(-0.1, 0.1, (40, 40))),
+                  lif(40, tau=2e-4, r=2.0, threshold=0.5)]
+    graph = graph_of(*nodes, input_shape=(40,))
+    spikes = (torch.rand(8, 40, 30, generator=torch.Generator().manual_seed(1)) < 0.2).float()
+    initialized, report = initialize_nir(graph, dt=1e-4, generator=torch.Generator().manual_seed(0))
+    assert len(report.blocks) == 10
+    assert set(initialized.nodes) == set(graph.nodes)
+    with torch.no_grad():
+        silent = from_nir(graph, dt=1e-4)(spikes)
+        net = from_nir(initialized, dt=1e-4)
+        active = net(spikes)
+    assert float(silent.mean()) == 0 and float(active.mean()) > 0.02
+    assert not [r for r in net.rounding.rounded if r.parameter == "weight (x gain)"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,8 +166,8 @@ def graph_dt(graph: nir.NIRGraph, dt: float | None) -> float:
 
 @torch.no_grad()
 def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
-             voltage_scale: float | None = None, decay_rounding: str = "nearest"
-             ) -> NirNetwork:
+             voltage_scale: float | Mapping[str, float] | None = None,
+             decay_rounding: str = "nearest") -> NirNetwork:
     """Build the lava-dl SLAYER network of a NIR graph at time step ``dt`` (seconds).
 
     Input -> [Flatten] -> (Affine | Linear | Conv2d) -> (LIF | CubaLIF | IF) -> ... -> Output
@@ -179,8 +180,9 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
         graph: a ``nir.NIRGraph`` or the path of a ``.nir`` file.
         dt: the time step in seconds; every time constant must be at least ``dt``. None:
             the graph's ``metadata["dt"]`` (:func:`lava_init.nir.to_nir` writes it).
-        voltage_scale: SLAYER volts per NIR volt for every layer; None chooses per layer
-            (1 for a graph already on Loihi's grid, else the finest power of two that fits).
+        voltage_scale: SLAYER volts per NIR volt for every layer, or per neuron node name;
+            None (or a name left out) chooses per layer (1 for a graph already on Loihi's
+            grid, else the finest power of two that fits).
         decay_rounding: ``"nearest"`` or ``"floor"`` (the NIR paper's Lava import; with
             ``voltage_scale=4`` it gives the integers its Loihi 2 trace was recorded with).
 
@@ -201,8 +203,10 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
     input_shape, layers = graph_layers(graph)
     blocks, roundings, scales = [], [], []
     for layer in layers:
+        scale = voltage_scale.get(layer.neuron) if isinstance(voltage_scale, Mapping) \
+            else voltage_scale
         loihi = None if layer.kind == "flatten" else loihi_layer(
-            graph, layer, dt, voltage_scale, decay_rounding)
+            graph, layer, dt, scale, decay_rounding)
         if loihi is not None:
             roundings.extend(loihi.roundings)
             scales.append((layer.neuron, loihi.voltage_scale))
