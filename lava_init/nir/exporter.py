@@ -6,8 +6,8 @@ CUBA layer becomes a synapse and a neuron node chosen by its decays, with the ti
 and gains that :func:`lava_init.nir.from_nir` maps back onto the same integers at the same
 ``dt`` (the synaptic and membrane gains are 1, so NIR weights are SLAYER's weights):
 
-* current decay 1, voltage decay ``d > 0``: LIF with ``tau = dt/d``, ``r = 1/d``,
-  ``v_leak = bias/d``;
+* current decay 1, voltage decay ``d > 0``: LIF with ``tau = dt/d``, ``r = 1/d``, the bias in
+  an Affine (``v_leak`` 0, which snnTorch's importer requires);
 * current decay 1, voltage decay 0: IF with ``r = 1/dt``, the bias in an Affine;
 * current decay ``c`` in (0, 1), voltage decay ``d > 0``: CubaLIF with ``tau_syn = dt/c``,
   ``tau_mem = dt/d``, ``w_in = 1/c``, ``r = 1/d``, ``v_leak = bias/d``.
@@ -40,7 +40,7 @@ def _array(group: h5py.Group, key: str) -> np.ndarray:
 def neuron_node(group: h5py.Group, name: str, shape: tuple[int, ...], dt: float,
                 bias: np.ndarray) -> tuple[nir.NIRNode, np.ndarray | None]:
     """The NIR neuron of a NetX layer's CUBA ``neuron`` group with ``bias`` (volts per step,
-    one per neuron), and the bias its synapse must carry instead (IF), else None."""
+    one per neuron), and the bias its synapse must carry instead (LIF, IF), else None."""
     neuron = group["neuron"]
     kind = neuron["type"][()]
     kind = (kind[0] if np.ndim(kind) else kind)
@@ -54,8 +54,8 @@ def neuron_node(group: h5py.Group, name: str, shape: tuple[int, ...], dt: float,
     ones, zeros = np.ones(shape), np.zeros(shape)
     leak = bias.reshape(shape) / voltage if voltage else None
     if current == 1 and voltage > 0:
-        return nir.LIF(tau=ones * dt / voltage, r=ones / voltage, v_leak=leak,
-                       v_threshold=threshold, v_reset=zeros), None
+        return nir.LIF(tau=ones * dt / voltage, r=ones / voltage, v_leak=zeros,
+                       v_threshold=threshold, v_reset=zeros), bias
     if current == 1:
         return nir.IF(r=ones / dt, v_threshold=threshold, v_reset=zeros), bias
     if current > 0 and voltage > 0:
