@@ -387,3 +387,25 @@ def test_initialize_nir_gives_a_deep_graph_weights_that_carry_activity():
         active = net(spikes)
     assert float(silent.mean()) == 0 and float(active.mean()) > 0.02
     assert not [r for r in net.rounding.rounded if r.parameter == "weight (x gain)"]
+
+
+def test_snntorch_imports_a_lava_init_network_and_spikes_as_slayer():
+    """Target 3 in small: a memoryless SLAYER MLP lava-init initialized, written with to_nir
+    at snnTorch's dt (1e-4 s, which its importer assumes), loaded by snnTorch's own
+    import_from_nir: the same spikes, each SLAYER block one step later."""
+    pytest.importorskip("snntorch")
+    from snntorch.import_nir import import_from_nir
+
+    from lava_init import initialize
+
+    torch.manual_seed(4)
+    memoryless = {"threshold": 1.25, "current_decay": 1.0, "voltage_decay": 1.0}
+    net = nets.BlockNet(*(slayer.block.cuba.Dense(memoryless, 24, 24) for _ in range(4)))
+    initialize(net, generator=torch.Generator().manual_seed(0))
+    model = import_from_nir(to_nir(net, dt=1e-4))
+    spikes = (torch.rand(3, 24, 20) < 0.3).float()
+    with torch.no_grad():
+        expected = net(torch.cat([spikes, torch.zeros(3, 24, 4)], dim=-1))[..., 4:]
+        got = torch.stack([model(spikes[..., t])[0] for t in range(20)], dim=-1)
+    assert got.sum() > 20
+    assert torch.equal(got, expected)
