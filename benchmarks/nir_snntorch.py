@@ -1,7 +1,7 @@
 """snnTorch -> NIR -> Lava: a snnTorch network trained on digits, exported with snnTorch's own
 ``export_to_nir``, imported with :func:`lava_init.nir.from_nir` and run on Lava fixed_pt.
 
-    .venv/bin/python benchmarks/nir_snntorch.py                 # about 2 min on 2 CPU cores
+    .venv/bin/python benchmarks/nir_snntorch.py                 # about 10 min on 2 CPU cores
 
 The network: Conv2d(1->8, 3x3, pad 1) -> Leaky -> Conv2d(8->16, 3x3, stride 2, pad 1) ->
 Leaky -> Flatten -> Linear(256->64) -> Leaky -> Linear(64->10) -> Leaky (4 spiking layers, no
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--time-steps", type=int, default=16)
-    parser.add_argument("--beta", type=float, default=0.75)
+    parser.add_argument("--beta", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
