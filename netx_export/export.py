@@ -167,8 +167,9 @@ def _write_hdf5(
 ) -> None:
     with h5py.File(path, "w") as handle:
         offset = 0
-        if slayer_block_type(blocks[0][1]) == "Conv":
-            # NetX needs the input size of a convolution; a shape-only input group gives it.
+        if slayer_block_type(blocks[0][1]) in ("Conv", "Flatten"):
+            # NetX needs the input size of a convolution (or flatten); a shape-only input
+            # group gives it.
             group = handle.create_group("layer/0")
             group.create_dataset("type", (1,), "S10", [b"input"])
             group.create_dataset("shape", data=np.array(input_shape))
@@ -241,8 +242,8 @@ def export_netx(
     The file is written to a temp file in the same folder, loaded back with
     ``lava.lib.dl.netx.hdf5.Network`` and only then renamed over ``path``, so an open NetX
     network on the old file keeps working and a failed export leaves the old file intact. A
-    Conv-first net gets a shape-only ``input`` group at ``layer/0``; otherwise ``layer/{i}``
-    is block ``i``.
+    Conv-first or Flatten-first net gets a shape-only ``input`` group at ``layer/0``;
+    otherwise ``layer/{i}`` is block ``i``.
 
     Args:
         net: a chain of lava-dl SLAYER blocks (``net.blocks`` or its outermost blocks).

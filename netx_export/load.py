@@ -15,7 +15,7 @@ from lava.lib.dl.slayer.block.base import step_delay
 
 from lava_init.checks import check_allocation
 from lava_init.quantization import DECAY_SCALE
-from netx_export.netx_file import NetxLayer, read_netx_file
+from netx_export.netx_file import MAX_DELAY, NetxLayer, read_netx_file
 
 #: NetX's integer unit of weights, biases and thresholds: 64 = 1.0 (SLAYER's ``scale``).
 WEIGHT_SCALE = 64
@@ -82,9 +82,16 @@ def _neuron_params(group: h5py.Group, has_bias: bool, input_levels: int = 1) -> 
     if bool(config.get("gradedSpike", False)):
         raise ValueError(f"{name} sends graded spikes; load_netx imports binary-spike CUBA "
                          "layers only")
-    params = {"threshold": int(config["vThMant"]) / WEIGHT_SCALE / input_levels,
-              "current_decay": int(config["iDecay"]) / DECAY_SCALE,
-              "voltage_decay": int(config["vDecay"]) / DECAY_SCALE}
+    return cuba_params(int(config["vThMant"]) / input_levels, int(config["iDecay"]),
+                       int(config["vDecay"]), has_bias)
+
+
+def cuba_params(threshold: float, current_decay: int, voltage_decay: int, has_bias: bool
+                ) -> dict:
+    """SLAYER CUBA parameters of Loihi's integers: ``threshold`` (vThMant, 64 = 1.0) and the
+    decays (in 1/4096); a bias makes the neuron hold it in a MeanOnlyBatchNorm."""
+    params = {"threshold": threshold / WEIGHT_SCALE, "current_decay": current_decay / DECAY_SCALE,
+              "voltage_decay": voltage_decay / DECAY_SCALE}
     if has_bias:
         params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
     return params
@@ -102,16 +109,30 @@ def _set_parameters(block: torch.nn.Module, group: h5py.Group, input_levels: int
         warnings.warn(f"{group.name.lstrip('/')}: weights off SLAYER's 8-bit grid (even "
                       "integers in [-256, 254]); SLAYER rounds them, so it may differ from Lava",
                       stacklevel=3)
-    weight = block.synapse.weight
-    weight.data = torch.tensor(stored / WEIGHT_SCALE, dtype=weight.dtype).reshape(weight.shape)
-    if "bias" in group:
-        bias = np.broadcast_to(_stored(group, "bias").ravel(), (weight.shape[0],))
-        block.neuron.norm.num_features = weight.shape[0]
-        block.neuron.norm.running_mean = torch.tensor(-bias / WEIGHT_SCALE / input_levels,
-                                                      dtype=torch.float32)
-    if "delay" in group and block.delay is not None:
-        delay = np.broadcast_to(_stored(group, "delay").ravel(), (weight.shape[0],))
-        block.delay.delay.data = torch.tensor(np.clip(delay, 0, 62), dtype=torch.float32)
+    bias = _stored(group, "bias") / input_levels if "bias" in group else None
+    delays = _stored(group, "delay") if "delay" in group and block.delay is not None else None
+    set_block_parameters(block, stored, bias, delays)
+
+
+def set_block_parameters(block: torch.nn.Module, weight: np.ndarray,
+                         bias: np.ndarray | None = None, delays: np.ndarray | None = None
+                         ) -> None:
+    """Give ``block`` Loihi's integer ``weight`` (64 = 1.0, reshaped to the synapse's),
+    ``bias`` (one per output channel or one for all, 64 = 1.0; the norm's running mean is
+    ``-bias``) and ``delays`` (steps per neuron, clipped to NetX's 0..62; the block was built
+    with ``delay=True``)."""
+    synapse_weight = block.synapse.weight
+    synapse_weight.data = torch.tensor(np.asarray(weight, dtype=np.float64) / WEIGHT_SCALE,
+                                       dtype=synapse_weight.dtype).reshape(synapse_weight.shape)
+    if bias is not None:
+        channels = synapse_weight.shape[0]
+        bias = np.broadcast_to(np.asarray(bias, dtype=np.float64).ravel(), (channels,))
+        block.neuron.norm.num_features = channels
+        block.neuron.norm.running_mean = torch.tensor(-bias / WEIGHT_SCALE, dtype=torch.float32)
+    if delays is not None:
+        delays = np.broadcast_to(np.asarray(delays, dtype=np.float64).ravel(),
+                                 (synapse_weight.shape[0],))
+        block.delay.delay.data = torch.tensor(np.clip(delays, 0, MAX_DELAY), dtype=torch.float32)
         block.delay.init = True
 
 

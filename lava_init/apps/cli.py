@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("verify", "compare SLAYER and Lava fixed point spike for spike"),
     "train": ("train", "train a SLAYER MLP/CNN on a data set from any initializer"),
     "inspect": ("inspect", "per-layer activity of any NetX network on Lava fixed point"),
+    "convert": ("convert", "NIR graphs, NetX networks and checkpoints into each other"),
 }
 
 

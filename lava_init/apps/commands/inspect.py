@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 from pathlib import Path
 
 from lava_init.checks import check_allocation, check_count
@@ -14,7 +15,10 @@ INPUT_BYTES = 12
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("net_file", help="a NetX HDF5 network (any file lava-dl's NetX loads)")
+    parser.add_argument("net_file", help="a NetX HDF5 network (any file lava-dl's NetX loads) "
+                        "or a .nir graph (imported on Loihi's grids first)")
+    parser.add_argument("--dt", type=float, default=None,
+                        help="time step in seconds of a .nir graph (default: its metadata)")
     parser.add_argument("--input", type=Path, default=None, metavar="FILE.npy",
                         help="input spikes in SLAYER order, (*input, T) or (batch, *input, T); "
                              "replaces --data")
@@ -90,6 +94,19 @@ def _rate_figure(report, path: Path) -> Path:
         plt.close(figure)
 
 
+def _netx_file(args: argparse.Namespace, folder: Path) -> Path:
+    """``args.net_file``, or for a ``.nir`` graph its NetX file written into ``folder`` (the
+    import's rounding report printed)."""
+    path = Path(args.net_file)
+    if path.suffix.lower() != ".nir":
+        return path
+    from lava_init.nir import nir_to_netx
+
+    net = nir_to_netx(path, folder / f"{path.stem}.net", args.dt)
+    print(net.rounding)
+    return folder / f"{path.stem}.net"
+
+
 def run(args: argparse.Namespace) -> int:
     from lava_init.files import check_writable_folder
     from netx_export import inspect
@@ -99,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
         check_count(args.workers, "--workers")
     if args.figure is not None:
         check_writable_folder(args.figure.parent, "the figure's folder")
-    spikes = _input_spikes(args, netx_input_shape(args.net_file))
-    report = inspect(args.net_file, spikes, workers=args.workers,
-                     progress=not args.no_progress)
+    with tempfile.TemporaryDirectory(prefix="lava-init-inspect-") as folder:
+        net_file = _netx_file(args, Path(folder))
+        spikes = _input_spikes(args, netx_input_shape(net_file))
+        report = inspect(net_file, spikes, workers=args.workers, progress=not args.no_progress)
     print(report)
     if args.figure is not None:
         print(f"wrote {_rate_figure(report, args.figure)}")
