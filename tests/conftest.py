@@ -36,7 +36,7 @@ def shared_data() -> Path:
 INTEGRATION_FILES = {"test_netx_export.py", "test_train.py", "test_demo.py", "test_tutorials.py",
                      "test_benchmarks.py", "test_experiments.py", "test_data.py",
                      "test_models.py", "test_interrupts.py", "test_cli_guards.py",
-                     "test_netx_import.py", "test_lava_workers.py"}
+                     "test_netx_import.py", "test_lava_workers.py", "test_mnist1d.py"}
 
 
 def pytest_collection_modifyitems(config, items):

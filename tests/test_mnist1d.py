@@ -1,0 +1,85 @@
+"""MNIST-1D as a data set of ``lava-init train`` and its 1D CNN: the split, the cache, a bad
+data folder, and the network's NetX export run spike-exact on Lava."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lava_init.apps.data import MNIST1D_FILE, load_dataset, load_mnist1d
+from lava_init.apps.models import build_model, pad_for_lava
+from lava_init.apps.settings import MEMORYLESS
+from lava_init.network_init import initialize
+from netx_export import export_netx
+from netx_export.load import load_netx
+from netx_export.verify import verify
+
+#: The package's standard split (seed 42): the first labels of each part.
+FIRST_TRAIN_LABELS = [2, 6, 4, 5, 6, 6]
+FIRST_TEST_LABELS = [2, 6, 3, 9, 4, 3]
+
+
+@pytest.fixture(scope="module")
+def mnist1d_dir(tmp_path_factory):
+    """A data folder in which MNIST-1D was generated once for this module."""
+    folder = tmp_path_factory.mktemp("mnist1d")
+    load_mnist1d(folder, train=True)
+    return folder
+
+
+def test_split_shape_labels_and_on_off_channels(mnist1d_dir):
+    train = load_dataset("mnist1d", True, mnist1d_dir, time_steps=4, encoding="graded")
+    test = load_dataset("mnist1d", False, mnist1d_dir, time_steps=4, encoding="graded")
+    assert (len(train), len(test)) == (4000, 1000)
+    assert train.labels[:6].tolist() == FIRST_TRAIN_LABELS
+    assert test.labels[:6].tolist() == FIRST_TEST_LABELS
+    assert np.bincount(train.labels.numpy()).min() >= 390  # balanced classes
+    values, label = train[0]
+    assert values.shape == (2, 1, 40, 4) and label == 2 and train.input_levels == 16
+    images = train.images
+    assert images.min() >= 0 and images.max() <= 1
+    assert not ((images[:, 0] > 0) & (images[:, 1] > 0)).any()  # ON and OFF never both
+    last_step = torch.stack([train[i][0][..., -1] for i in range(100)])
+    assert (last_step.sum(1) > 0).float().mean() > 0.8  # the 1/16 grid keeps the signal
+
+
+def test_cache_is_reused_and_the_same_as_a_fresh_generation(mnist1d_dir, tmp_path):
+    cached = (mnist1d_dir / MNIST1D_FILE).stat().st_mtime_ns
+    images, labels = load_mnist1d(mnist1d_dir, train=False)
+    assert (mnist1d_dir / MNIST1D_FILE).stat().st_mtime_ns == cached
+    fresh_images, fresh_labels = load_mnist1d(tmp_path, train=False)
+    assert torch.equal(images, fresh_images) and torch.equal(labels, fresh_labels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MNIST1D_FILE]  # no temp file left
+
+
+def test_bad_data_folder_and_corrupt_cache_give_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match="--data-dir .*a-file/data cannot be written") as error:
+        load_dataset("mnist1d", True, blocker / "data")
+    assert "\n" not in str(error.value)
+    (tmp_path / MNIST1D_FILE).write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="corrupt MNIST-1D cache .*delete it") as error:
+        load_dataset("mnist1d", False, tmp_path)
+    assert "\n" not in str(error.value)
+
+
+def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_path):
+    test = load_dataset("mnist1d", False, mnist1d_dir, time_steps=4, encoding="graded",
+                        limit=3)
+    neuron = {**MEMORYLESS.params(), "threshold": 1.0}
+    net = build_model({"arch": "cnn1d", "in_shape": [2, 1, 40], "out_features": 10,
+                       "depth": 4, "channels": 8, "width": 20, "neuron": neuron,
+                       "delay_shift": False, "input_levels": test.input_levels})
+    assert [block.synapse.stride[1] for block in net.blocks[:4]] == [1, 2, 1, 2]
+    assert net.blocks[5].synapse.in_channels == 8 * 10  # 40 -> 20 -> 10
+    report = initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(0))
+    assert report.blocks[0].fan_in == 2 * 5 and report.blocks[1].fan_in == 8 * 5
+    path = export_netx(net, tmp_path / "cnn1d.net", input_shape=(2, 1, 40),
+                       input_levels=test.input_levels)
+    loaded = load_netx(path).blocks
+    assert [type(b).__name__ for b in loaded][:5] == ["Conv"] * 4 + ["Flatten"]
+    values = torch.stack([test[i][0] for i in range(3)])
+    comparison = verify(net, path, pad_for_lava(values, net))
+    assert comparison.total_mismatches == 0 and comparison.propagates
