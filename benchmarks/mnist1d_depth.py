@@ -11,7 +11,7 @@ init and after training, and the provenance (command, commit: benchmarks/provena
 
 Rows go to ``OUT/runs.json`` as each ends (a stored row with the same label is kept unless
 ``--rerun``); ``OUT/mnist1d_depth.md`` holds the table: per init, depth and seed the best
-learning rate's row. ``--quick``: one tiny row (depth 2, 256 samples, 1 epoch) for the tests.
+learning rate's row. ``--quick``: one tiny row (depth 2, 512 samples, 2 epochs) for the tests.
 
     python benchmarks/mnist1d_depth.py --inits lava-init,kaiming --depths 1,2,4,8 --seeds 0
 """
@@ -72,10 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--rerun", action="store_true", help="replace stored rows")
     parser.add_argument("--quick", action="store_true",
-                        help="one tiny row: depth 2, 256 samples, 1 epoch")
+                        help="one tiny row: depth 2, 512 samples, 2 epochs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.depths, args.seeds, args.epochs, args.limit = "2", "0", 1, 256
+        args.depths, args.seeds, args.epochs, args.limit = "2", "0", 2, 512
     return args
 
 
