@@ -9,6 +9,9 @@ each layer's silent fraction (neurons that never spike on the first 256 test sam
 init and after training, and the provenance (command, commit: benchmarks/provenance.py). The
 ``ann`` rows train the same shape as a ReLU CNN (a few lines of torch) on the same signals.
 
+``--diagnose`` trains nothing: it stores each init's layer rates, silent fractions and
+weight-gradient norms at init in ``OUT/init_diagnosis.json``.
+
 Rows go to ``OUT/runs.json`` as each ends (a stored row with the same label is kept unless
 ``--rerun``); ``OUT/mnist1d_depth.md`` holds the table: per init, depth and seed the best
 learning rate's row. ``--quick``: one tiny row (depth 2, 512 samples, 2 epochs) for the tests.
@@ -35,6 +38,7 @@ from lava_init.apps.data import load_dataset
 from lava_init.apps.models import build_model
 from lava_init.apps.settings import NUM_CLASSES, TRAIN_NEURON, TrainConfig, resolve_recipe
 from lava_init.apps.training import initialize_for_training, model_config, train
+from lava_init.backward import weight_gradient_norms
 from lava_init.files import atomic_write_text
 from lava_init.tables import format_table
 
@@ -71,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--rerun", action="store_true", help="replace stored rows")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="store each init's rates, silent fractions and gradient norms "
+                        "at init in OUT/init_diagnosis.json, train nothing")
     parser.add_argument("--quick", action="store_true",
                         help="one tiny row: depth 2, 512 samples, 2 epochs")
     args = parser.parse_args(argv)
@@ -110,8 +117,37 @@ def snn_row(config: TrainConfig) -> dict:
     accuracies = [row["test_acc"] for row in result.metrics]
     return {"config": config.as_dict(), "epoch1_acc": accuracies[0],
             "test_acc": accuracies[-1], "test_acc_per_epoch": accuracies,
+            "train_acc_per_epoch": [row["train_acc"] for row in result.metrics],
+            "rates_trained": [v for k, v in result.metrics[-1].items() if k.startswith("rate_")],
             "silent_init": silent_init, "silent_trained": silent_fractions(result.model, values),
             "seconds": time.perf_counter() - started}
+
+
+def init_diagnosis(args: argparse.Namespace, made_by: dict) -> dict:
+    """Per init and depth, before training: each layer's rate and silent fraction on the first
+    256 test signals and its weight-gradient norm for a fixed random output gradient
+    (:func:`lava_init.backward.weight_gradient_norms`), the init as each row draws it."""
+    rows = {}
+    for init in args.inits.split(","):
+        for depth in map(int, args.depths.split(",")):
+            config = resolve_recipe(row_config(args, init, depth, 0.01, 0))
+            train_set = load_dataset("mnist1d", True, config.data_dir, config.time_steps, 0,
+                                     False, config.batch_size, encoding=config.encoding)
+            test_set = load_dataset("mnist1d", False, config.data_dir, config.time_steps, 0,
+                                    False, ACTIVITY_SAMPLES, encoding=config.encoding)
+            values = torch.stack([test_set[i][0] for i in range(len(test_set))])
+            torch.manual_seed(0)
+            model = build_model(model_config(config, train_set.input_shape))
+            initialize_for_training(model, config, train_set)
+            activity = measure_activity(model, values)
+            rows[f"{init} d{depth}"] = {
+                "rates": activity.rates,
+                "silent": [layer.silent_fraction for layer in activity.layers],
+                "gradient_norms": weight_gradient_norms(model, values),
+                "provenance": made_by}
+            print(f"{init} d{depth}: silent max {max(rows[f'{init} d{depth}']['silent']):.2f}",
+                  flush=True)
+    return rows
 
 
 def ann(depth: int, in_channels: int, length: int, channels: int = 32, width: int = 100
@@ -181,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
     made_by = current_provenance(__file__, argv)
+    if args.diagnose:
+        path = args.out / "init_diagnosis.json"
+        atomic_write_text(json.dumps(init_diagnosis(args, made_by), indent=1), path)
+        return 0
     store = args.out / "runs.json"
     runs = json.loads(store.read_text()) if store.exists() else {}
     for init in args.inits.split(","):
