@@ -35,6 +35,7 @@ from provenance import current_provenance
 
 from lava_init.activity import measure_activity
 from lava_init.apps.data import load_dataset
+from lava_init.apps.lava_check import export_and_verify
 from lava_init.apps.models import build_model
 from lava_init.apps.settings import NUM_CLASSES, TRAIN_NEURON, TrainConfig, resolve_recipe
 from lava_init.apps.training import initialize_for_training, model_config, train
@@ -75,6 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--rerun", action="store_true", help="replace stored rows")
+    parser.add_argument("--lava", type=int, default=0, metavar="N",
+                        help="export each SNN row to OUT/LABEL.net and run it on Lava "
+                        "fixed_pt on the first N test signals")
     parser.add_argument("--diagnose", action="store_true",
                         help="store each init's rates, silent fractions and gradient norms "
                         "at init in OUT/init_diagnosis.json, train nothing")
@@ -100,8 +104,10 @@ def silent_fractions(model: torch.nn.Module, values: torch.Tensor) -> list[float
     return [layer.silent_fraction for layer in measure_activity(model, values).layers]
 
 
-def snn_row(config: TrainConfig) -> dict:
-    """Train one SNN row; its accuracies, silent fractions at init and after training."""
+def snn_row(config: TrainConfig, lava_samples: int = 0, netx_path: Path | None = None) -> dict:
+    """Train one SNN row; its accuracies, silent fractions at init and after training, and
+    with ``lava_samples`` the NetX export at ``netx_path`` run on Lava fixed_pt on that many
+    test signals (SLAYER and Lava accuracy, mismatched spikes)."""
     config = resolve_recipe(config)
     train_set = load_dataset("mnist1d", True, config.data_dir, config.time_steps, config.seed,
                              False, config.limit, encoding=config.encoding)
@@ -115,7 +121,15 @@ def snn_row(config: TrainConfig) -> dict:
     started = time.perf_counter()
     result = train(config)
     accuracies = [row["test_acc"] for row in result.metrics]
-    return {"config": config.as_dict(), "epoch1_acc": accuracies[0],
+    lava = {}
+    if lava_samples:
+        full_test = load_dataset("mnist1d", False, config.data_dir, config.time_steps,
+                                 config.seed, False, encoding=config.encoding)
+        check = export_and_verify(result.model, full_test, netx_path, lava_samples)
+        lava = {"lava": {"samples": check.samples, "slayer_acc": check.slayer_acc,
+                         "lava_acc": check.lava_acc,
+                         "mismatches": check.report.total_mismatches}}
+    return {**lava, "config": config.as_dict(), "epoch1_acc": accuracies[0],
             "test_acc": accuracies[-1], "test_acc_per_epoch": accuracies,
             "train_acc_per_epoch": [row["train_acc"] for row in result.metrics],
             "rates_trained": [v for k, v in result.metrics[-1].items() if k.startswith("rate_")],
@@ -234,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     config = row_config(args, "paper" if init == "ann" else init, depth, lr,
                                         seed)
-                    record = ann_row(config) if init == "ann" else snn_row(config)
+                    netx_path = args.out / f"{label.replace(' ', '_')}.net"
+                    record = ann_row(config) if init == "ann" else snn_row(
+                        config, args.lava, netx_path)
                     runs[label] = {"init": init, **record, "provenance": made_by}
                     print(f"{label}: epoch 1 {record['epoch1_acc']:.3f}, final "
                           f"{record['test_acc']:.3f} ({record['seconds']:.0f} s)", flush=True)
