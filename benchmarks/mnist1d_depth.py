@@ -51,10 +51,14 @@ BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time
                    encoding="graded", batch_size=32, neuron=NEURON, readout_population=16,
                    conserve_gradient=False, delay_shift=False, progress=False)
 #: Each init's settings on top of :data:`BASE`: ``paper`` the paper's init as it is;
-#: ``lava-init`` this project's recipe for deep memoryless CNNs (see docs/depth.md).
+#: ``lava-init`` the paper's init calibrated to a hidden rate of 0.1 with the surrogate set
+#: for backward conservation; ``relay`` lava-init's deep recipe: relay blocks that copy their
+#: input at init, trained at ``lr / relays`` (:func:`lava_init.apps.settings.relay_lr`), the
+#: surrogate set for backward conservation (see docs/depth.md).
 RECIPES = {
     "lava-init": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
                   "conserve_gradient": True},
+    "relay": {"init": "relay", "conserve_gradient": True},
     "paper": {"init": "variance_conserving"},
     "kaiming": {"init": "kaiming"},
     "slayer_default": {"init": "slayer_default"},
