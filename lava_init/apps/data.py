@@ -1,4 +1,5 @@
-"""Data sets as SLAYER spike tensors: digits, MNIST, Fashion-MNIST, N-MNIST and CIFAR-10.
+"""Data sets as SLAYER spike tensors: digits, MNIST, Fashion-MNIST, N-MNIST, CIFAR-10 and
+MNIST-1D.
 
 Static images are rate encoded (:func:`lava_init.encoding.rate_encode`): at each of T steps a
 pixel spikes with probability intensity / max; or, with ``encoding="regular"``
@@ -30,7 +31,7 @@ import torch
 from lava_init.apps.settings import DATASETS, ENCODINGS, NUM_CLASSES
 from lava_init.checks import check_shift
 from lava_init.encoding import encoding_input_levels, ramp_encode, rate_encode, regular_encode
-from lava_init.files import atomic_write
+from lava_init.files import atomic_write, check_writable_folder
 
 #: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
 IDX_FILES = {
@@ -45,6 +46,12 @@ NMNIST_FOLDERS = {"train": "Train", "test": "Test"}
 #: Fraction of scikit-learn's 1,797 digits used for training (the first ones); the rest test.
 DIGITS_TRAIN_FRACTION = 0.8
 IDX_UBYTE = 0x08
+#: MNIST-1D (Greydanus 2020, the ``mnist1d`` package's standard 4,000 / 1,000 split, generated
+#: offline) is cached as this file in the data folder. Each signal (40 samples, std ~1) becomes
+#: two channels, its positive and its negative part (ON / OFF, as a DVS sensor's polarities),
+#: each divided by ``MNIST1D_SCALE`` and clipped to [0, 1] (1 % of the samples clip).
+MNIST1D_FILE = "mnist1d.npz"
+MNIST1D_SCALE = 3.0
 
 
 #: The shared real-data folder beside a source checkout (``../shared/data``), or
@@ -400,6 +407,52 @@ def load_cifar10(data_dir: str | Path | None, train: bool,
     return torch.from_numpy(images), torch.from_numpy(labels)
 
 
+def mnist1d_images(signals: np.ndarray) -> torch.Tensor:
+    """MNIST-1D signals (N, length) as ON / OFF images (N, 2, 1, length) in [0, 1].
+
+    >>> mnist1d_images(np.array([[1.5, -6.0, 0.0]])).tolist()
+    [[[[0.5, 0.0, 0.0]], [[0.0, 1.0, 0.0]]]]
+    """
+    signals = torch.as_tensor(signals, dtype=torch.float32) / MNIST1D_SCALE
+    return torch.stack([signals.clamp(0, 1), (-signals).clamp(0, 1)], dim=1).unsqueeze(2)
+
+
+def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_mnist1d(data_dir: str | Path | None, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST-1D's standard split as ON / OFF images (:func:`mnist1d_images`) and labels.
+
+    Generated once with the ``mnist1d`` package (offline, its default arguments, seed 42) and
+    cached atomically as ``DATA_DIR/mnist1d.npz`` (default folder:
+    :func:`default_data_dir`); a folder that cannot hold it gives one ValueError line.
+
+    Args:
+        data_dir: the folder of the cache.
+        train: the 4,000 training signals, else the 1,000 test signals.
+
+    Returns:
+        images (N, 2, 1, 40) float in [0, 1] and labels (N,) int64.
+    """
+    path = Path(data_dir or default_data_dir("mnist1d")) / MNIST1D_FILE
+    if not path.is_file():
+        check_writable_folder(path.parent, "--data-dir")
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        data = make_dataset(get_dataset_args())
+        arrays = {k: np.asarray(data[k]) for k in ("x", "y", "x_test", "y_test")}
+        atomic_write(path, lambda temp: _save_npz(temp, arrays))
+    try:
+        with np.load(path) as stored:
+            signals, labels = (stored[k] for k in (("x", "y") if train else ("x_test", "y_test")))
+    except (OSError, ValueError, KeyError, EOFError, zlib.error) as error:
+        raise ValueError(f"corrupt MNIST-1D cache {path} ({error}); delete it to generate it "
+                         "anew") from None
+    return mnist1d_images(signals), torch.from_numpy(labels.astype(np.int64))
+
+
 def load_digits_images(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's 8x8 digits (N, 1, 8, 8), intensities 0..16; first 80% train, rest test."""
     from sklearn.datasets import load_digits
@@ -498,6 +551,9 @@ def load_dataset(
     elif name == "cifar10":
         images, labels = load_cifar10(data_dir, train, download)
         max_value = 255.0
+    elif name == "mnist1d":
+        images, labels = load_mnist1d(data_dir, train)
+        max_value = 1.0
     else:
         images, labels = load_idx_images(name, data_dir, train, download)
         max_value = 255.0

@@ -124,17 +124,31 @@ class SlayerMLP(torch.nn.Module):
 
 
 def conv_output_size(size: int, stride: int) -> int:
-    """Output height/width of a 3x3 convolution with padding 1 and ``stride``."""
+    """Output height/width of a convolution with an odd kernel ``k``, padding ``k // 2`` and
+    ``stride``.
+
+    >>> conv_output_size(40, 2), conv_output_size(5, 2)
+    (20, 3)
+    """
     return (size - 1) // stride + 1
 
 
+#: The 1D CNN of MNIST-1D (``arch="cnn1d"``): kernels of 1 x 5 along the signal, stride 2 at
+#: the 2nd and 4th convolution only (Greydanus' CNN shape; issue 29's ANN reference).
+CNN1D_KERNEL = (1, 5)
+CNN1D_STRIDE_LAYERS = (1, 3)
+
+
 class SlayerCNN(torch.nn.Module):
-    """``depth`` CUBA 3x3 Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
+    """``depth`` CUBA Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
     ``width`` neurons and a CUBA Dense output layer (``readout_population`` neurons per class,
     as in :class:`SlayerMLP`; ``dropout`` on the hidden blocks and ``input_levels``, as there).
 
-    Every second convolution (the 2nd, 4th, ...) has stride 2 and halves the image, in place
-    of pooling, which NetX cannot load. Input (batch, C, H, W, time), output (batch, out, time).
+    ``kernel``: (height, width) of every convolution, both odd, padded to keep the size; 3 x 3
+    by default, 1 x 5 for signals of shape (C, 1, length). ``stride_layers``: the (0-based)
+    convolutions with stride 2, which halve the image in place of pooling (NetX cannot load
+    pooling); None: every second one (the 2nd, 4th, ...). A 1-high kernel strides only along
+    the width. Input (batch, C, H, W, time), output (batch, out, time).
     """
 
     def __init__(
@@ -149,32 +163,29 @@ class SlayerCNN(torch.nn.Module):
         readout_population: int = 1,
         dropout: float = 0.0,
         input_levels: int | None = None,
+        kernel: tuple[int, int] = (3, 3),
+        stride_layers: tuple[int, ...] | None = None,
     ):
         super().__init__()
-        if len(in_shape) != 3 or min(in_shape) < 1:
-            raise ValueError(f"a CNN needs an input shape (channels, height, width) "
-                             f"(got {tuple(in_shape)})")
-        if depth < 1 or channels < 1 or width < 1 or out_features < 1:
-            raise ValueError(
-                f"a CNN needs depth >= 1 convolutions, channels >= 1, width >= 1 and at least "
-                f"one output (got depth={depth}, channels={channels}, width={width}, "
-                f"out={out_features})"
-            )
+        _check_cnn(in_shape, out_features, depth, channels, width, kernel)
         check_count(readout_population, "readout-population")
         self.readout_population = readout_population
         self.dropout = dropout
         self.input_levels = input_levels
         in_channels, height, image_width = in_shape
+        strided = range(1, depth, 2) if stride_layers is None else stride_layers
+        kernel = tuple(int(k) for k in kernel)
         blocks = []
         for layer in range(depth):
-            stride = 2 if layer % 2 == 1 else 1
+            stride = (2 if kernel[0] > 1 else 1, 2) if layer in strided else (1, 1)
             blocks.append(slayer.block.cuba.Conv(
                 first_neuron_params(neuron, dropout, input_levels) if layer == 0
-                else hidden_neuron_params(neuron, dropout), in_channels, channels, 3, stride=stride,
-                padding=1, delay_shift=delay_shift))
+                else hidden_neuron_params(neuron, dropout), in_channels, channels, kernel,
+                stride=stride, padding=(kernel[0] // 2, kernel[1] // 2),
+                delay_shift=delay_shift))
             in_channels = channels
-            height, image_width = conv_output_size(height, stride), conv_output_size(
-                image_width, stride)
+            height = conv_output_size(height, stride[0])
+            image_width = conv_output_size(image_width, stride[1])
         blocks.append(slayer.block.cuba.Flatten())
         blocks.append(slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout),
                                               channels * height * image_width,
@@ -188,6 +199,22 @@ class SlayerCNN(torch.nn.Module):
         for block in self.blocks:
             spikes = block(spikes)
         return spikes
+
+
+def _check_cnn(in_shape: tuple[int, ...], out_features: int, depth: int, channels: int,
+               width: int, kernel: tuple[int, ...]) -> None:
+    """One clear ValueError for a CNN that cannot be built."""
+    if len(in_shape) != 3 or min(in_shape) < 1:
+        raise ValueError(f"a CNN needs an input shape (channels, height, width) "
+                         f"(got {tuple(in_shape)})")
+    if depth < 1 or channels < 1 or width < 1 or out_features < 1:
+        raise ValueError(
+            f"a CNN needs depth >= 1 convolutions, channels >= 1, width >= 1 and at least "
+            f"one output (got depth={depth}, channels={channels}, width={width}, "
+            f"out={out_features})"
+        )
+    if len(kernel) != 2 or any(k < 1 or k % 2 == 0 for k in kernel):
+        raise ValueError(f"a CNN kernel is (height, width), both odd (got {tuple(kernel)})")
 
 
 def readout_population(net: torch.nn.Module) -> int:
@@ -241,14 +268,19 @@ def build_model(config: dict) -> torch.nn.Module:
     ``{"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 10, "width": 100,
     "neuron": {...NeuronConfig fields...}, "delay_shift": true}`` or
     ``{"arch": "cnn", "in_shape": [1, 28, 28], "out_features": 10, "depth": 4, "channels": 64,
-    "width": 100, "neuron": {...}, "delay_shift": false}``.
+    "width": 100, "neuron": {...}, "delay_shift": false}``; ``"arch": "cnn1d"`` is the
+    CNN with :data:`CNN1D_KERNEL` kernels, strided at :data:`CNN1D_STRIDE_LAYERS` (for
+    ``in_shape`` (C, 1, length), e.g. MNIST-1D's [1, 1, 40]).
     """
     config = dict(config)
     arch = config.pop("arch", None)
     neuron = NeuronConfig(**config.pop("neuron", {}))
     if arch == "mlp":
         return SlayerMLP(neuron=neuron, **config)
-    if arch == "cnn":
-        return SlayerCNN(neuron=neuron, in_shape=tuple(config.pop("in_shape")), **config)
+    if arch in ("cnn", "cnn1d"):
+        shape = {"kernel": CNN1D_KERNEL, "stride_layers": CNN1D_STRIDE_LAYERS} \
+            if arch == "cnn1d" else {}
+        return SlayerCNN(neuron=neuron, in_shape=tuple(config.pop("in_shape")), **shape,
+                         **config)
     raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}")
 

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from lava_init.checks import check_decay, check_threshold
 
 #: Data sets ``lava-init train`` reads (lava_init.apps.data), all with 10 classes.
-DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10")
+DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10", "mnist1d")
 NUM_CLASSES = 10
 #: Network builders of lava_init.apps.models.
-ARCHITECTURES = ("mlp", "cnn")
+ARCHITECTURES = ("mlp", "cnn", "cnn1d")
 #: How static images become input (lava_init.encoding): Bernoulli spikes with the pixel's
 #: intensity as probability per step, round(intensity * T) spikes spread evenly, or graded
 #: values, the intensity ramped over the steps (``ramp_encode``; Lava gets them as messages).

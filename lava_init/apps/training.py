@@ -109,7 +109,7 @@ def training_bytes(config: TrainConfig) -> int:
     """An upper bound of the memory a training run takes: weights with their gradients and
     Adam's two moments, and each block's states and gradients over a batch's steps."""
     outputs = CLASSES * config.readout_population
-    if config.arch == "cnn":
+    if config.arch in ("cnn", "cnn1d"):
         hidden = config.depth * config.channels * LARGEST_INPUT // 3
         weights = config.depth * config.channels ** 2 * 9 + hidden * config.width
     else:
@@ -271,7 +271,8 @@ def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
               "input_levels": encoding_input_levels(config.encoding)}
     if config.arch == "mlp":
         return {"arch": "mlp", "in_features": int(np.prod(input_shape)), **common}
-    return {"arch": "cnn", "in_shape": list(input_shape), "channels": config.channels, **common}
+    return {"arch": config.arch, "in_shape": list(input_shape), "channels": config.channels,
+            **common}
 
 
 def _setup_distributed() -> _Distributed:

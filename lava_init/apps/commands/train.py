@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=defaults.width,
                         help="neurons per hidden Dense layer (default 100)")
     parser.add_argument("--channels", type=int, default=defaults.channels,
-                        help="channels per convolution, cnn only (default 64)")
+                        help="channels per convolution, cnn and cnn1d only (default 64)")
     add_init_arguments(parser, defaults)
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")

@@ -1,0 +1,269 @@
+"""Does depth pay for plain spiking CNNs on MNIST-1D? A depth sweep per init, beside an ANN.
+
+Every row trains ``lava-init train``'s 1D CNN (``--dataset mnist1d --arch cnn1d``: ``depth``
+convolutions of 32 channels with 1 x 5 kernels, stride 2 at the 2nd and 4th, Dense 100, a
+readout Dense) with memoryless CUBA neurons on the graded ON / OFF signal, Adam with a cosine
+schedule, at one fixed budget (``--epochs``, batch 32) for each init of :data:`RECIPES` and
+each learning rate of ``--lrs``. A row stores the test accuracy after epoch 1 and at the end,
+each layer's silent fraction (neurons that never spike on the first 256 test samples) at
+init and after training, and the provenance (command, commit: benchmarks/provenance.py). The
+``ann`` rows train the same shape as a ReLU CNN (a few lines of torch) on the same signals.
+
+``--diagnose`` trains nothing: it stores each init's layer rates, silent fractions and
+weight-gradient norms at init in ``OUT/init_diagnosis.json``.
+
+Rows go to ``OUT/runs.json`` as each ends (a stored row with the same label is kept unless
+``--rerun``); ``OUT/mnist1d_depth.md`` holds the table: per init, depth and seed the best
+learning rate's row. ``--quick``: one tiny row (depth 2, 512 samples, 2 epochs) for the tests.
+
+    python benchmarks/mnist1d_depth.py --inits lava-init,kaiming --depths 1,2,4,8 --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from provenance import current_provenance
+
+from lava_init.activity import measure_activity
+from lava_init.apps.data import load_dataset
+from lava_init.apps.lava_check import export_and_verify
+from lava_init.apps.models import build_model
+from lava_init.apps.settings import NUM_CLASSES, TRAIN_NEURON, TrainConfig, resolve_recipe
+from lava_init.apps.training import initialize_for_training, model_config, train
+from lava_init.backward import weight_gradient_norms
+from lava_init.files import atomic_write_text
+from lava_init.tables import format_table
+
+OUT = Path(__file__).resolve().parent / "results" / "mnist1d_depth"
+#: The neuron of every row: memoryless CUBA, threshold 1 (issue 29's setting).
+NEURON = dataclasses.replace(TRAIN_NEURON, threshold=1.0)
+#: The shared budget: MNIST-1D's 4,000 training signals, batch 32, T steps of graded input.
+BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time_steps=4,
+                   encoding="graded", batch_size=32, neuron=NEURON, readout_population=16,
+                   conserve_gradient=False, delay_shift=False, progress=False)
+#: Each init's settings on top of :data:`BASE`: ``paper`` the paper's init as it is;
+#: ``lava-init`` the paper's init calibrated to a hidden rate of 0.1 with the surrogate set
+#: for backward conservation; ``relay`` lava-init's deep recipe: relay blocks that copy their
+#: input at init, trained at ``lr / relays`` (:func:`lava_init.apps.settings.relay_lr`), the
+#: surrogate set for backward conservation (see docs/depth.md).
+RECIPES = {
+    "lava-init": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
+                  "conserve_gradient": True},
+    "relay": {"init": "relay", "conserve_gradient": True},
+    "paper": {"init": "variance_conserving"},
+    "kaiming": {"init": "kaiming"},
+    "slayer_default": {"init": "slayer_default"},
+}
+#: Test samples whose layers' silent fractions are measured.
+ACTIVITY_SAMPLES = 256
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inits", default="lava-init",
+                        help=f"comma-separated, of {', '.join(RECIPES)} and ann")
+    parser.add_argument("--depths", default="1,2,4,8,16")
+    parser.add_argument("--lrs", default="0.01", help="comma-separated learning rates")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--time-steps", type=int, default=BASE.time_steps)
+    parser.add_argument("--limit", type=int, default=None, help="training samples")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--rerun", action="store_true", help="replace stored rows")
+    parser.add_argument("--lava", type=int, default=0, metavar="N",
+                        help="export each SNN row to OUT/LABEL.net and run it on Lava "
+                        "fixed_pt on the first N test signals")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="store each init's rates, silent fractions and gradient norms "
+                        "at init in OUT/init_diagnosis.json, train nothing")
+    parser.add_argument("--quick", action="store_true",
+                        help="one tiny row: depth 2, 512 samples, 2 epochs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.depths, args.seeds, args.epochs, args.limit = "2", "0", 2, 512
+    return args
+
+
+def row_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed: int
+               ) -> TrainConfig:
+    """The :class:`TrainConfig` of one SNN row."""
+    return dataclasses.replace(BASE, **RECIPES[init], depth=depth, lr=lr, seed=seed,
+                               epochs=args.epochs, time_steps=args.time_steps,
+                               limit=args.limit, test_limit=args.limit and args.limit * 4,
+                               data_dir=args.data_dir)
+
+
+def silent_fractions(model: torch.nn.Module, values: torch.Tensor) -> list[float]:
+    """Each layer's fraction of neurons that never spike on ``values``."""
+    return [layer.silent_fraction for layer in measure_activity(model, values).layers]
+
+
+def snn_row(config: TrainConfig, lava_samples: int = 0, netx_path: Path | None = None) -> dict:
+    """Train one SNN row; its accuracies, silent fractions at init and after training, and
+    with ``lava_samples`` the NetX export at ``netx_path`` run on Lava fixed_pt on that many
+    test signals (SLAYER and Lava accuracy, mismatched spikes)."""
+    config = resolve_recipe(config)
+    train_set = load_dataset("mnist1d", True, config.data_dir, config.time_steps, config.seed,
+                             False, config.limit, encoding=config.encoding)
+    test_set = load_dataset("mnist1d", False, config.data_dir, config.time_steps, config.seed,
+                            False, ACTIVITY_SAMPLES, encoding=config.encoding)
+    values = torch.stack([test_set[i][0] for i in range(len(test_set))])
+    torch.manual_seed(config.seed)  # the init train() draws, measured before it trains
+    model = build_model(model_config(config, train_set.input_shape))
+    initialize_for_training(model, config, train_set)
+    silent_init = silent_fractions(model, values)
+    started = time.perf_counter()
+    result = train(config)
+    accuracies = [row["test_acc"] for row in result.metrics]
+    lava = {}
+    if lava_samples:
+        full_test = load_dataset("mnist1d", False, config.data_dir, config.time_steps,
+                                 config.seed, False, encoding=config.encoding)
+        check = export_and_verify(result.model, full_test, netx_path, lava_samples)
+        lava = {"lava": {"samples": check.samples, "slayer_acc": check.slayer_acc,
+                         "lava_acc": check.lava_acc,
+                         "mismatches": check.report.total_mismatches}}
+    return {**lava, "config": config.as_dict(), "epoch1_acc": accuracies[0],
+            "test_acc": accuracies[-1], "test_acc_per_epoch": accuracies,
+            "train_acc_per_epoch": [row["train_acc"] for row in result.metrics],
+            "rates_trained": [v for k, v in result.metrics[-1].items() if k.startswith("rate_")],
+            "silent_init": silent_init, "silent_trained": silent_fractions(result.model, values),
+            "seconds": time.perf_counter() - started}
+
+
+def init_diagnosis(args: argparse.Namespace, made_by: dict) -> dict:
+    """Per init and depth, before training: each layer's rate and silent fraction on the first
+    256 test signals and its weight-gradient norm for a fixed random output gradient
+    (:func:`lava_init.backward.weight_gradient_norms`), the init as each row draws it."""
+    rows = {}
+    for init in args.inits.split(","):
+        for depth in map(int, args.depths.split(",")):
+            config = resolve_recipe(row_config(args, init, depth, 0.01, 0))
+            train_set = load_dataset("mnist1d", True, config.data_dir, config.time_steps, 0,
+                                     False, config.batch_size, encoding=config.encoding)
+            test_set = load_dataset("mnist1d", False, config.data_dir, config.time_steps, 0,
+                                    False, ACTIVITY_SAMPLES, encoding=config.encoding)
+            values = torch.stack([test_set[i][0] for i in range(len(test_set))])
+            torch.manual_seed(0)
+            model = build_model(model_config(config, train_set.input_shape))
+            initialize_for_training(model, config, train_set)
+            activity = measure_activity(model, values)
+            rows[f"{init} d{depth}"] = {
+                "rates": activity.rates,
+                "silent": [layer.silent_fraction for layer in activity.layers],
+                "gradient_norms": weight_gradient_norms(model, values),
+                "provenance": made_by}
+            print(f"{init} d{depth}: silent max {max(rows[f'{init} d{depth}']['silent']):.2f}",
+                  flush=True)
+    return rows
+
+
+def ann(depth: int, in_channels: int, length: int, channels: int = 32, width: int = 100
+        ) -> torch.nn.Sequential:
+    """The ReLU CNN of the SNN's shape: ``depth`` 5-wide convolutions (stride 2 at the 2nd
+    and 4th), Dense ``width``, Dense 10."""
+    layers: list[torch.nn.Module] = []
+    for layer in range(depth):
+        stride = 2 if layer in (1, 3) else 1
+        layers += [torch.nn.Conv1d(in_channels, channels, 5, stride, 2), torch.nn.ReLU()]
+        in_channels, length = channels, (length - 1) // stride + 1
+    return torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(channels * length,
+                               width), torch.nn.ReLU(), torch.nn.Linear(width, NUM_CLASSES))
+
+
+def ann_row(config: TrainConfig) -> dict:
+    """Train the ANN of :func:`ann` on the ON / OFF signals (unquantized), as the SNN rows."""
+    def signals(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        data = load_dataset("mnist1d", train, config.data_dir, 1, limit=config.limit if train
+                            else config.test_limit)
+        return data.images.squeeze(2), data.labels
+
+    (x, y), (x_test, y_test) = signals(True), signals(False)
+    torch.manual_seed(config.seed)
+    net = ann(config.depth, x.shape[1], x.shape[2])
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    steps = config.epochs * math.ceil(len(x) / config.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    accuracies, started = [], time.perf_counter()
+    for epoch in range(config.epochs):
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch))
+        for batch in order.split(config.batch_size):
+            loss = F.cross_entropy(net(x[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        with torch.no_grad():
+            accuracies.append(float((net(x_test).argmax(1) == y_test).float().mean()))
+    return {"config": {**config.as_dict(), "init": "ann (torch default)"},
+            "epoch1_acc": accuracies[0], "test_acc": accuracies[-1],
+            "test_acc_per_epoch": accuracies, "seconds": time.perf_counter() - started}
+
+
+def label_of(init: str, depth: int, lr: float, epochs: int, seed: int) -> str:
+    return f"{init} d{depth} lr{lr:g} e{epochs} s{seed}"
+
+
+def table(runs: dict) -> str:
+    """Per init, depth and seed the row of the best final test accuracy over learning rates."""
+    best: dict[tuple, dict] = {}
+    for record in runs.values():
+        key = (record["init"], record["config"]["epochs"], record["config"]["depth"],
+               record["config"]["seed"])
+        if key not in best or record["test_acc"] > best[key]["test_acc"]:
+            best[key] = record
+    headers = ["init", "depth", "seed", "best lr", "epochs", "epoch-1 acc", "test acc",
+               "silent at init (max layer)", "silent trained (max layer)", "commit"]
+    rows = [[r["init"], depth, seed, r["config"]["lr"], r["config"]["epochs"], r["epoch1_acc"],
+             r["test_acc"], max(r.get("silent_init", [math.nan])),
+             max(r.get("silent_trained", [math.nan])), r["provenance"]["commit"][:12]]
+            for (_, _, depth, seed), r in sorted(best.items())]
+    return format_table(headers, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    made_by = current_provenance(__file__, argv)
+    if args.diagnose:
+        path = args.out / "init_diagnosis.json"
+        atomic_write_text(json.dumps(init_diagnosis(args, made_by), indent=1), path)
+        return 0
+    store = args.out / "runs.json"
+    runs = json.loads(store.read_text()) if store.exists() else {}
+    for init in args.inits.split(","):
+        if init not in (*RECIPES, "ann"):
+            raise SystemExit(f"unknown init {init!r}; valid: {', '.join(RECIPES)}, ann")
+        for depth in map(int, args.depths.split(",")):
+            for seed in map(int, args.seeds.split(",")):
+                for lr in map(float, args.lrs.split(",")):
+                    label = label_of(init, depth, lr, args.epochs, seed)
+                    if label in runs and not args.rerun:
+                        continue
+                    config = row_config(args, "paper" if init == "ann" else init, depth, lr,
+                                        seed)
+                    netx_path = args.out / f"{label.replace(' ', '_')}.net"
+                    record = ann_row(config) if init == "ann" else snn_row(
+                        config, args.lava, netx_path)
+                    runs[label] = {"init": init, **record, "provenance": made_by}
+                    print(f"{label}: epoch 1 {record['epoch1_acc']:.3f}, final "
+                          f"{record['test_acc']:.3f} ({record['seconds']:.0f} s)", flush=True)
+                    atomic_write_text(json.dumps(runs, indent=1), store)
+    text = table(runs)
+    print(text)
+    atomic_write_text(f"# MNIST-1D depth sweep\n\n{text}\n", args.out / "mnist1d_depth.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
