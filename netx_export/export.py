@@ -25,15 +25,22 @@ from lava_init.slayer_blocks import (
     synapse_weight,
 )
 from lava_init.temporal import LAVA_CURRENT_LIMIT
-from netx_export.netx_file import INPUT_LEVELS_ATTRIBUTE, read_netx_file
+from netx_export.netx_file import (
+    EXPORTABLE_BLOCKS,
+    INPUT_LEVELS_ATTRIBUTE,
+    UNRUNNABLE_BLOCKS,
+    read_netx_file,
+)
 
-#: Block types NetX 0.6.0 cannot load (its create_* raise NotImplementedError).
-UNSUPPORTED_BLOCKS = ("Pool", "Average", "ConvT", "Unpool", "TimeDecimation", "KWTA")
+#: Block types NetX 0.6.0 cannot load: those whose NetX layer it cannot create (its create_*
+#: raise NotImplementedError; :data:`netx_export.netx_file.LAYER_TYPES`) and SLAYER-only ones.
+UNSUPPORTED_BLOCKS = (*UNRUNNABLE_BLOCKS, "TimeDecimation", "KWTA")
 #: Memory an export takes per parameter (the copy, its 8-bit and integer versions, HDF5 and
 #: NetX's buffers) and per block (NetX's Lava process objects while the file is loaded back).
 EXPORT_BYTES_PER_PARAMETER, EXPORT_BYTES_PER_BLOCK = 64, 4 << 20
-#: Block types exported as they are; everything else is refused before writing.
-SUPPORTED_BLOCKS = ("Input", "Flatten", "Dense", "Conv", "Recurrent")
+#: Block types exported as they are (a row of the layer-type table each); everything else is
+#: refused before writing.
+SUPPORTED_BLOCKS = EXPORTABLE_BLOCKS
 
 
 def check_exportable(name: str, block: torch.nn.Module) -> None:

@@ -15,7 +15,7 @@ from lava.lib.dl.slayer.block.base import step_delay
 
 from lava_init.checks import check_allocation
 from lava_init.quantization import DECAY_SCALE
-from netx_export.netx_file import MAX_DELAY, NetxLayer, read_netx_file
+from netx_export.netx_file import IMPORTABLE_LAYERS, MAX_DELAY, NetxLayer, read_netx_file
 
 #: NetX's integer unit of weights, biases and thresholds: 64 = 1.0 (SLAYER's ``scale``).
 WEIGHT_SCALE = 64
@@ -136,38 +136,66 @@ def set_block_parameters(block: torch.nn.Module, weight: np.ndarray,
         block.delay.init = True
 
 
-def _block(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...], input_levels: int = 1
-           ) -> torch.nn.Module | None:
-    """The SLAYER block of one checked NetX layer (``layer``: its kind and shapes) whose
-    SLAYER input has ``shape``; None for a shape-only input group and a flatten of a vector.
-    ``input_levels``: the graded input's levels per unit, for the
-    file's first synapse layer (``export_netx(..., input_levels=)``)."""
-    kind = layer.kind
-    params = None if kind == "flatten" or (kind == "input" and "neuron" not in group) else \
-        _neuron_params(group, "bias" in group and kind != "input", input_levels)
-    if kind == "input":
-        if params is None:
-            return None
-        weight = float(_stored(group, "weight").ravel()[0]) / WEIGHT_SCALE \
-            if "weight" in group else None
-        bias = float(_stored(group, "bias").ravel()[0]) / WEIGHT_SCALE if "bias" in group else None
-        return slayer.block.cuba.Input(params, weight=weight, bias=bias)
-    if kind == "flatten":
-        return slayer.block.cuba.Flatten() if len(shape) == 3 else None
-    if kind == "dense":
-        block = NetxDense(params, math.prod(layer.inputs), layer.size, delay="delay" in group)
-    elif kind == "conv":
-        weight_shape = group["weight"].shape
-        pairs = {key: tuple(np.broadcast_to(_stored(group, key).ravel(), (2,)).astype(int))
-                 for key in ("stride", "padding", "dilation")}
-        block = slayer.block.cuba.Conv(
-            params, layer.inputs[0], layer.shape[0], kernel_size=tuple(weight_shape[2:4]),
-            groups=int(_stored(group, "groups").ravel()[0]), **pairs)
-    else:
-        raise ValueError(f"{layer.name} is a {kind!r} layer; load_netx imports input, flatten, "
-                         "dense and conv layers (run the file on Lava with inspect instead)")
+def create_input(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
+                 input_levels: int = 1) -> torch.nn.Module | None:
+    """An ``input`` layer: SLAYER's Input block with the file's neurons, weight and bias
+    (64 = 1.0); None for a shape-only input group (no neurons)."""
+    if "neuron" not in group:
+        return None
+    weight = float(_stored(group, "weight").ravel()[0]) / WEIGHT_SCALE \
+        if "weight" in group else None
+    bias = float(_stored(group, "bias").ravel()[0]) / WEIGHT_SCALE if "bias" in group else None
+    return slayer.block.cuba.Input(_neuron_params(group, False, input_levels), weight=weight,
+                                   bias=bias)
+
+
+def create_flatten(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
+                   input_levels: int = 1) -> torch.nn.Module | None:
+    """A ``flatten`` layer: SLAYER's Flatten after a convolution, None after a vector."""
+    return slayer.block.cuba.Flatten() if len(shape) == 3 else None
+
+
+def create_dense(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
+                 input_levels: int = 1) -> torch.nn.Module:
+    """A ``dense`` layer: a CUBA Dense block with NetX's delays (:class:`NetxDense`) and the
+    file's weights, bias and delays."""
+    block = NetxDense(_neuron_params(group, "bias" in group, input_levels),
+                      math.prod(layer.inputs), layer.size, delay="delay" in group)
     _set_parameters(block, group, input_levels)
     return block
+
+
+def create_conv(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
+                input_levels: int = 1) -> torch.nn.Module:
+    """A ``conv`` layer: a CUBA Conv block with the file's kernel, stride, padding, dilation,
+    groups, weights and bias."""
+    pairs = {key: tuple(np.broadcast_to(_stored(group, key).ravel(), (2,)).astype(int))
+             for key in ("stride", "padding", "dilation")}
+    block = slayer.block.cuba.Conv(
+        _neuron_params(group, "bias" in group, input_levels), layer.inputs[0], layer.shape[0],
+        kernel_size=tuple(group["weight"].shape[2:4]),
+        groups=int(_stored(group, "groups").ravel()[0]), **pairs)
+    _set_parameters(block, group, input_levels)
+    return block
+
+
+#: One importer per importable NetX layer type (``netx_file.IMPORTABLE_LAYERS``), as lava-dl's
+#: NetX has one ``create_<type>`` per type: ``(group, layer, SLAYER input shape,
+#: input_levels) -> SLAYER block or None``; ``input_levels``: the graded input's levels per
+#: unit, for the file's first synapse layer (``export_netx(..., input_levels=)``).
+IMPORTERS = {"input": create_input, "flatten": create_flatten, "dense": create_dense,
+             "conv": create_conv}
+
+
+def _block(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...], input_levels: int = 1
+           ) -> torch.nn.Module | None:
+    """The SLAYER block of one checked NetX layer whose SLAYER input has ``shape``, by its
+    importer (:data:`IMPORTERS`); a clear error for a type load_netx does not import."""
+    if layer.kind not in IMPORTABLE_LAYERS:
+        raise ValueError(f"{layer.name} is a {layer.kind!r} layer; load_netx imports "
+                         f"{', '.join(IMPORTABLE_LAYERS)} layers (run the file on Lava with "
+                         "inspect instead)")
+    return IMPORTERS[layer.kind](group, layer, shape, input_levels)
 
 
 @torch.no_grad()

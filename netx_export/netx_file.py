@@ -340,24 +340,39 @@ def _conv_layer(reader: _Reader, previous: Shape | None) -> Shape:
 class LayerType:
     """One NetX layer type: ``created`` by NetX 0.6.0 (else it and what follows are skipped),
     ``neurons``: a Lava layer with neurons (an ``input`` one only with a neuron group);
-    ``check(reader, input_shape) -> output shape``."""
+    ``block``: the lava-dl SLAYER block type (``slayer_blocks.slayer_block_type``) exported as
+    this type, None for none; ``importable``: :func:`netx_export.load_netx` builds that block
+    from it (its importer: ``netx_export.load.IMPORTERS``); ``check(reader, input_shape) ->
+    output shape``."""
 
     created: bool = True
     neurons: bool = False
+    block: str | None = None
+    importable: bool = False
     check: Callable[[_Reader, Shape | None], Shape | None] | None = None
 
 
 #: Every NetX layer type, one row each.
 LAYER_TYPES: dict[str, LayerType] = {
-    "input": LayerType(check=_input_layer),
-    "flatten": LayerType(check=_flatten_layer),
-    "dense": LayerType(neurons=True, check=_dense_layer),
-    "dense_rec": LayerType(neurons=True, check=_dense_rec_layer),
+    "input": LayerType(block="Input", importable=True, check=_input_layer),
+    "flatten": LayerType(block="Flatten", importable=True, check=_flatten_layer),
+    "dense": LayerType(neurons=True, block="Dense", importable=True, check=_dense_layer),
+    "dense_rec": LayerType(neurons=True, block="Recurrent", check=_dense_rec_layer),
     "dense_comp": LayerType(neurons=True, check=_dense_complex_layer),
-    "conv": LayerType(neurons=True, check=_conv_layer),
-    **{kind: LayerType(created=False) for kind in ("average", "pool", "convT", "unpool",
-                                                    "concat")},
+    "conv": LayerType(neurons=True, block="Conv", importable=True, check=_conv_layer),
+    "average": LayerType(created=False, block="Average"),
+    "pool": LayerType(created=False, block="Pool"),
+    "convT": LayerType(created=False, block="ConvT"),
+    "unpool": LayerType(created=False, block="Unpool"),
+    "concat": LayerType(created=False),
 }
+#: SLAYER block types exported as a NetX layer NetX 0.6.0 creates, in table order.
+EXPORTABLE_BLOCKS = tuple(row.block for row in LAYER_TYPES.values() if row.created and row.block)
+#: SLAYER block types whose NetX layer NetX 0.6.0 cannot create.
+UNRUNNABLE_BLOCKS = tuple(row.block for row in LAYER_TYPES.values()
+                          if not row.created and row.block)
+#: NetX layer types :func:`netx_export.load_netx` imports.
+IMPORTABLE_LAYERS = tuple(kind for kind, row in LAYER_TYPES.items() if row.importable)
 
 
 def _self_contained(group: h5py.Group, depth: int = 0) -> None:

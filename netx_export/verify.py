@@ -18,6 +18,10 @@ from lava_init.slayer_blocks import (
 )
 from lava_init.tables import format_table
 from netx_export.lava_run import run_lava
+from netx_export.netx_file import LAYER_TYPES
+
+#: The NetX layer type of each exportable SLAYER block type.
+LAYER_BY_BLOCK = {row.block: row for row in LAYER_TYPES.values() if row.block}
 
 
 @dataclass
@@ -82,10 +86,16 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+def _is_lava_layer(block: torch.nn.Module) -> bool:
+    """True for a block NetX turns into a Lava layer with neurons: one of a NetX layer type
+    (``netx_file.LAYER_TYPES``) that has a neuron (Flatten has none, an Input block may)."""
+    return (slayer_block_type(block) in LAYER_BY_BLOCK
+            and getattr(block, "neuron", None) is not None)
+
+
 def _lava_layers(blocks: list[tuple[str, torch.nn.Module]]) -> list[tuple[str, torch.nn.Module]]:
-    """The blocks NetX turns into Lava layers (not Flatten, not a neuron-less Input)."""
-    return [(name, block) for name, block in blocks
-            if slayer_block_type(block) != "Flatten" and getattr(block, "neuron", None) is not None]
+    """The blocks NetX turns into Lava layers (:func:`_is_lava_layer`)."""
+    return [(name, block) for name, block in blocks if _is_lava_layer(block)]
 
 
 @torch.no_grad()
@@ -108,7 +118,7 @@ def _time_offsets(blocks: list[tuple[str, torch.nn.Module]]) -> dict[str, int]:
     offsets, shifts, index = {}, 0, 0
     for name, block in blocks:
         shifts += int(getattr(block, "delay_shift", False) is True)
-        if getattr(block, "neuron", None) is not None and slayer_block_type(block) != "Flatten":
+        if _is_lava_layer(block):
             offsets[name] = shifts - index
             index += 1
     return offsets

@@ -24,8 +24,9 @@ from lava.lib.dl import slayer
 
 from lava_init import initialize, measure_activity
 from lava_init.apps.cli import main
-from netx_export import export_netx, inspect, load_netx, run_lava, verify
+from netx_export import export, export_netx, inspect, load, load_netx, netx_file, run_lava, verify
 from netx_export.load import NetxDense
+from netx_export.verify import _is_lava_layer
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration
@@ -243,3 +244,17 @@ def test_building_the_recurrent_example_leaves_the_shared_neuron_untouched():
     before = dict(NEURON)
     recurrent_net()
     assert before == NEURON
+
+
+def test_the_layer_type_table_is_the_one_place_a_netx_type_lives():
+    """Each importable row of netx_file.LAYER_TYPES has its importer (load.IMPORTERS) and
+    nothing else does; the exporter takes exactly the runnable rows' SLAYER blocks and refuses
+    the unrunnable ones; verify counts a block as a Lava layer by its row."""
+    assert set(load.IMPORTERS) == set(netx_file.IMPORTABLE_LAYERS)
+    runnable = {row.block for row in netx_file.LAYER_TYPES.values() if row.created and row.block}
+    assert set(export.SUPPORTED_BLOCKS) == runnable
+    assert set(netx_file.UNRUNNABLE_BLOCKS) <= set(export.UNSUPPORTED_BLOCKS)
+    assert not runnable & set(export.UNSUPPORTED_BLOCKS)
+    neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+    assert _is_lava_layer(slayer.block.cuba.Dense(neuron, 4, 2))
+    assert not _is_lava_layer(slayer.block.cuba.Flatten())
