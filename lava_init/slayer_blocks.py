@@ -398,7 +398,8 @@ def is_memoryless(block: torch.nn.Module) -> bool:
 
     Example:
         >>> from lava.lib.dl.slayer.block import cuba
-        >>> is_memoryless(cuba.Dense({"threshold": 1, "current_decay": 1, "voltage_decay": 1}, 3, 1))
+        >>> is_memoryless(cuba.Dense({"threshold": 1, "current_decay": 1, "voltage_decay": 1},
+        ...                          3, 1))
         True
     """
     try:
