@@ -467,13 +467,13 @@ def read_netx_file(path: str | Path) -> NetxFile:
             Loihi's range, or layers that do not chain; one line naming the problem.
 
     Example:
-        >>> import tempfile, torch; from lava.lib.dl import slayer
+        >>> import tempfile
+        >>> from lava.lib.dl.slayer.block.cuba import Dense
         >>> from netx_export import export_netx
-        >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
-        >>> path = export_netx(torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4)),
-        ...                    tempfile.mkdtemp() + "/net.net")
-        >>> read_netx_file(path).neurons, read_netx_file(path).input_shape
-        (4, (8,))
+        >>> net = Dense({"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}, 8, 4)
+        >>> netx = read_netx_file(export_netx(net, tempfile.mkdtemp() + "/net.net"))
+        >>> netx.neurons, netx.input_shape, netx.input_levels
+        (4, (8,), None)
     """
     path = Path(path)
     if not path.is_file():
