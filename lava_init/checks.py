@@ -240,7 +240,7 @@ def format_bytes(count: float) -> str:
     """``count`` bytes in the largest binary unit that keeps it >= 1.
 
     Args:
-        count: a number of bytes (whole bytes are printed without decimals).
+        count: a number of bytes (under 1 KiB it is printed as whole bytes).
 
     Returns:
         The size with three significant digits and its unit (B, KiB, MiB, GiB or TiB).

@@ -280,7 +280,8 @@ def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
     The caller stops the runtime (:func:`run_in_process` does both).
 
     Args:
-        lava: the network from :func:`load_lava_network` (connected to a source here: one use).
+        lava: the network from :func:`load_lava_network`; a source and the recorders are
+            connected to it here.
         batch: checked input (:func:`checked_input`), ``(samples, *input, T)``.
         run_config: Lava's run configuration for the backend.
         on_sample: called after each sample.

@@ -113,8 +113,8 @@ def map_samples(run_share: RunShare, batch: np.ndarray, workers: int | None = No
         One array per layer, all samples in batch order.
 
     Raises:
-        LavaInterrupted: SIGINT or SIGTERM, after every worker has ended.
-        LavaRunFailed: a worker failed or ended without its result.
+        LavaInterrupted: (several workers) SIGINT or SIGTERM, after every worker has ended.
+        LavaRunFailed: (several workers) a worker failed or ended without its result.
 
     Example:
         >>> def double(share, on_sample):  # one "layer": the samples times 2
