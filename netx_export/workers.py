@@ -117,6 +117,7 @@ def map_samples(run_share: RunShare, batch: np.ndarray, workers: int | None = No
         LavaRunFailed: (several workers) a worker failed or ended without its result.
 
     Example:
+        >>> from lava.lib.dl.netx import hdf5  # Lava sets its start method before tqdm's lock
         >>> def double(share, on_sample):  # one "layer": the samples times 2
         ...     return [share * 2]
         >>> map_samples(double, np.arange(4), workers=1)  # one worker: no fork
