@@ -317,9 +317,9 @@ def netx_layers(path: str | Path) -> list[tuple[int, str, tuple[int, ...]]]:
     Example:
         >>> import tempfile; from lava.lib.dl.slayer.block import cuba
         >>> lif = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.5}
-        >>> net = torch.nn.Sequential(cuba.Dense(lif, 6, 5), cuba.Dense(lif, 5, 2))
+        >>> net = torch.nn.Sequential(cuba.Dense(lif, 6, 5), cuba.Dense(lif, 5, 4))
         >>> netx_layers(export_netx(net, tempfile.mkdtemp() + "/two.net"))
-        [(0, 'dense', (5,)), (1, 'dense', (2,))]
+        [(0, 'dense', (5,)), (1, 'dense', (4,))]
     """
     path = Path(path)
     if not path.is_file():

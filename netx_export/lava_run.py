@@ -223,9 +223,9 @@ def load_lava_network(path: Path, plan: NetxPlan) -> LavaNetwork:
         >>> from lava.lib.dl import slayer
         >>> from netx_export import export_netx
         >>> cuba = {"threshold": 0.5, "current_decay": 0.5, "voltage_decay": 0.5}
-        >>> file = export_netx(slayer.block.cuba.Dense(cuba, 5, 2), tempfile.mkdtemp() + "/b.net")
+        >>> file = export_netx(slayer.block.cuba.Dense(cuba, 10, 4), tempfile.mkdtemp() + "/b.net")
         >>> load_lava_network(file, netx_plan(file)).sample_shape
-        (5,)
+        (10,)
     """
     from lava.lib.dl.netx import hdf5
 
@@ -438,9 +438,9 @@ def run_workers(plan: NetxPlan, batch: np.ndarray, workers: int | None) -> int:
         >>> from lava.lib.dl import slayer
         >>> from netx_export import export_netx
         >>> params = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}
-        >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(params, 3, 3))
+        >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(params, 16, 8))
         >>> plan = netx_plan(export_netx(net, tempfile.mkdtemp() + "/three.net"))
-        >>> run_workers(plan, np.ones((2, 3, 10)), workers=4)  # never more than the samples
+        >>> run_workers(plan, np.ones((2, 16, 10)), workers=4)  # never more than the samples
         2
     """
     per_run = lava_processes(plan)
@@ -478,7 +478,7 @@ def netx_input_shape(path: str | Path) -> tuple[int, ...]:
         >>> import tempfile; from lava.lib.dl.slayer.block import cuba
         >>> from netx_export import export_netx
         >>> lif = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.1}
-        >>> netx_input_shape(export_netx(cuba.Dense(lif, 12, 2), tempfile.mkdtemp() + "/c.net"))
+        >>> netx_input_shape(export_netx(cuba.Dense(lif, 12, 4), tempfile.mkdtemp() + "/c.net"))
         (12,)
     """
     return read_netx_file(path).input_shape
