@@ -18,8 +18,15 @@ def encoding_input_levels(encoding: str) -> int | None:
     """Levels per unit of an encoding's graded values (``export_netx``'s ``input_levels``);
     None for the spike encodings.
 
-    >>> encoding_input_levels("graded"), encoding_input_levels("regular")
-    (16, None)
+    Args:
+        encoding: ``"graded"`` (:func:`ramp_encode`), or a spike encoding such as ``"rate"``.
+
+    Returns:
+        :data:`GRADED_LEVELS` for graded input, else None.
+
+    Example:
+        >>> encoding_input_levels("graded"), encoding_input_levels("regular")
+        (16, None)
     """
     return GRADED_LEVELS if encoding == "graded" else None
 
@@ -34,7 +41,17 @@ def rate_encode(
 ) -> torch.Tensor:
     """Bernoulli spikes with probability ``values`` (in [0, 1]) at each of ``time_steps`` steps.
 
-    ``values``: (batch, features...) -> spikes (batch, features..., time_steps), float 0/1.
+    Args:
+        values: intensities in [0, 1], shape (batch, features...); ValueError outside.
+        time_steps: steps T (>= 1).
+        generator: the random generator (None: torch's global one).
+
+    Returns:
+        Spikes (batch, features..., time_steps), float 0/1.
+
+    Example:
+        >>> rate_encode(torch.tensor([[0.0, 1.0]]), 4).tolist()
+        [[[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]]
     """
     check_count(time_steps, "time_steps")
     _check_intensities(values, "rate_encode")
@@ -48,11 +65,18 @@ def regular_encode(values: torch.Tensor, time_steps: int) -> torch.Tensor:
     an integrate-and-fire encoder with subtractive reset, starting half charged).
 
     The same rate as :func:`rate_encode` without its sampling noise (at T = 3 a Bernoulli
-    count of a mid-grey pixel is anything from 0 to 3). ``values`` (batch, features...) in
-    [0, 1] -> spikes (batch, features..., time_steps), float 0/1.
+    count of a mid-grey pixel is anything from 0 to 3).
 
-    >>> regular_encode(torch.tensor([0.0, 0.34, 0.5, 1.0]), 3).sum(-1).tolist()
-    [0.0, 1.0, 2.0, 3.0]
+    Args:
+        values: (batch, features...) in [0, 1].
+        time_steps: the number of steps.
+
+    Returns:
+        Spikes of shape (batch, features..., time_steps), float 0/1.
+
+    Example:
+        >>> regular_encode(torch.tensor([0.0, 0.34, 0.5, 1.0]), 3).sum(-1).tolist()
+        [0.0, 1.0, 2.0, 3.0]
     """
     check_count(time_steps, "time_steps")
     _check_intensities(values, "regular_encode")
@@ -68,12 +92,20 @@ def ramp_encode(values: torch.Tensor, time_steps: int, levels: int = GRADED_LEVE
 
     A memoryless first layer fires at step ``t`` when ``W values > theta T / (t + 1)``: each of
     its neurons reports its full-precision input against T thresholds, 0 .. T spikes, instead
-    of a binary code of a binarized image per step. ``values`` (batch, features...) in [0, 1]
-    -> graded values (batch, features..., time_steps), multiples of ``1 / levels`` in [0, 1];
-    on Lava they are messages of ``levels * value`` (``export_netx(..., input_levels=)``).
+    of a binary code of a binarized image per step. On Lava the values are messages of
+    ``levels * value`` (``export_netx(..., input_levels=)``).
 
-    >>> (ramp_encode(torch.tensor([0.5, 1.0]), 2, levels=4) * 4).tolist()
-    [[1.0, 2.0], [2.0, 4.0]]
+    Args:
+        values: intensities (batch, features...) in [0, 1].
+        time_steps: T.
+        levels: grid points per unit (default :data:`GRADED_LEVELS`).
+
+    Returns:
+        Graded values (batch, features..., time_steps), multiples of ``1 / levels`` in [0, 1].
+
+    Example:
+        >>> (ramp_encode(torch.tensor([0.5, 1.0]), 2, levels=4) * 4).tolist()
+        [[1.0, 2.0], [2.0, 4.0]]
     """
     check_count(time_steps, "time_steps")
     check_count(levels, "levels")

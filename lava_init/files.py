@@ -37,8 +37,15 @@ FREE_MARGIN = 1 << 20
 def process_alive(pid: int) -> bool:
     """True while process ``pid`` exists (also when it belongs to another user).
 
-    >>> process_alive(os.getpid())
-    True
+    Args:
+        pid: the process id.
+
+    Returns:
+        Whether ``os.kill(pid, 0)`` finds it.
+
+    Example:
+        >>> process_alive(os.getpid())
+        True
     """
     try:
         os.kill(pid, 0)
@@ -58,7 +65,21 @@ def _temp_writer(temp: Path, path: Path) -> int | None:
 
 def stale_temp_files(path: str | Path) -> list[Path]:
     """Temp files an interrupted :func:`atomic_write` to ``path`` left beside it: those of a
-    writer that is gone (a live writer's temp file is never stale)."""
+    writer that is gone (a live writer's temp file is never stale).
+
+    Args:
+        path: the target file; its folder is searched for ``.NAME.PID.RANDOM.tmp``.
+
+    Returns:
+        The stale temp files, sorted.
+
+    Example:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / ".w.npz.4999999.x1.tmp").write_text("")  # no such pid on Linux
+        >>> _ = (folder / f".w.npz.{os.getpid()}.x2.tmp").write_text("")  # this process: alive
+        >>> [temp.name for temp in stale_temp_files(folder / "w.npz")]
+        ['.w.npz.4999999.x1.tmp']
+    """
     path = Path(path)
     temps = path.parent.glob(f".{glob.escape(path.name)}.*.tmp")
     return sorted(temp for temp in temps
@@ -71,7 +92,24 @@ def exclusive(path: str | Path, what: str = "path", lock: str | Path | None = No
     """Hold ``path`` for this process during the ``with`` body: a second process asking for
     it meanwhile gets a ValueError naming the first (its pid) and ``what`` to change. The lock
     (``flock`` on ``lock``, by default ``.NAME.lock`` beside ``path``, removed after) ends
-    with the process, however it ends, so that a killed writer never blocks the next."""
+    with the process, however it ends, so that a killed writer never blocks the next.
+
+    Args:
+        path: what is held (it need not exist).
+        what: the option the message tells the other process to change.
+        lock: the lock file (None: ``.NAME.lock`` beside ``path``).
+
+    Returns:
+        A context manager that yields ``path`` as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> target = Path(tempfile.mkdtemp()) / "run"
+        >>> with exclusive(target, "run folder"):
+        ...     with exclusive(target):  # a second holder (another open file) is refused
+        ...         pass
+        Traceback (most recent call last):
+        ValueError: ...run is in use by another lava-init process (pid ...); wait for it ...
+    """
     path = Path(path)
     lock = path.parent / f".{path.name}.lock" if lock is None else Path(lock)
     while True:
@@ -99,7 +137,19 @@ def exclusive(path: str | Path, what: str = "path", lock: str | Path | None = No
 
 def check_free_space(folder: str | Path, size: int, what: str) -> None:
     """ValueError before writing ``size`` bytes of ``what`` into ``folder`` when its device
-    has not that much (plus :data:`FREE_MARGIN`) free."""
+    has not that much (plus :data:`FREE_MARGIN`) free.
+
+    Args:
+        folder: an existing folder on the device written to.
+        size: the bytes about to be written.
+        what: what is written, for the message.
+
+    Example:
+        >>> check_free_space(tempfile.gettempdir(), 10, "a note")  # fits: returns None
+        >>> check_free_space(tempfile.gettempdir(), 1 << 62, "the weights")
+        Traceback (most recent call last):
+        ValueError: no space for the weights in ...; free some space or write elsewhere
+    """
     free = shutil.disk_usage(folder).free
     if free < size + FREE_MARGIN:
         raise ValueError(f"no space for {what} in {folder}: about {size / 2**20:.1f} MiB are "
@@ -156,14 +206,43 @@ def atomic_write(path: str | Path, write: Callable[[str], object], size: int = 0
 
 
 def atomic_write_text(text: str, path: str | Path) -> Path:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`).
+
+    Args:
+        text: the content.
+        path: the file to write or replace.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> note = atomic_write_text("done", Path(tempfile.mkdtemp()) / "sub" / "note.txt")
+        >>> note.read_text(), note.parent.name
+        ('done', 'sub')
+    """
     return atomic_write(path, lambda temp: Path(temp).write_text(text))
 
 
 def check_writable_folder(folder: str | Path, option: str = "the output folder") -> Path:
     """Create ``folder`` if needed and make sure files can be written in it, before any work.
 
-    Raises ValueError naming ``option``, the folder and the reason.
+    Args:
+        folder: the folder files will be written to.
+        option: the command-line option or argument that named it, for the message.
+
+    Returns:
+        ``folder`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: naming ``option``, the folder and the reason (a file in the way, no
+            permission, ...).
+
+    Example:
+        >>> blocker = Path(tempfile.mkdtemp()) / "out"
+        >>> _ = blocker.write_text("")
+        >>> check_writable_folder(blocker / "runs", "--out")
+        Traceback (most recent call last):
+        ValueError: --out ... cannot be written (Not a directory); choose a folder you can write to
     """
     folder = Path(folder)
     try:

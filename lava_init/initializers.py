@@ -39,8 +39,15 @@ DISTRIBUTIONS = ("normal", "uniform")
 def calculate_fan_in(tensor: torch.Tensor) -> int:
     """Inputs per output neuron: ``shape[1] * prod(shape[2:])`` (groups already in ``shape[1]``).
 
-    >>> calculate_fan_in(torch.empty(10, 784, 1, 1, 1))
-    784
+    Args:
+        tensor: a weight of at least 2 dimensions; ValueError otherwise or for a fan-in of 0.
+
+    Returns:
+        The fan-in.
+
+    Example:
+        >>> calculate_fan_in(torch.empty(10, 784, 1, 1, 1))
+        784
     """
     if tensor.dim() < 2:
         raise ValueError(
@@ -54,7 +61,18 @@ def calculate_fan_in(tensor: torch.Tensor) -> int:
 
 
 def calculate_fan_out(tensor: torch.Tensor) -> int:
-    """Outputs per input neuron, torch's convention: ``shape[0] * prod(shape[2:])``."""
+    """Outputs per input neuron, torch's convention: ``shape[0] * prod(shape[2:])``.
+
+    Args:
+        tensor: the weight, checked as in :func:`calculate_fan_in`.
+
+    Returns:
+        The fan-out.
+
+    Example:
+        >>> calculate_fan_out(torch.empty(8, 3, 5, 5))  # 8 channels x a 5 x 5 kernel
+        200
+    """
     calculate_fan_in(tensor)
     return tensor.shape[0] * math.prod(tensor.shape[2:])
 
@@ -125,7 +143,19 @@ def fill_with_variance_(
 
 def grid_capacity(quantization: Quantization) -> float:
     """The largest weight variance a grid holds with at most ~1% of normal draws clipped:
-    ``(high / 2.576)^2`` (2.576: the two-sided 1% point of the normal distribution)."""
+    ``(high / 2.576)^2`` (2.576: the two-sided 1% point of the normal distribution).
+
+    Args:
+        quantization: the weight grid; the narrower of its two clamps counts.
+
+    Returns:
+        The variance (weight units squared).
+
+    Example:
+        >>> from lava_init.quantization import SLAYER_8BIT
+        >>> round(grid_capacity(SLAYER_8BIT), 3)
+        2.374
+    """
     return (min(quantization.high, -quantization.low) / 2.576) ** 2
 
 
@@ -175,7 +205,18 @@ def variance_conserving_(
 
 def is_relayable(shape: Sequence[int]) -> bool:
     """True for a weight shape that maps a layer onto one of its own size: Linear / Dense with
-    ``out == in``, or a convolution with ``out == in`` channels (no groups)."""
+    ``out == in``, or a convolution with ``out == in`` channels (no groups).
+
+    Args:
+        shape: the weight's shape, ``(out, in, ...)``.
+
+    Returns:
+        Whether :func:`relay_` can fill it.
+
+    Example:
+        >>> is_relayable((64, 64, 1, 1, 1)), is_relayable((10, 64))
+        (True, False)
+    """
     return len(shape) >= 2 and shape[0] == shape[1]
 
 
@@ -496,7 +537,18 @@ def register_initializer(
 
 
 def get_initializer(name: str) -> InitMethod:
-    """The registered method ``name``; a clear error lists the valid names otherwise."""
+    """The registered method ``name``; a clear error lists the valid names otherwise.
+
+    Args:
+        name: a key of :data:`INITIALIZERS`, e.g. ``"variance_conserving"``.
+
+    Returns:
+        Its :class:`InitMethod`.
+
+    Example:
+        >>> get_initializer("relay").relay, sorted(get_initializer("temporal").options)
+        (True, ['depth', 'target_rate', 'time_steps'])
+    """
     try:
         return INITIALIZERS[name]
     except KeyError:

@@ -55,8 +55,15 @@ SLAYER_8BIT = Quantization()
 def quantize_decay(decay: float) -> float:
     """The decay SLAYER and Loihi apply: ``round(decay * 4096) / 4096``.
 
-    >>> quantize_decay(0.03)
-    0.030029296875
+    Args:
+        decay: the fraction lost per step, in [0, 1].
+
+    Returns:
+        The decay on the 1/4096 grid.
+
+    Example:
+        >>> quantize_decay(0.03)
+        0.030029296875
     """
     check_decay(decay)
     return round(decay * DECAY_SCALE) / DECAY_SCALE
@@ -98,10 +105,19 @@ def scale_for_quantized_variance(sample: np.ndarray, variance: float,
     step that crosses ``variance`` and the closer of its two sides is returned. When even
     the largest scale stays below (every weight clipped) that scale is returned.
 
-    >>> sample = np.random.default_rng(0).standard_normal(10_000)
-    >>> scale = scale_for_quantized_variance(sample, 0.01, SLAYER_8BIT)
-    >>> round(float(np.mean(SLAYER_8BIT.apply(scale * sample) ** 2)), 4)
-    0.01
+    Args:
+        sample: zero-mean, unit-variance draws (any shape).
+        variance: the target second moment of the quantized weights (0 gives scale 0).
+        quantization: the grid ``q`` rounds and clamps to.
+
+    Returns:
+        The scale ``s`` (>= 0).
+
+    Example:
+        >>> sample = np.random.default_rng(0).standard_normal(10_000)
+        >>> scale = scale_for_quantized_variance(sample, 0.01, SLAYER_8BIT)
+        >>> round(float(np.mean(SLAYER_8BIT.apply(scale * sample) ** 2)), 4)
+        0.01
     """
     moment = QuantizedMoment(sample, quantization)
     high = math.sqrt(variance) * 4.0 + quantization.step
@@ -125,10 +141,19 @@ def effective_threshold(threshold: float, lattice_step: float | None) -> float:
     when ``v >= (floor(theta / step) + 1) * step``; the continuity correction puts the Gaussian
     model's threshold half a step below that: ``(floor(theta / step) + 0.5) * step``. A
     threshold on the grid acts as ``theta + step / 2``; one half-way between grid points is
-    unchanged. ``lattice_step`` None (a continuous membrane) returns ``theta``.
+    unchanged.
 
-    >>> effective_threshold(1.0, 1 / 32), effective_threshold(1.265625, 1 / 32)
-    (1.015625, 1.265625)
+    Args:
+        threshold: theta (weight units).
+        lattice_step: the membrane's lattice step; None or <= 0 (a continuous membrane)
+            returns ``theta``.
+
+    Returns:
+        The threshold for the Gaussian model.
+
+    Example:
+        >>> effective_threshold(1.0, 1 / 32), effective_threshold(1.265625, 1 / 32)
+        (1.015625, 1.265625)
     """
     if lattice_step is None or lattice_step <= 0:
         return float(threshold)

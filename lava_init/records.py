@@ -41,10 +41,18 @@ def layer_activity(name: str, spikes, latency: int = 0,
                    input_variance: float = math.nan) -> LayerActivity:
     """The :class:`LayerActivity` of ``spikes`` (batch, neurons..., T), counted from ``latency``.
 
-    ``spikes``: a numpy array or torch tensor of 0/1.
+    Args:
+        name: the layer's name.
+        spikes: a numpy array or torch tensor of 0/1, time last.
+        latency: the first step counted (steps before it are left out of rate and silence).
+        input_variance: the measured variance of the layer's synaptic input (NaN: not measured).
 
-    >>> layer_activity("l1", np.array([[[0, 1], [0, 0]]])).silent_fraction
-    0.5
+    Returns:
+        The layer's record.
+
+    Example:
+        >>> layer_activity("l1", np.array([[[0, 1], [0, 0]]])).silent_fraction
+        0.5
     """
     values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
     values = values.reshape(values.shape[0], -1, values.shape[-1])[..., latency:]

@@ -56,14 +56,26 @@ _STATE = _SignalState()
 
 
 def pending_signal() -> int | None:
-    """The stop signal received and not yet reported (None when there is none)."""
+    """The stop signal received and not yet reported (None when there is none).
+
+    Returns:
+        The signal number, or None.
+
+    Example:
+        >>> pending_signal() is None
+        True
+    """
     return _STATE.pending
 
 
 def raise_if_signalled(kind: type[Interrupted] = Interrupted) -> None:
     """Raise ``kind`` for a stop signal received whose exception was lost, and forget it.
 
-    >>> raise_if_signalled()  # nothing pending: returns
+    Args:
+        kind: the :class:`Interrupted` subclass to raise.
+
+    Example:
+        >>> raise_if_signalled()  # nothing pending: returns
     """
     signum, _STATE.pending = _STATE.pending, None
     if signum is not None:
@@ -71,7 +83,18 @@ def raise_if_signalled(kind: type[Interrupted] = Interrupted) -> None:
 
 
 def forget_signal() -> None:
-    """Forget the pending stop signal: its exception reached whoever reports it."""
+    """Forget the pending stop signal: its exception reached whoever reports it.
+
+    Example:
+        >>> try:
+        ...     stop_handler()(signal.SIGTERM, None)  # as if SIGTERM arrived
+        ... except Interrupted as stop:
+        ...     print(stop.exit_code, pending_signal() == signal.SIGTERM)
+        143 True
+        >>> forget_signal()
+        >>> pending_signal() is None
+        True
+    """
     _STATE.pending = None
 
 
@@ -79,8 +102,28 @@ def stop_handler(kind: type[Interrupted] = Interrupted, ignore_after: bool = Fal
                  ) -> Callable[[int, object], None]:
     """A handler for :data:`STOP_SIGNALS` that records the signal and raises ``kind`` in the
     process that made it (processes forked from it do nothing); during a fork it only records,
-    and the signal is raised again once the fork is done. ``ignore_after``: the first signal
-    makes both ignored (the cleanup it starts must not be cut short)."""
+    and the signal is raised again once the fork is done.
+
+    Args:
+        kind: the :class:`Interrupted` subclass raised.
+        ignore_after: the first signal makes both ignored (the cleanup it starts must not be
+            cut short).
+
+    Returns:
+        The handler, for ``signal.signal`` or :func:`handled_by`.
+
+    Example:
+        >>> handler = stop_handler()
+        >>> for stop in (lambda: handler(signal.SIGINT, None), raise_if_signalled):
+        ...     try:  # a handler raises; a signal whose exception was lost raises later
+        ...         stop()
+        ...     except Interrupted as interrupted:  # a KeyboardInterrupt: caught here
+        ...         print(interrupted)
+        interrupted by SIGINT
+        interrupted by SIGINT
+        >>> pending_signal() is None
+        True
+    """
     owner = os.getpid()
 
     def handler(signum: int, _frame) -> None:
@@ -102,7 +145,22 @@ def stop_handler(kind: type[Interrupted] = Interrupted, ignore_after: bool = Fal
 @contextlib.contextmanager
 def handled_by(action) -> Iterator[None]:
     """``action`` for SIGINT and SIGTERM during the ``with`` body, the previous handlers after.
-    Outside the main thread signals cannot be caught: the body runs with them as they are."""
+    Outside the main thread signals cannot be caught: the body runs with them as they are.
+
+    Args:
+        action: a handler (e.g. :func:`stop_handler`'s) or ``signal.SIG_IGN`` / ``SIG_DFL``.
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> before = signal.getsignal(signal.SIGTERM)
+        >>> with handled_by(signal.SIG_IGN):
+        ...     signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        True
+        >>> signal.getsignal(signal.SIGTERM) is before
+        True
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -115,14 +173,34 @@ def handled_by(action) -> Iterator[None]:
 
 
 def signals_ignored() -> contextlib.AbstractContextManager:
-    """Ignore SIGINT and SIGTERM for the ``with`` body (cleanup that must not be cut short)."""
+    """Ignore SIGINT and SIGTERM for the ``with`` body (cleanup that must not be cut short).
+
+    Returns:
+        A context manager (:func:`handled_by` with ``SIG_IGN``).
+
+    Example:
+        >>> with signals_ignored():
+        ...     signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        True
+    """
     return handled_by(signal.SIG_IGN)
 
 
 @contextlib.contextmanager
 def children_die_with_parent() -> Iterator[None]:
     """Processes forked during the ``with`` body are killed (SIGKILL) when their parent dies,
-    however it dies (Linux; elsewhere nothing changes)."""
+    however it dies (Linux; elsewhere nothing changes).
+
+    Returns:
+        A context manager; the contexts nest (a fork is bound while any of them is open).
+
+    Example:
+        >>> with children_die_with_parent():
+        ...     _STATE.binding  # each os.fork() now sets PR_SET_PDEATHSIG in the child
+        1
+        >>> _STATE.binding
+        0
+    """
     _STATE.binding += 1
     try:
         yield

@@ -16,7 +16,23 @@ def _cell(value: object) -> str:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Right-aligned columns (the first left-aligned), a header rule, one line per row."""
+    """Right-aligned columns (the first left-aligned), a header rule, one line per row.
+
+    Args:
+        headers: the column names.
+        rows: the values; floats get 4 decimals (scientific notation when tiny or huge),
+            booleans ``yes`` / ``no``.
+
+    Returns:
+        The table as one string, without a final newline.
+
+    Example:
+        >>> print(format_table(["layer", "rate"], [["l1", 0.25], ["l2", 1e-5]]))
+        layer       rate
+        -----  ---------
+        l1        0.2500
+        l2     1.000e-05
+    """
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
 

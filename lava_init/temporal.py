@@ -54,6 +54,18 @@ def psp_kernel(current_decay: float, voltage_decay: float, time_steps: int) -> n
     """Voltage response ``h[k]``, ``k < time_steps``, to one unit input spike at step 0.
 
     ``h[k] = sum_{m=0..k} (1 - a)^m (1 - b)^(k - m)``; decays 1 give ``h = [1, 0, 0, ...]``.
+
+    Args:
+        current_decay: ``a``, the current's fraction lost per step, in [0, 1].
+        voltage_decay: ``b``, the voltage's, in [0, 1].
+        time_steps: the kernel's length.
+
+    Returns:
+        The kernel, an array of ``time_steps`` floats.
+
+    Example:
+        >>> psp_kernel(0.5, 0.5, 4)
+        array([1.  , 1.  , 0.75, 0.5 ])
     """
     check_decay(current_decay, "current_decay")
     check_decay(voltage_decay, "voltage_decay")
@@ -73,6 +85,17 @@ def kernel_integrals(current_decay: float, voltage_decay: float) -> tuple[float,
     With ``alpha = 1 - a``, ``beta = 1 - b``: ``sum h = 1 / (a b)`` and, for alpha != beta,
     ``sum h^2 = [alpha^2/(1-alpha^2) - 2 alpha beta/(1-alpha beta) + beta^2/(1-beta^2)]
     / (alpha - beta)^2``; for alpha = beta, ``sum (k+1)^2 x^k = (1+x)/(1-x)^3`` with x = alpha^2.
+
+    Args:
+        current_decay: ``a`` in (0, 1] (0 never forgets: the sums diverge).
+        voltage_decay: ``b`` in (0, 1].
+
+    Returns:
+        ``(sum h, sum h^2)`` over the infinite kernel.
+
+    Example:
+        >>> kernel_integrals(0.5, 0.25)[0], round(kernel_integrals(0.5, 0.5)[1], 4)
+        (8.0, 2.963)
     """
     check_decay(current_decay, "current_decay", allow_zero=False)
     check_decay(voltage_decay, "voltage_decay", allow_zero=False)
@@ -116,6 +139,22 @@ def free_membrane_moments(
 
     ``mean = N m p H_t``, ``frozen = N s^2 p^2 H_t^2``, ``fluctuating = N s^2 p (1-p) E_t``
     with ``H_t = sum_{k<=t} h[k]`` and ``E_t = sum_{k<=t} h[k]^2``.
+
+    Args:
+        fan_in: ``N``.
+        weight_variance: ``s^2``.
+        rate: ``p``, the input rate, in (0, 1).
+        current_decay: as in :func:`psp_kernel`.
+        voltage_decay: as in :func:`psp_kernel`.
+        time_steps: T.
+        weight_mean: ``m``.
+
+    Returns:
+        A :class:`MembraneMoments` with one value per step.
+
+    Example:
+        >>> free_membrane_moments(100, 0.01, 0.5, 1.0, 1.0, 2).variance
+        array([0.5, 0.5])
     """
     check_rate(rate, "input rate")
     kernel = psp_kernel(current_decay, voltage_decay, time_steps)
@@ -128,7 +167,20 @@ def free_membrane_moments(
 
 
 def bernoulli_second_moment(rate: float, time_steps: int) -> np.ndarray:
-    """``E[x[t] x[t']]`` of independent Bernoulli(rate) spikes: ``p^2 + p (1 - p) delta``."""
+    """``E[x[t] x[t']]`` of independent Bernoulli(rate) spikes: ``p^2 + p (1 - p) delta``.
+
+    Args:
+        rate: ``p`` in (0, 1).
+        time_steps: T, the size of the matrix.
+
+    Returns:
+        A T x T matrix.
+
+    Example:
+        >>> bernoulli_second_moment(0.5, 2)
+        array([[0.5 , 0.25],
+               [0.25, 0.5 ]])
+    """
     check_rate(rate, "input rate")
     check_count(time_steps, "time_steps")
     return np.full((time_steps, time_steps), rate**2) + np.eye(time_steps) * rate * (1 - rate)
@@ -151,6 +203,20 @@ def simulate_cuba(
 
     Fixed-point arithmetic as SLAYER's ``leaky_integrator`` on CPU: states in 1/4096 units,
     spike when ``v > threshold``, hard reset of v, current kept.
+
+    Args:
+        drive: synaptic input, time last (weight units).
+        threshold: theta.
+        current_decay: the current's decay in [0, 1].
+        voltage_decay: the voltage's decay in [0, 1].
+
+    Returns:
+        Float spikes of ``drive``'s shape.
+
+    Example:
+        >>> drive = np.array([[0.5, 0.6, 2.0]])
+        >>> simulate_cuba(drive, 1.0, 0.5, 0.5), simulate_cuba(drive, 1.0, 1.0, 1.0)
+        (array([[0., 1., 1.]]), array([[0., 0., 1.]]))
     """
     check_decay(current_decay, "current_decay")
     check_decay(voltage_decay, "voltage_decay")
@@ -210,8 +276,24 @@ def layer_response(
 ) -> LayerResponse:
     """Spikes of a layer whose inputs have second moment ``E[x x^T]`` (T x T), zero-mean weights.
 
-    ``drive_scale = N Var[w]`` (weight units squared): the drive is Gaussian with covariance
-    ``drive_scale * second_moment``. Deterministic for a given ``seed``.
+    The drive is Gaussian with covariance ``drive_scale * second_moment``.
+
+    Args:
+        second_moment: the input spikes' ``E[x x^T]`` (T x T).
+        drive_scale: ``N Var[w]`` (weight units squared, >= 0).
+        threshold: theta.
+        current_decay: as in :func:`simulate_cuba`.
+        voltage_decay: as in :func:`simulate_cuba`.
+        samples: model neurons (drive paths).
+        seed: the paths' seed; the result is deterministic for a given seed.
+
+    Returns:
+        A :class:`LayerResponse`.
+
+    Example:
+        >>> moment = bernoulli_second_moment(0.2, 1)
+        >>> layer_response(moment, 5.0, 1.0, 1.0, 1.0).rate  # about P(N(0, 1) > 1)
+        0.157470703125
     """
     if not math.isfinite(drive_scale) or drive_scale < 0:
         raise ValueError(f"drive_scale = fan_in * Var[w] must be >= 0 (got {drive_scale!r})")
@@ -229,7 +311,24 @@ def predicted_rate(
     voltage_decay: float,
     time_steps: int,
 ) -> LayerResponse:
-    """Mean-field response of a CUBA layer to Bernoulli(input_rate) spikes over T steps."""
+    """Mean-field response of a CUBA layer to Bernoulli(input_rate) spikes over T steps.
+
+    Args:
+        fan_in: inputs per neuron.
+        weight_variance: Var[w] of zero-mean weights.
+        input_rate: the rate of the Bernoulli inputs.
+        threshold: theta.
+        current_decay: the current's decay.
+        voltage_decay: the voltage's decay.
+        time_steps: T.
+
+    Returns:
+        The :class:`LayerResponse` (its ``rate``, ``active_fraction``, ...).
+
+    Example:
+        >>> predicted_rate(100, 0.063, 0.1587, 1.0, 1.0, 1.0, 1).rate  # the paper's fixed point
+        0.157470703125
+    """
     moment = bernoulli_second_moment(input_rate, time_steps)
     return layer_response(moment, fan_in * weight_variance, threshold, current_decay,
                           voltage_decay)
@@ -241,6 +340,18 @@ def memoryless_drive_scale(threshold: float, target_rate: float, input_rate: flo
     ``u ~ N(0, N Var[w] p_in)`` at every step (``E[x^2] = p_in`` for binary x), so
     ``N Var[w] = sigma^2 / p_in`` with ``sigma = theta / (sqrt(2) erfcinv(2 target_rate))``:
     the paper's rule when ``target_rate = input_rate = P(u > theta | sigma)``.
+
+    Args:
+        threshold: theta.
+        target_rate: the layer's spike rate, in (0, 1).
+        input_rate: the rate of its inputs, in (0, 1).
+
+    Returns:
+        The drive ``N Var[w]``.
+
+    Example:
+        >>> round(memoryless_drive_scale(1.0, 0.1587, 0.1587), 2)
+        6.3
     """
     check_rate(target_rate, "target rate")
     check_rate(input_rate, "input rate")
@@ -251,11 +362,22 @@ def memoryless_drive_scale(threshold: float, target_rate: float, input_rate: flo
 def onset_drive_scale(threshold: float, sigma: float | None = None) -> float:
     """``N Var[w]`` of the paper's rule, ``sigma^2 / P(u > theta)``: the onset-step drive.
 
-    ``sigma`` None is ``default_sigma(threshold)`` (the memoryless default operating point).
     Every T-step window starts from rest, so at its first step ``v = c = I`` and a deep stack is
     exactly the paper's memoryless network; below this drive's stable fixed point (theta/sigma
     beyond ~1.19) the first spikes of each layer come later than those of the layer before,
     and over many layers activity slides out of the window.
+
+    Args:
+        threshold: theta.
+        sigma: the onset-step membrane std; None is ``default_sigma(threshold)`` (the memoryless
+            default operating point).
+
+    Returns:
+        The drive (weight units squared).
+
+    Example:
+        >>> round(onset_drive_scale(1.0, sigma=1.0), 3)
+        6.303
     """
     sigma = theory.default_sigma(threshold) if sigma is None else sigma
     return theory.weight_variance(1, threshold, sigma)
@@ -274,7 +396,26 @@ def deep_stack_response(
     """Mean-field responses of ``layers`` identical CUBA layers fed Bernoulli(input_rate) spikes.
 
     Each layer's output second moment (heterogeneous, temporally correlated spikes) is the
-    next layer's input; ``drive_scale = N Var[w]`` is the same in every layer.
+    next layer's input; ``drive_scale = N Var[w]`` is the same in every layer. The stack stops
+    early at the first silent layer.
+
+    Args:
+        drive_scale: ``N Var[w]`` of every layer.
+        threshold: theta.
+        current_decay: the current's decay.
+        voltage_decay: the voltage's decay.
+        time_steps: T.
+        input_rate: the first layer's Bernoulli input rate.
+        layers: depth of the stack.
+        samples: model neurons per layer.
+
+    Returns:
+        One :class:`LayerResponse` per layer evaluated.
+
+    Example:
+        >>> stack = deep_stack_response(6.3, 1.0, 1.0, 1.0, 1, 0.1587, layers=3, samples=1000)
+        >>> [round(layer.rate, 3) for layer in stack]
+        [0.149, 0.141, 0.135]
     """
     moment = bernoulli_second_moment(input_rate, time_steps)
     responses = []
@@ -344,7 +485,24 @@ def balanced_drive_scale(threshold: float, current_decay: float, voltage_decay: 
     Above it, each layer's membrane integrates more than the last one passes on and the rate
     climbs to the saturated fixed point (the paper's weights: ~0.41 at the tutorial decays,
     T = 20); below it, each layer fires later than the one before and activity slides out of
-    the T-step window. ``onset`` when even the onset drive slides.
+    the T-step window.
+
+    Args:
+        threshold: theta.
+        current_decay: the current's decay.
+        voltage_decay: the voltage's decay.
+        time_steps: T.
+        onset: :func:`onset_drive_scale`, the upper end of the search (returned when even the
+            onset drive slides).
+        input_rate: the Bernoulli input rate.
+        layers: the stack's depth.
+
+    Returns:
+        The balanced drive.
+
+    Example:
+        >>> round(balanced_drive_scale(1.0, 0.25, 0.03, 5, 6.3, 0.1587, layers=3), 2)
+        1.92
     """
     def excess(log_scale: float) -> float:
         stack = deep_stack_response(math.exp(log_scale), threshold, current_decay,
@@ -385,6 +543,25 @@ def temporal_drive_scale(
     the smallest drive from the onset drive up whose mean-field stack
     (:func:`deep_stack_response`, input at the target rate) fires at least that much in its
     deep layers (refused below the onset drive's deep rate: lower drives fall silent).
+    Results are cached.
+
+    Args:
+        threshold: theta.
+        current_decay: the current's decay (taken as given: quantize it first).
+        voltage_decay: the voltage's decay.
+        time_steps: T.
+        target_rate: spikes per neuron per step to hold, or None for the balanced drive.
+        sigma: the onset-step membrane std (None: :func:`lava_init.theory.default_sigma`).
+        depth: blocks in the stack the balanced drive is found for.
+
+    Returns:
+        The drive ``N Var[w]`` (weight units squared).
+
+    Example:
+        >>> round(temporal_drive_scale(1.0, 1.0, 1.0, 5), 3)  # memoryless: the onset drive
+        8.434
+        >>> round(temporal_drive_scale(1.0, 0.25, 0.03, 5, depth=3), 2)
+        1.92
     """
     check_decay(current_decay, "current_decay")
     check_decay(voltage_decay, "voltage_decay")
@@ -411,8 +588,25 @@ def temporal_weight_variance(fan_in: int, threshold: float, current_decay: float
                              sigma: float | None = None, depth: int = DEFAULT_LAYERS) -> float:
     """Var[w] of the time-aware rule: ``temporal_drive_scale(...) / fan_in`` (weight units^2).
 
-    Decays are taken as SLAYER quantizes them (1/4096 steps); ``sigma`` is the onset-step
-    membrane std (None: :func:`lava_init.theory.default_sigma` for the decays).
+    Decays are taken as SLAYER quantizes them (1/4096 steps).
+
+    Args:
+        fan_in: inputs per neuron.
+        threshold: theta.
+        current_decay: the current's decay.
+        voltage_decay: the voltage's decay.
+        time_steps: T.
+        target_rate: as in :func:`temporal_drive_scale`.
+        sigma: the onset-step membrane std (None: :func:`lava_init.theory.default_sigma` for
+            the decays).
+        depth: as in :func:`temporal_drive_scale`.
+
+    Returns:
+        The weight variance.
+
+    Example:
+        >>> round(temporal_weight_variance(100, 1.0, 1.0, 1.0, 5), 5)
+        0.08434
     """
     check_fan_in(fan_in)
     drive = temporal_drive_scale(float(threshold), quantize_decay(current_decay),
@@ -438,6 +632,22 @@ def fluctuation_driven_moments(
     ``eps_bar = sum h``, ``eps_hat = sum h^2`` (:func:`kernel_integrals`) and ``nu`` is the
     presynaptic rate per step. So ``m = mu_U / (N nu eps_bar)`` and
     ``s^2 = sigma_U^2 / (N nu eps_hat) - m^2``; ``membrane_mean = 0`` is the centred variant.
+
+    Args:
+        fan_in: ``N``.
+        rate: ``nu``, in (0, 1).
+        threshold: theta.
+        current_decay: in (0, 1].
+        voltage_decay: in (0, 1].
+        xi: how many membrane stds the threshold lies above the mean (> 0).
+        membrane_mean: ``mu_U``, below the threshold.
+
+    Returns:
+        The weights' ``(mean, variance)``.
+
+    Example:
+        >>> fluctuation_driven_moments(100, 0.1, 1.0, 0.5, 0.5)
+        (0.0, 0.0084375)
     """
     check_fan_in(fan_in)
     check_rate(rate, "presynaptic rate nu")
@@ -465,6 +675,18 @@ def worst_case_current(fan_in: int, max_abs_weight: float, current_decay: float)
 
     Compare with :data:`LAVA_CURRENT_LIMIT` (2048 for the default scale): above it Lava's
     24-bit current register can wrap while SLAYER's does not.
+
+    Args:
+        fan_in: N.
+        max_abs_weight: the largest |w|.
+        current_decay: ``a``, in (0, 1] (0 is refused: the current would grow forever).
+
+    Returns:
+        The bound.
+
+    Example:
+        >>> worst_case_current(100, 4.0, 0.25) < LAVA_CURRENT_LIMIT
+        True
     """
     check_decay(current_decay, "current_decay")
     return fan_in * max_abs_weight / current_decay

@@ -19,7 +19,19 @@ from lava_init.checks import check_count, check_fan_in, check_sigma, check_thres
 
 
 def firing_probability(threshold: float, sigma: float = 1.0) -> float:
-    """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``."""
+    """P(u > threshold) for u ~ N(0, sigma^2): ``0.5 * erfc(threshold / (sigma * sqrt(2)))``.
+
+    Args:
+        threshold: the neuron's threshold theta (>= 0, weight units).
+        sigma: the membrane potential's standard deviation (> 0, same units).
+
+    Returns:
+        The probability that the neuron spikes in one step.
+
+    Example:
+        >>> round(firing_probability(1.0), 4), firing_probability(0.0)
+        (0.1587, 0.5)
+    """
     check_threshold(threshold)
     check_sigma(sigma)
     return 0.5 * math.erfc(threshold / (sigma * math.sqrt(2.0)))
@@ -33,8 +45,18 @@ MIN_FIRING_PROBABILITY = 1e-6
 def weight_variance(fan_in: int, threshold: float, sigma: float = 1.0) -> float:
     """The paper's variance-conserving rule: ``Var[w] = sigma^2 / (fan_in * P(u > threshold))``.
 
-    >>> round(weight_variance(100, 1.0, 1.0), 5)
-    0.06303
+    Args:
+        fan_in: inputs per neuron (>= 1).
+        threshold: theta, as in :func:`firing_probability`.
+        sigma: the target membrane std; ValueError when ``P(u > theta)`` falls below
+            :data:`MIN_FIRING_PROBABILITY`.
+
+    Returns:
+        The weight variance ``Var[w]``.
+
+    Example:
+        >>> round(weight_variance(100, 1.0, 1.0), 5)
+        0.06303
     """
     check_fan_in(fan_in)
     probability = firing_probability(threshold, sigma)
@@ -47,20 +69,56 @@ def weight_variance(fan_in: int, threshold: float, sigma: float = 1.0) -> float:
 
 
 def kaiming_variance(fan_in: int) -> float:
-    """Kaiming/He variance for ReLU networks: ``Var[w] = 2 / fan_in``."""
+    """Kaiming/He variance for ReLU networks: ``Var[w] = 2 / fan_in``.
+
+    Args:
+        fan_in: inputs per neuron.
+
+    Returns:
+        ``2 / fan_in``.
+
+    Example:
+        >>> kaiming_variance(100)
+        0.02
+    """
     check_fan_in(fan_in)
     return 2.0 / fan_in
 
 
 def xavier_variance(fan_in: int, fan_out: int) -> float:
-    """Xavier/Glorot variance: ``Var[w] = 2 / (fan_in + fan_out)``."""
+    """Xavier/Glorot variance: ``Var[w] = 2 / (fan_in + fan_out)``.
+
+    Args:
+        fan_in: inputs per output neuron (>= 1).
+        fan_out: outputs per input neuron (>= 1).
+
+    Returns:
+        The Glorot variance.
+
+    Example:
+        >>> xavier_variance(100, 300)
+        0.005
+    """
     check_fan_in(fan_in)
     check_fan_in(fan_out, "fan_out")
     return 2.0 / (fan_in + fan_out)
 
 
 def slayer_default_variance(fan_in: int) -> float:
-    """Variance of torch's ``kaiming_uniform_(a=sqrt(5))``, U(+-1/sqrt(fan_in)): 1/(3 fan_in)."""
+    """Variance of torch's ``kaiming_uniform_(a=sqrt(5))``, U(+-1/sqrt(fan_in)): 1/(3 fan_in).
+
+    This is what a SLAYER block holds before any initializer runs.
+
+    Args:
+        fan_in: the layer's inputs per neuron.
+
+    Returns:
+        ``1 / (3 fan_in)``.
+
+    Example:
+        >>> round(slayer_default_variance(100), 6)
+        0.003333
+    """
     check_fan_in(fan_in)
     return 1.0 / (3.0 * fan_in)
 
@@ -75,8 +133,23 @@ def variance_map(
     """Predicted ``Var[u_l]`` for layers ``l = 0..depth`` of a Heaviside network.
 
     Recursion: ``Var[u_l] = fan_in * Var[w_l] * P(u_{l-1} > theta | Var[u_{l-1}])`` with
-    ``Var[u_0] = input_variance``. ``weight_var`` is one variance for every layer or an array
-    of ``depth`` values. Returns an array of ``depth + 1`` variances; a silent layer gives 0.
+    ``Var[u_0] = input_variance``. A silent layer gives 0.
+
+    Args:
+        fan_in: inputs per neuron, the same in every layer.
+        weight_var: one weight variance for every layer, or an array of ``depth`` values.
+        threshold: theta (weight units).
+        depth: the number of layers after the input (>= 0).
+        input_variance: ``Var[u_0]``.
+
+    Returns:
+        An array of ``depth + 1`` variances.
+
+    Example:
+        >>> variance_map(100, weight_variance(100, 1.0), 1.0, 3)
+        array([1., 1., 1., 1.])
+        >>> variance_map(100, 0.001, 1.0, 2).round(4)  # too little drive: activity dies out
+        array([1.    , 0.0159, 0.    ])
     """
     check_threshold(threshold)
     check_fan_in(fan_in)
@@ -99,6 +172,17 @@ def fixed_point_slope(threshold: float, sigma: float = 1.0) -> float:
 
     ``r * phi(r) / (2 * P(u > theta))`` with ``r = theta / sigma``. Above 1 the fixed point is
     unstable: finite-width noise drives the variance away (activity dies out or saturates).
+
+    Args:
+        threshold: theta (weight units).
+        sigma: the membrane std at the fixed point.
+
+    Returns:
+        The slope (dimensionless).
+
+    Example:
+        >>> round(fixed_point_slope(1.0, 1.0), 3)
+        0.763
     """
     p = firing_probability(threshold, sigma)
     r = threshold / sigma
@@ -115,7 +199,19 @@ CRITICAL_RATIO = _critical_ratio()
 
 
 def is_stable(threshold: float, sigma: float) -> bool:
-    """True when the variance-conserving fixed point for ``(threshold, sigma)`` is stable."""
+    """True when the variance-conserving fixed point for ``(threshold, sigma)`` is stable.
+
+    Args:
+        threshold: theta.
+        sigma: the target membrane std; stable while ``theta / sigma`` < :data:`CRITICAL_RATIO`.
+
+    Returns:
+        Whether :func:`fixed_point_slope` is below 1.
+
+    Example:
+        >>> is_stable(1.0, 1.0), is_stable(2.0, 1.0)
+        (True, False)
+    """
     return fixed_point_slope(threshold, sigma) < 1.0
 
 
@@ -129,6 +225,16 @@ def saddle_node_drive(threshold: float) -> float:
 
     ``theta^2 / max_r r^2 P(u > r)``: below it every layer's variance shrinks and activity dies
     out at any width (a saddle-node bifurcation at ``r = theta / sigma = CRITICAL_RATIO``).
+
+    Args:
+        threshold: theta (> 0, weight units).
+
+    Returns:
+        The critical drive (weight units squared).
+
+    Example:
+        >>> round(saddle_node_drive(1.0), 3)
+        6.034
     """
     return check_threshold(threshold, allow_zero=False) ** 2 / SADDLE_NODE_PEAK
 
@@ -139,6 +245,17 @@ def drive_margin(threshold: float, sigma: float) -> float:
     ``SADDLE_NODE_PEAK / (r^2 P(u > r))`` with ``r = theta / sigma``: 1 at the bifurcation,
     1.045 for the paper's ``sigma = theta``. Finite-width noise moves the rate of a deep
     layer at random; the margin is how far it can move before no fixed point catches it.
+
+    Args:
+        threshold: theta (> 0).
+        sigma: the membrane std the rule targets.
+
+    Returns:
+        The ratio of the two drives.
+
+    Example:
+        >>> round(drive_margin(1.0, 1.0), 3)
+        1.045
     """
     return weight_variance(1, threshold, sigma) / saddle_node_drive(threshold)
 
@@ -167,8 +284,16 @@ def default_sigma(threshold: float, memoryless: bool = True) -> float:
     ``threshold / INTEGRATING_RATIO``, the paper's ``sigma = theta``. A threshold of 0 keeps
     the paper's sigma = 1.
 
-    >>> round(default_sigma(1.0) * DEFAULT_RATIO, 6), default_sigma(1.25, memoryless=False)
-    (1.0, 1.25)
+    Args:
+        threshold: the neuron's threshold (>= 0).
+        memoryless: True for neurons without memory (decays of 1), False for integrating ones.
+
+    Returns:
+        sigma, in the threshold's units.
+
+    Example:
+        >>> round(default_sigma(1.0) * DEFAULT_RATIO, 6), default_sigma(1.25, memoryless=False)
+        (1.0, 1.25)
     """
     check_threshold(threshold)
     if threshold == 0:
@@ -184,8 +309,17 @@ def surrogate_moment(threshold: float, sigma: float, tau: float) -> float:
     Q(theta / sigma + c sigma) + exp(-c theta) Phi(theta / sigma - c sigma)]``, divided by
     ``(2 tau)^2``. Each exponential is combined with its Gaussian tail in log space.
 
-    >>> round(surrogate_moment(1.0, 1.0, 1e3) * (2e3) ** 2, 2)  # tau >> sigma: f' flat
-    1.0
+    Args:
+        threshold: theta, where the surrogate peaks.
+        sigma: the membrane std.
+        tau: the surrogate's width (> 0, weight units).
+
+    Returns:
+        The second moment of the surrogate derivative.
+
+    Example:
+        >>> round(surrogate_moment(1.0, 1.0, 1e3) * (2e3) ** 2, 2)  # tau >> sigma: f' flat
+        1.0
     """
     check_threshold(threshold)
     check_sigma(sigma)
@@ -201,8 +335,23 @@ def surrogate_moment(threshold: float, sigma: float, tau: float) -> float:
 def backward_gain(drive: float, threshold: float, sigma: float, tau: float, scale: float,
                   fan_ratio: float = 1.0) -> float:
     """Factor by which a memoryless spiking layer multiplies the variance of the gradient it
-    passes back: ``fan_ratio * drive * scale^2 * surrogate_moment`` (``drive = fan_in
-    Var[w]``, ``fan_ratio = fan_out / fan_in``, ``scale`` the surrogate's amplitude)."""
+    passes back: ``fan_ratio * drive * scale^2 * surrogate_moment``.
+
+    Args:
+        drive: ``fan_in Var[w]``.
+        threshold: theta.
+        sigma: the membrane std.
+        tau: the surrogate's width.
+        scale: the surrogate's amplitude.
+        fan_ratio: ``fan_out / fan_in``.
+
+    Returns:
+        The gain (1: the gradient keeps its variance).
+
+    Example:
+        >>> round(backward_gain(6.3, 1.0, 1.0, 0.5, 1.0), 3)
+        0.758
+    """
     return fan_ratio * drive * scale**2 * surrogate_moment(threshold, sigma, tau)
 
 
@@ -211,8 +360,20 @@ def conserving_surrogate_scale(drive: float, threshold: float, sigma: float, tau
     """The surrogate amplitude whose :func:`backward_gain` is 1: the backpropagated gradient
     keeps its variance from layer to layer at initialization.
 
-    >>> round(backward_gain(6.3, 1.0, 1.0, 0.5, conserving_surrogate_scale(6.3, 1.0, 1.0, 0.5)), 6)
-    1.0
+    Args:
+        drive: ``fan_in Var[w]`` of the layer.
+        threshold: theta.
+        sigma: the membrane std.
+        tau: the surrogate's width.
+        fan_ratio: ``fan_out / fan_in``.
+
+    Returns:
+        The scale.
+
+    Example:
+        >>> scale = conserving_surrogate_scale(6.3, 1.0, 1.0, 0.5)
+        >>> round(backward_gain(6.3, 1.0, 1.0, 0.5, scale), 6)
+        1.0
     """
     return 1.0 / math.sqrt(fan_ratio * drive * surrogate_moment(threshold, sigma, tau))
 
@@ -230,14 +391,37 @@ RELAY_GRADIENT_SHARE = 0.5
 def relay_weight(threshold: float) -> float:
     """The self-connection of a relay block, ``2 theta``: a relayed spike puts the membrane at
     ``2 theta`` and a relayed silence at 0, both ``theta`` from the threshold, so SLAYER's
-    surrogate (symmetric in ``|v - theta|``) passes the same gradient through either."""
+    surrogate (symmetric in ``|v - theta|``) passes the same gradient through either.
+
+    Args:
+        threshold: theta (>= 0).
+
+    Returns:
+        ``2 * threshold``.
+
+    Example:
+        >>> relay_weight(1.25)
+        2.5
+    """
     return 2.0 * check_threshold(threshold)
 
 
 def relay_flip_probability(threshold: float, noise_std: float) -> float:
     """Probability that one relay neuron does not copy its input in one step: its membrane
     noise (std ``noise_std``, weight units) crosses the distance ``theta`` to the threshold,
-    ``P(n > theta)``, the same for a relayed spike and a relayed silence."""
+    ``P(n > theta)``, the same for a relayed spike and a relayed silence.
+
+    Args:
+        threshold: theta.
+        noise_std: the std of the noise on the membrane.
+
+    Returns:
+        The flip probability per neuron and step.
+
+    Example:
+        >>> f"{relay_flip_probability(1.0, 0.2):.2g}"
+        '2.9e-07'
+    """
     return firing_probability(threshold, noise_std)
 
 
@@ -245,8 +429,17 @@ def relay_rate(rate: float, flip: float, depth: int) -> float:
     """Spike rate after ``depth`` relay layers that each flip a neuron with probability
     ``flip``: ``1/2 - (1/2 - rate) (1 - 2 flip)^depth`` (the rate drifts toward 1/2).
 
-    >>> relay_rate(0.2, 0.0, 100), round(relay_rate(0.2, 0.5, 1), 6)
-    (0.2, 0.5)
+    Args:
+        rate: the input's spike rate.
+        flip: :func:`relay_flip_probability` of each layer.
+        depth: how many relay layers.
+
+    Returns:
+        The rate after the stack.
+
+    Example:
+        >>> relay_rate(0.2, 0.0, 100), round(relay_rate(0.2, 0.5, 1), 6)
+        (0.2, 0.5)
     """
     return 0.5 - (0.5 - rate) * (1.0 - 2.0 * flip) ** depth
 
@@ -261,8 +454,17 @@ def relay_noise(depth: int, threshold: float, sigma: float) -> float:
     ``noise = a sqrt(P(u > theta) (share^(-1/depth) - 1)) / sigma``, at most
     :data:`RELAY_NOISE`: ~0.18 for 10 blocks, ~0.06 for 100 at the memoryless default.
 
-    >>> [round(relay_noise(d, 1.25, 1.25 / DEFAULT_RATIO), 3) for d in (10, 30, 100)]
-    [0.184, 0.105, 0.057]
+    Args:
+        depth: the number of relay blocks (>= 1).
+        threshold: theta of the blocks.
+        sigma: their membrane std.
+
+    Returns:
+        The noise, a fraction of sigma.
+
+    Example:
+        >>> [round(relay_noise(d, 1.25, 1.25 / DEFAULT_RATIO), 3) for d in (10, 30, 100)]
+        [0.184, 0.105, 0.057]
     """
     check_count(depth, "depth")
     mixing = RELAY_GRADIENT_SHARE ** (-1.0 / depth) - 1.0

@@ -44,7 +44,21 @@ SUPPORTED_BLOCKS = EXPORTABLE_BLOCKS
 
 
 def check_exportable(name: str, block: torch.nn.Module) -> None:
-    """Raise ValueError naming the block and the alternative when NetX cannot run it."""
+    """Raise ValueError naming the block and the alternative when NetX cannot run it.
+
+    Args:
+        name: the block's name in its network, for the message.
+        block: a SLAYER block; Pool, Average, ... blocks, ``shared_param=False`` neurons and
+            synapses without ``pre_hook_fx`` are refused.
+
+    Example:
+        >>> from lava.lib.dl.slayer.block import cuba
+        >>> params = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+        >>> check_exportable("blocks.0", cuba.Dense(params, 4, 2))  # exportable: returns None
+        >>> check_exportable("blocks.1", cuba.Pool(params, 2))
+        Traceback (most recent call last):
+        ValueError: block 'blocks.1' (cuba.Pool) cannot be loaded by NetX 0.6.0 (Pool is not ...
+    """
     kind = block_kind(block)
     slayer_type = slayer_block_type(block)
     if slayer_type in UNSUPPORTED_BLOCKS:
@@ -299,7 +313,22 @@ def export_netx(
 
 def netx_layers(path: str | Path) -> list[tuple[int, str, tuple[int, ...]]]:
     """``(index, type, shape)`` of each ``layer/{i}`` group in a NetX file (shape as stored,
-    SLAYER's channels-first order)."""
+    SLAYER's channels-first order).
+
+    Args:
+        path: the NetX file; FileNotFoundError when missing, ValueError when not a NetX file.
+
+    Returns:
+        One tuple per layer group, unchecked (:func:`netx_export.netx_file.read_netx_file`
+        checks them).
+
+    Example:
+        >>> import tempfile; from lava.lib.dl.slayer.block import cuba
+        >>> lif = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.5}
+        >>> net = torch.nn.Sequential(cuba.Dense(lif, 6, 5), cuba.Dense(lif, 5, 4))
+        >>> netx_layers(export_netx(net, tempfile.mkdtemp() + "/two.net"))
+        [(0, 'dense', (5,)), (1, 'dense', (4,))]
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no NetX network at {path}; write one with 'lava-init export'")

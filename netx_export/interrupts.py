@@ -60,7 +60,20 @@ def interruptible() -> Iterator[None]:
     """Within the ``with`` body, the first SIGINT or SIGTERM raises :class:`LavaInterrupted`
     in this process (later ones are ignored, so that the cleanup it starts is not cut short);
     processes forked from it (Lava's workers) ignore them and die with it. A signal whose
-    exception was swallowed (e.g. inside a fork hook) is raised when the body ends."""
+    exception was swallowed (e.g. inside a fork hook) is raised when the body ends.
+
+    Returns:
+        A context manager; the previous handlers are back after it.
+
+    Example:
+        >>> try:
+        ...     with interruptible():
+        ...         os.kill(os.getpid(), signal.SIGTERM)  # as ``kill PID`` from a shell
+        ...         time.sleep(5)
+        ... except LavaInterrupted as stop:  # a KeyboardInterrupt: catch it by name
+        ...     print(stop, stop.exit_code)
+        interrupted by SIGTERM 143
+    """
     try:
         with handled_by(stop_handler(LavaInterrupted, ignore_after=True)), \
                 children_die_with_parent():
@@ -73,7 +86,18 @@ def interruptible() -> Iterator[None]:
 
 def descendants(pid: int | None = None) -> list[int]:
     """Process ids of every descendant of ``pid`` (this process by default), from /proc,
-    without multiprocessing's resource tracker (it ends with the interpreter)."""
+    without multiprocessing's resource tracker (it ends with the interpreter).
+
+    Args:
+        pid: the ancestor (None: this process).
+
+    Returns:
+        The pids, children first, then grandchildren, ...
+
+    Example:
+        >>> os.getpid() in descendants(os.getppid())
+        True
+    """
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -105,7 +129,15 @@ def _shutdown_shared_memory(network) -> None:
 
 def kill_and_reap(pids: list[int]) -> None:
     """SIGKILL ``pids``, then reap them: through multiprocessing's own process objects where
-    they are its children (so that its exit handler finds them ended), else directly."""
+    they are its children (so that its exit handler finds them ended), else directly.
+
+    Args:
+        pids: the processes, e.g. :func:`descendants` after a failed run; ones already gone
+            are passed over.
+
+    Example:
+        >>> kill_and_reap([])  # nothing left to end: returns at once
+    """
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -126,7 +158,19 @@ def stop_runtime(network, forced: bool) -> None:
     watchdog ends it). After an interruption or a failure (``forced``): ``network.stop()``
     for at most :data:`STOP_TIMEOUT` seconds, then the shared memory is released and every
     process this one started that is still there is killed and reaped; signals are ignored
-    meanwhile."""
+    meanwhile.
+
+    Args:
+        network: the Lava process whose ``run`` started the runtime.
+        forced: True after an interruption or a failure.
+
+    Example:
+        >>> class Network:  # stands in for a Lava network that has run
+        ...     def stop(self):
+        ...         print("stopped")
+        >>> stop_runtime(Network(), forced=False)
+        stopped
+    """
     if not forced:
         try:
             network.stop()
@@ -209,7 +253,22 @@ def watched(network, owners: dict[int, str] | None = None,
     :class:`RunWatch` it gets: when one of its processes ends (before ``stopping()``) or no
     progress comes for ``stall_timeout`` seconds (default :data:`STALL_TIMEOUT`),
     :class:`LavaRunFailed` is raised in the main thread, wherever it waits, and again when
-    the body ends (should Lava's code have swallowed it; outside the main thread only then)."""
+    the body ends (should Lava's code have swallowed it; outside the main thread only then).
+
+    Args:
+        network: the running Lava network (its runtime's processes are looked at).
+        owners: Lava process id -> layer name, for the message.
+        stall_timeout: seconds without progress before the run is ended.
+
+    Returns:
+        A context manager that yields the :class:`RunWatch`.
+
+    Example:
+        >>> with watched(object(), stall_timeout=0.1):  # an object with no runtime
+        ...     time.sleep(5)  # no sample finishes: the watchdog ends the wait
+        Traceback (most recent call last):
+        netx_export.interrupts.LavaRunFailed: the Lava run made no progress for 0.1 s ...
+    """
     timeout = STALL_TIMEOUT if stall_timeout is None else stall_timeout
     watch, finished = RunWatch(), threading.Event()
     main = threading.current_thread() is threading.main_thread()

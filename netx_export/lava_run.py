@@ -46,7 +46,15 @@ LAVA_BYTES_PER_NEURON = 96
 
 
 def loihi2_available() -> bool:
-    """True when lava-loihi (Loihi 2 hardware access) is installed; never raises."""
+    """True when lava-loihi (Loihi 2 hardware access) is installed; never raises.
+
+    Returns:
+        Whether backend ``"loihi2"`` can run.
+
+    Example:
+        >>> loihi2_available() in (True, False)  # False without lava-loihi (Intel INRC only)
+        True
+    """
     try:
         return importlib.util.find_spec(LOIHI2_COMPILER) is not None
     except (ImportError, ValueError):
@@ -85,8 +93,15 @@ def _to_slayer_neurons(spikes: np.ndarray) -> np.ndarray:
 def input_message_bits(levels: int) -> int:
     """Bits of the graded messages that carry values up to 1 on the ``1 / levels`` grid.
 
-    >>> input_message_bits(16)
-    5
+    Args:
+        levels: grid points per unit (``export_netx``'s ``input_levels``).
+
+    Returns:
+        The message width NetX is loaded with.
+
+    Example:
+        >>> input_message_bits(16)
+        5
     """
     return int(levels).bit_length()
 
@@ -147,7 +162,23 @@ class NetxPlan:
 
 def netx_plan(path: str | Path) -> NetxPlan:
     """The :class:`NetxPlan` of the NetX file ``path``, checked first (a ValueError names the
-    layer, the field and the valid range of anything NetX or Lava must not see)."""
+    layer, the field and the valid range of anything NetX or Lava must not see).
+
+    Args:
+        path: a NetX HDF5 file.
+
+    Returns:
+        What NetX builds from it.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from lava.lib.dl.slayer.block import cuba
+        >>> from netx_export import export_netx
+        >>> layer = cuba.Dense({"threshold": 1.0, "current_decay": 1, "voltage_decay": 1}, 6, 3)
+        >>> plan = netx_plan(export_netx(torch.nn.Sequential(layer), tempfile.mkdtemp() + "/a.net"))
+        >>> plan.layers, plan.skipped, plan.input_transform
+        ([('layer/0', 'dense')], [], None)
+    """
     netx = read_netx_file(path)
     lava_layers = netx.lava_layers
     transform = None
@@ -176,7 +207,26 @@ class LavaNetwork:
 
 
 def load_lava_network(path: Path, plan: NetxPlan) -> LavaNetwork:
-    """Load the runnable layers of ``path`` with NetX (its file closed again)."""
+    """Load the runnable layers of ``path`` with NetX (its file closed again).
+
+    Nothing runs yet: the Lava processes are built, not compiled or started.
+
+    Args:
+        path: the NetX file.
+        plan: its :func:`netx_plan`.
+
+    Returns:
+        The :class:`LavaNetwork`; ValueError when NetX cannot load the file.
+
+    Example:
+        >>> import tempfile
+        >>> from lava.lib.dl import slayer
+        >>> from netx_export import export_netx
+        >>> cuba = {"threshold": 0.5, "current_decay": 0.5, "voltage_decay": 0.5}
+        >>> file = export_netx(slayer.block.cuba.Dense(cuba, 10, 4), tempfile.mkdtemp() + "/b.net")
+        >>> load_lava_network(file, netx_plan(file)).sample_shape
+        (10,)
+    """
     from lava.lib.dl.netx import hdf5
 
     try:
@@ -227,7 +277,30 @@ def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
     """Run each sample of ``batch`` for T steps on the loaded network, every state zeroed in
     between: one source holding all samples, one :class:`SpikeRecorder` per layer writing to
     a memory-mapped file, so that a sample costs its steps and one reset, no transfers.
-    Returns (samples, neurons, T) int8 spikes per layer. The caller stops the runtime."""
+    The caller stops the runtime (:func:`run_in_process` does both).
+
+    Args:
+        lava: the network from :func:`load_lava_network`; a source and the recorders are
+            connected to it here.
+        batch: checked input (:func:`checked_input`), ``(samples, *input, T)``.
+        run_config: Lava's run configuration for the backend.
+        on_sample: called after each sample.
+
+    Returns:
+        (samples, neurons, T) int8 spikes per layer.
+
+    Example:
+        >>> import tempfile; from lava.lib.dl.slayer.block import cuba
+        >>> from lava.magma.core.run_configs import Loihi2SimCfg
+        >>> from netx_export import export_netx
+        >>> memoryless = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
+        >>> path = export_netx(cuba.Dense(memoryless, 8, 4), tempfile.mkdtemp() + "/e.net")
+        >>> lava = load_lava_network(path, netx_plan(path))
+        >>> config = Loihi2SimCfg(select_tag="fixed_pt")
+        >>> # skipped: it runs Lava (forks its processes); run_lava's example runs it
+        >>> run_samples(lava, np.ones((2, 8, 5)), config)[0].shape  # doctest: +SKIP
+        (2, 4, 5)
+    """
     from lava.magma.core.run_conditions import RunSteps
     from lava.proc.io.source import RingBuffer as SpikeSource
 
@@ -265,7 +338,17 @@ def _layer_owners(lava: LavaNetwork) -> dict[int, str]:
 
 def remove_orphaned_run_folders() -> list[Path]:
     """Remove the record folders of Lava runs whose process is gone (killed with SIGKILL, it
-    could not remove its own); returns them. A folder of a live process is never touched."""
+    could not remove its own). A folder of a live process is never touched.
+
+    Returns:
+        The folders removed.
+
+    Example:
+        >>> orphan = Path(tempfile.gettempdir()) / f"{RUN_FOLDER_PREFIX}4999999-doc"
+        >>> orphan.mkdir(exist_ok=True)  # no process 4999999 (beyond Linux's pid_max)
+        >>> orphan in remove_orphaned_run_folders(), orphan.exists()
+        (True, False)
+    """
     removed = []
     for folder in Path(tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*-*"):
         owner = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
@@ -280,7 +363,24 @@ def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,
     """Load, run and stop the network in this process, watched (:func:`watched`): a Lava
     process that ends or a run with no progress raises :class:`LavaRunFailed`, SIGINT and
     SIGTERM raise :class:`LavaInterrupted`, each once the runtime and its processes have
-    ended."""
+    ended.
+
+    Args:
+        path: the NetX file.
+        plan: its :func:`netx_plan`.
+        batch: checked input, ``(samples, *input, T)``.
+        backend: one of :data:`BACKENDS`.
+        on_sample: called after each sample.
+
+    Returns:
+        (samples, neurons, T) int8 spikes per layer, as :func:`run_samples`.
+
+    Example:
+        >>> plan = NetxPlan([("layer/0", "dense")], [], 1, None)
+        >>> run_in_process(Path("net.net"), plan, np.ones((1, 8, 5)), "gpu")  # checked first
+        Traceback (most recent call last):
+        ValueError: unknown backend 'gpu'; valid: fixed_pt, loihi2
+    """
     run_config = _run_config(backend)
     lava = load_lava_network(path, plan)
     forced = True
@@ -304,7 +404,18 @@ def run_in_process(path: Path, plan: NetxPlan, batch: np.ndarray, backend: str,
 
 def lava_processes(plan: NetxPlan) -> int:
     """OS processes one Lava run of ``plan`` starts: a synapse, a neuron and a recorder
-    process per layer, the input source, the runtime service and the shared-memory manager."""
+    process per layer, the input source, the runtime service and the shared-memory manager.
+
+    Args:
+        plan: the file's :class:`NetxPlan`.
+
+    Returns:
+        ``3 * layers + 3``.
+
+    Example:
+        >>> lava_processes(NetxPlan([("layer/0", "dense"), ("layer/1", "dense")], [], 2, None))
+        9
+    """
     return PROCESSES_PER_LAYER * len(plan.layers) + PROCESSES_PER_RUN
 
 
@@ -312,7 +423,26 @@ def run_workers(plan: NetxPlan, batch: np.ndarray, workers: int | None) -> int:
     """Worker processes for running ``batch`` on ``plan``: ``workers`` (default one per 2
     cores), fewer when their Lava processes would pass :data:`MAX_LAVA_PROCESSES`; a
     ValueError, before anything starts, when one run alone passes it or the run's memory
-    passes half of the machine's."""
+    passes half of the machine's.
+
+    Args:
+        plan: the :class:`NetxPlan`, with its checked file.
+        batch: the checked input, samples first.
+        workers: the workers asked for (None: the default).
+
+    Returns:
+        How many workers to start.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from lava.lib.dl import slayer
+        >>> from netx_export import export_netx
+        >>> params = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}
+        >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(params, 16, 8))
+        >>> plan = netx_plan(export_netx(net, tempfile.mkdtemp() + "/three.net"))
+        >>> run_workers(plan, np.ones((2, 16, 10)), workers=4)  # never more than the samples
+        2
+    """
     per_run = lava_processes(plan)
     count = resolve_workers(workers, len(batch))
     if per_run > MAX_LAVA_PROCESSES:
@@ -336,12 +466,45 @@ def run_workers(plan: NetxPlan, batch: np.ndarray, workers: int | None) -> int:
 
 def netx_input_shape(path: str | Path) -> tuple[int, ...]:
     """One sample's input shape (SLAYER order, no time axis) of the NetX file ``path``, read
-    from the checked file."""
+    from the checked file.
+
+    Args:
+        path: the NetX file.
+
+    Returns:
+        ``(features,)`` or ``(C, H, W)``.
+
+    Example:
+        >>> import tempfile; from lava.lib.dl.slayer.block import cuba
+        >>> from netx_export import export_netx
+        >>> lif = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.1}
+        >>> netx_input_shape(export_netx(cuba.Dense(lif, 12, 4), tempfile.mkdtemp() + "/c.net"))
+        (12,)
+    """
     return read_netx_file(path).input_shape
 
 
 def checked_input(path: Path, plan: NetxPlan, spikes) -> np.ndarray:
-    """``spikes`` as a checked (batch, *input, T) array for the network at ``path``."""
+    """``spikes`` as a checked (batch, *input, T) array for the network at ``path``.
+
+    Args:
+        path: the NetX file.
+        plan: its :func:`netx_plan`.
+        spikes: numpy or torch, one sample ``(*input, T)`` or a batch; ValueError when the
+            shape or the values (binary, graded or on the input grid) do not fit.
+
+    Returns:
+        The batch as a numpy array.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from lava.lib.dl import slayer
+        >>> from netx_export import export_netx
+        >>> cfg = {"threshold": 2.0, "current_decay": 1.0, "voltage_decay": 1.0}
+        >>> model = export_netx(slayer.block.cuba.Dense(cfg, 8, 4), tempfile.mkdtemp() + "/d.net")
+        >>> checked_input(model, netx_plan(model), torch.ones(8, 5)).shape  # one sample: a batch
+        (1, 8, 5)
+    """
     values = np.asarray(spikes.detach().cpu() if hasattr(spikes, "detach") else spikes)
     sample_shape = plan.file.input_shape
     return _check_spikes(values, sample_shape, graded=plan.input_transform is not None,
@@ -360,7 +523,26 @@ class LavaRun:
 
 def run_netx(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool = False,
              workers: int | None = None) -> LavaRun:
-    """:func:`run_lava` on a batch, with the :class:`NetxPlan` (layer names, skipped layers)."""
+    """:func:`run_lava` on a batch, with the :class:`NetxPlan` (layer names, skipped layers).
+
+    :func:`run_lava`'s example runs a network through it.
+
+    Args:
+        path: the NetX file.
+        spikes: the input, as for :func:`run_lava`.
+        backend: as for :func:`run_lava`.
+        progress: a progress bar over the samples.
+        workers: worker processes (None: one per 2 cores).
+
+    Returns:
+        A :class:`LavaRun`: the plan, the spikes ``(batch, neurons, T)`` per layer and whether
+        the input was one sample.
+
+    Example:
+        >>> run_netx("no/such.net", np.ones((8, 5)))  # checked before Lava starts
+        Traceback (most recent call last):
+        FileNotFoundError: no NetX network at no/such.net; write one with export_netx
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no NetX network at {path}; write one with export_netx")

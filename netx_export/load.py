@@ -212,12 +212,21 @@ def load_netx(path: str | Path) -> NetxNetwork:
     :func:`netx_export.verify`; :func:`netx_export.export_netx` writes the same weights and
     neuron parameters back.
 
-    >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
-    >>> neuron = {"threshold": 1.0, "current_decay": 0.5, "voltage_decay": 0.25}
-    >>> path = export_netx(torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4)),
-    ...                    tempfile.mkdtemp() + "/net.net")
-    >>> load_netx(path).blocks[0].neuron.threshold
-    1.0
+    Args:
+        path: the NetX HDF5 file (checked first, as by
+            :func:`netx_export.netx_file.read_netx_file`).
+
+    Returns:
+        The :class:`NetxNetwork` (``blocks``, ``input_shape``, ``skipped``, ``source``).
+
+    Example:
+        >>> import tempfile, torch; from lava.lib.dl import slayer
+        >>> from netx_export import export_netx
+        >>> neuron = {"threshold": 1.0, "current_decay": 0.5, "voltage_decay": 0.25}
+        >>> path = export_netx(torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4)),
+        ...                    tempfile.mkdtemp() + "/net.net")
+        >>> load_netx(path).blocks[0].neuron.threshold
+        1.0
     """
     path = Path(path)
     netx = read_netx_file(path)

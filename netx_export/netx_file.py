@@ -469,18 +469,26 @@ def _input_shape(layers: list[NetxLayer]) -> Shape:
 def read_netx_file(path: str | Path) -> NetxFile:
     """Open and check the NetX file ``path``; the :class:`NetxFile` of what NetX builds.
 
+    Args:
+        path: the HDF5 file, e.g. from :func:`netx_export.export_netx`.
+
+    Returns:
+        The checked :class:`NetxFile` (its layers, input shape, neurons, weights, ...).
+
     Raises:
         FileNotFoundError: no file at ``path``.
         NetxFileError: (a ValueError) not an HDF5 file, not self-contained, or a field of a
             layer NetX would create missing, of the wrong type or shape, not finite or out of
             Loihi's range, or layers that do not chain; one line naming the problem.
 
-    >>> import tempfile, torch; from lava.lib.dl import slayer; from netx_export import export_netx
-    >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}
-    >>> path = export_netx(torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 8, 4)),
-    ...                    tempfile.mkdtemp() + "/net.net")
-    >>> read_netx_file(path).neurons, read_netx_file(path).input_shape
-    (4, (8,))
+    Example:
+        >>> import tempfile
+        >>> from lava.lib.dl.slayer.block.cuba import Dense
+        >>> from netx_export import export_netx
+        >>> net = Dense({"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 1.0}, 8, 4)
+        >>> netx = read_netx_file(export_netx(net, tempfile.mkdtemp() + "/net.net"))
+        >>> netx.neurons, netx.input_shape, netx.input_levels
+        (4, (8,), None)
     """
     path = Path(path)
     if not path.is_file():

@@ -45,20 +45,48 @@ POLL_SECONDS = 0.2
 
 
 def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask, e.g. a container's limit)."""
+    """CPU cores this process may use (its affinity mask, e.g. a container's limit).
+
+    Returns:
+        The number of cores in ``os.sched_getaffinity(0)``.
+
+    Example:
+        >>> 1 <= available_cores() <= os.cpu_count()
+        True
+    """
     return len(os.sched_getaffinity(0))
 
 
 def default_workers() -> int:
     """One worker per :data:`CORES_PER_WORKER` available cores, at least one: more workers
     than that only make the networks' lock-step processes wait for each other (2 cores:
-    1 worker 12.3 samples/s, 2 workers 10.9)."""
+    1 worker 12.3 samples/s, 2 workers 10.9).
+
+    Returns:
+        The number of workers.
+
+    Example:
+        >>> default_workers() == max(1, available_cores() // 2)
+        True
+    """
     return max(1, available_cores() // CORES_PER_WORKER)
 
 
 def resolve_workers(workers: int | None, samples: int) -> int:
     """Worker processes for ``samples`` samples: ``workers`` (default:
-    :func:`default_workers`), never more than the samples; ValueError for fewer than 1."""
+    :func:`default_workers`), never more than the samples; ValueError for fewer than 1.
+
+    Args:
+        workers: the workers asked for, or None.
+        samples: the batch size.
+
+    Returns:
+        The workers to start (>= 1).
+
+    Example:
+        >>> resolve_workers(8, samples=3), resolve_workers(2, samples=100)
+        (3, 2)
+    """
     if workers is None:
         workers = default_workers()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -70,7 +98,31 @@ def map_samples(run_share: RunShare, batch: np.ndarray, workers: int | None = No
                 progress: bool = False, desc: str = "Lava") -> list[np.ndarray]:
     """``run_share`` over ``batch`` (samples first) in ``workers`` processes (one: in this
     process); the per-layer results concatenated in sample order. A progress bar counts
-    samples (stderr, only on a terminal, only when ``progress``)."""
+    samples (stderr, only on a terminal, only when ``progress``).
+
+    Args:
+        run_share: ``run_share(share, on_sample)`` runs a contiguous share of the batch,
+            calls ``on_sample()`` after each sample and returns one array per layer (samples
+            first); it runs in forked workers when there are several.
+        batch: the samples, first axis.
+        workers: worker processes (None: :func:`default_workers`; capped at the samples).
+        progress: show the progress bar.
+        desc: the bar's label.
+
+    Returns:
+        One array per layer, all samples in batch order.
+
+    Raises:
+        LavaInterrupted: (several workers) SIGINT or SIGTERM, after every worker has ended.
+        LavaRunFailed: (several workers) a worker failed or ended without its result.
+
+    Example:
+        >>> from lava.lib.dl.netx import hdf5  # Lava sets its start method before tqdm's lock
+        >>> def double(share, on_sample):  # one "layer": the samples times 2
+        ...     return [share * 2]
+        >>> map_samples(double, np.arange(4), workers=1)  # one worker: no fork
+        [array([0, 2, 4, 6])]
+    """
     count = resolve_workers(workers, len(batch))
     bar = tqdm(total=len(batch), desc=desc, unit="sample", leave=False,
                disable=None if progress and len(batch) > 1 else True)

@@ -161,3 +161,45 @@ def test_command_help_imports_neither_torch_nor_lava(command):
                            "    except SystemExit:\n        pass")
     assert "lava_init.apps.commands." + command in modules
     assert "torch" not in modules and not any(m.startswith("lava.") for m in modules)
+
+
+#: Folders whose public functions :func:`test_every_public_library_function_has_args_and_an_example`
+#: leaves out: the command-line apps and the NIR bridge document their commands elsewhere.
+UNDOCUMENTED_FOLDERS = ("apps", "nir")
+
+
+def undocumented_functions(source: str, name: str) -> list[str]:
+    """The public module-level functions of ``source`` (the file ``name``) whose docstring
+    lacks an ``Args:`` section (when they take arguments) or a ``>>>`` example."""
+    missing = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) \
+                or node.name.startswith("_"):
+            continue
+        doc = ast.get_docstring(node) or ""
+        takes = [a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                 if a.arg not in ("self", "cls")] or node.args.vararg or node.args.kwarg
+        if (takes and "Args:" not in doc) or ">>>" not in doc:
+            missing.append(f"{name}:{node.lineno} {node.name}")
+    return missing
+
+
+def test_every_public_library_function_has_args_and_an_example():
+    paths = [p for p in source_files()
+             if not set(UNDOCUMENTED_FOLDERS) & set(p.relative_to(ROOT).parts)]
+    assert len(paths) > 20  # the check is not vacuous
+    missing = [entry for path in paths
+               for entry in undocumented_functions(path.read_text(),
+                                                   str(path.relative_to(ROOT)))]
+    assert not missing, "public functions without Args:/an example (issue 28):\n" + \
+        "\n".join(missing)
+
+
+def test_a_function_without_args_or_an_example_is_caught():
+    documented = ('def f(x):\n    """One line.\n\n    Args:\n        x: a number.\n\n'
+                  '    Example:\n        >>> f(1)\n    """\n')
+    no_example = 'def g(x):\n    """One line.\n\n    Args:\n        x: a number.\n    """\n'
+    no_args = 'def h(x):\n    """One line.\n\n    >>> h(1)\n    """\n'
+    private_and_bare = 'def _p(x):\n    pass\n\n\ndef k():\n    """>>> k()"""\n'
+    assert undocumented_functions(documented + private_and_bare, "a.py") == []
+    assert undocumented_functions(no_example + no_args, "a.py") == ["a.py:1 g", "a.py:7 h"]

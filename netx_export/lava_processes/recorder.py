@@ -23,7 +23,23 @@ SPIKE_DTYPE = np.int8
 
 
 def open_record(path: str, shape: tuple[int, ...], steps: int, mode: str = "r") -> np.memmap:
-    """The record file of a :class:`SpikeRecorder`: ``(*shape, steps)`` spikes."""
+    """The record file of a :class:`SpikeRecorder`: ``(*shape, steps)`` spikes.
+
+    Args:
+        path: the file (``mode="w+"`` creates it, zero-filled).
+        shape: the recorded layer's shape, in Lava's order.
+        steps: the columns, one per recorded time step.
+        mode: ``numpy.memmap``'s mode: ``"r"`` to read, ``"r+"`` to write, ``"w+"`` to create.
+
+    Returns:
+        The int8 memory map.
+
+    Example:
+        >>> import tempfile
+        >>> record = open_record(tempfile.mkdtemp() + "/layer0.spikes", (4,), 5, mode="w+")
+        >>> record.shape, record.dtype, int(record.sum())
+        ((4, 5), dtype('int8'), 0)
+    """
     return np.memmap(path, dtype=SPIKE_DTYPE, mode=mode, shape=(*shape, steps))
 
 
