@@ -89,7 +89,21 @@ def _neuron_params(group: h5py.Group, has_bias: bool, input_levels: int = 1) -> 
 def cuba_params(threshold: float, current_decay: int, voltage_decay: int, has_bias: bool
                 ) -> dict:
     """SLAYER CUBA parameters of Loihi's integers: ``threshold`` (vThMant, 64 = 1.0) and the
-    decays (in 1/4096); a bias makes the neuron hold it in a MeanOnlyBatchNorm."""
+    decays (in 1/4096); a bias makes the neuron hold it in a MeanOnlyBatchNorm.
+
+    Args:
+        threshold: vThMant (64 = 1.0; a float for a graded input's scaled threshold).
+        current_decay: iDecay, in 1/4096 per step.
+        voltage_decay: vDecay, in 1/4096 per step.
+        has_bias: whether the layer has a bias.
+
+    Returns:
+        The neuron parameters of a lava-dl CUBA block.
+
+    Example:
+        >>> cuba_params(80, 1024, 128, has_bias=False)
+        {'threshold': 1.25, 'current_decay': 0.25, 'voltage_decay': 0.03125}
+    """
     params = {"threshold": threshold / WEIGHT_SCALE, "current_decay": current_decay / DECAY_SCALE,
               "voltage_decay": voltage_decay / DECAY_SCALE}
     if has_bias:
@@ -120,7 +134,21 @@ def set_block_parameters(block: torch.nn.Module, weight: np.ndarray,
     """Give ``block`` Loihi's integer ``weight`` (64 = 1.0, reshaped to the synapse's),
     ``bias`` (one per output channel or one for all, 64 = 1.0; the norm's running mean is
     ``-bias``) and ``delays`` (steps per neuron, clipped to NetX's 0..62; the block was built
-    with ``delay=True``)."""
+    with ``delay=True``).
+
+    Args:
+        block: a SLAYER block with one synapse.
+        weight: Loihi's integer weights (64 = 1.0), any shape with the synapse's size.
+        bias: Loihi's integer biases, or None (the block's neuron then needs no norm).
+        delays: axonal delays in steps, or None.
+
+    Example:
+        >>> from lava.lib.dl import slayer
+        >>> block = slayer.block.cuba.Dense(cuba_params(64, 4096, 4096, False), 2, 1)
+        >>> set_block_parameters(block, np.array([64, -32]))
+        >>> block.synapse.weight.flatten().tolist()
+        [1.0, -0.5]
+    """
     synapse_weight = block.synapse.weight
     synapse_weight.data = torch.tensor(np.asarray(weight, dtype=np.float64) / WEIGHT_SCALE,
                                        dtype=synapse_weight.dtype).reshape(synapse_weight.shape)
@@ -139,7 +167,18 @@ def set_block_parameters(block: torch.nn.Module, weight: np.ndarray,
 def create_input(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
                  input_levels: int = 1) -> torch.nn.Module | None:
     """An ``input`` layer: SLAYER's Input block with the file's neurons, weight and bias
-    (64 = 1.0); None for a shape-only input group (no neurons)."""
+    (64 = 1.0); None for a shape-only input group (no neurons).
+
+    Args:
+        group, layer, shape, input_levels: as for every importer (:data:`IMPORTERS`).
+
+    Returns:
+        The Input block, or None.
+
+    Example:
+        >>> create_input({"shape": (8,)}, None, (8,)) is None  # a shape-only group
+        True
+    """
     if "neuron" not in group:
         return None
     weight = float(_stored(group, "weight").ravel()[0]) / WEIGHT_SCALE \
@@ -151,14 +190,44 @@ def create_input(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
 
 def create_flatten(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
                    input_levels: int = 1) -> torch.nn.Module | None:
-    """A ``flatten`` layer: SLAYER's Flatten after a convolution, None after a vector."""
+    """A ``flatten`` layer: SLAYER's Flatten after a convolution, None after a vector.
+
+    Args:
+        group, layer, shape, input_levels: as for every importer (:data:`IMPORTERS`); only
+            ``shape`` (channels, height, width or a vector) matters here.
+
+    Returns:
+        A Flatten block, or None for a vector input.
+
+    Example:
+        >>> type(create_flatten(None, None, (2, 4, 4))).__name__, create_flatten(None, None, (8,))
+        ('Flatten', None)
+    """
     return slayer.block.cuba.Flatten() if len(shape) == 3 else None
 
 
 def create_dense(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
                  input_levels: int = 1) -> torch.nn.Module:
     """A ``dense`` layer: a CUBA Dense block with NetX's delays (:class:`NetxDense`) and the
-    file's weights, bias and delays."""
+    file's weights, bias and delays.
+
+    Args:
+        group, layer, shape, input_levels: as for every importer (:data:`IMPORTERS`).
+
+    Returns:
+        The NetxDense block.
+
+    Example:
+        >>> import tempfile; from lava.lib.dl import slayer; from netx_export import export_netx
+        >>> from netx_export.netx_file import read_netx_file
+        >>> dense = slayer.block.cuba.Dense(cuba_params(64, 1024, 128, False), 8, 4)
+        >>> path = export_netx(torch.nn.Sequential(dense), tempfile.mkdtemp() + "/d.net")
+        >>> layer = read_netx_file(path).layers[0]
+        >>> with h5py.File(path) as handle:
+        ...     imported = create_dense(handle[layer.name], layer, (8,))
+        >>> tuple(imported.synapse.weight.shape[:2]), imported.neuron.threshold
+        ((4, 8), 1.0)
+    """
     block = NetxDense(_neuron_params(group, "bias" in group, input_levels),
                       math.prod(layer.inputs), layer.size, delay="delay" in group)
     _set_parameters(block, group, input_levels)
@@ -168,7 +237,25 @@ def create_dense(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
 def create_conv(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
                 input_levels: int = 1) -> torch.nn.Module:
     """A ``conv`` layer: a CUBA Conv block with the file's kernel, stride, padding, dilation,
-    groups, weights and bias."""
+    groups, weights and bias.
+
+    Args:
+        group, layer, shape, input_levels: as for every importer (:data:`IMPORTERS`).
+
+    Returns:
+        The Conv block.
+
+    Example:
+        >>> import tempfile; from lava.lib.dl import slayer; from netx_export import export_netx
+        >>> from netx_export.netx_file import read_netx_file
+        >>> neuron = cuba_params(64, 4096, 4096, False)
+        >>> net = torch.nn.Sequential(slayer.block.cuba.Conv(neuron, 2, 4, 3, stride=2))
+        >>> path = export_netx(net, tempfile.mkdtemp() + "/c.net", input_shape=(2, 8, 8))
+        >>> layer = next(x for x in read_netx_file(path).layers if x.kind == "conv")
+        >>> with h5py.File(path) as handle:
+        ...     print(create_conv(handle[layer.name], layer, (2, 8, 8)).synapse.stride)
+        (2, 2, 1)
+    """
     pairs = {key: tuple(np.broadcast_to(_stored(group, key).ravel(), (2,)).astype(int))
              for key in ("stride", "padding", "dilation")}
     block = slayer.block.cuba.Conv(
