@@ -236,24 +236,18 @@ def create_dense(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
 
 def create_conv(group: h5py.Group, layer: NetxLayer, shape: tuple[int, ...],
                 input_levels: int = 1) -> torch.nn.Module:
-    """A ``conv`` layer: a CUBA Conv block with the file's kernel, stride, padding, dilation,
-    groups, weights and bias.
+    """A ``conv`` layer: the CUBA Conv block with the file's kernel, stride, padding,
+    dilation, groups, weights and bias, which it returns.
 
     Args:
         group, layer, shape, input_levels: as for every importer (:data:`IMPORTERS`).
 
-    Returns:
-        The Conv block.
-
-    Example:
+    Example (a file with a stride-2 convolution; :func:`load_netx` calls this per layer):
         >>> import tempfile; from lava.lib.dl import slayer; from netx_export import export_netx
-        >>> from netx_export.netx_file import read_netx_file
-        >>> neuron = cuba_params(64, 4096, 4096, False)
-        >>> net = torch.nn.Sequential(slayer.block.cuba.Conv(neuron, 2, 4, 3, stride=2))
-        >>> path = export_netx(net, tempfile.mkdtemp() + "/c.net", input_shape=(2, 8, 8))
-        >>> layer = next(x for x in read_netx_file(path).layers if x.kind == "conv")
-        >>> with h5py.File(path) as handle:
-        ...     print(create_conv(handle[layer.name], layer, (2, 8, 8)).synapse.stride)
+        >>> conv = slayer.block.cuba.Conv(cuba_params(64, 4096, 4096, False), 2, 4, 3, stride=2)
+        >>> path = export_netx(torch.nn.Sequential(conv), tempfile.mkdtemp() + "/c.net",
+        ...                    input_shape=(2, 8, 8))
+        >>> load_netx(path).blocks[-1].synapse.stride
         (2, 2, 1)
     """
     pairs = {key: tuple(np.broadcast_to(_stored(group, key).ravel(), (2,)).astype(int))
