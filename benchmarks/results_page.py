@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from provenance import code_identity
 
 from lava_init.files import atomic_write_text
 
@@ -138,7 +142,90 @@ def readout_table() -> str:
         rows.append(f"| {claim.claim} | {_cell(claim.part, claim.case)} | {controls} | "
                     f"{setting(claim.part, claim.case)}; {claim.qualifier} | "
                     f"`{claim.command}` | {_code(claim.part, claim.case)} |")
+    for row in STORED_ROWS:
+        ours, controls, qualifier, code = row.cells()
+        rows.append(f"| {row.claim} | {ours} | {controls} | {qualifier} | `{row.command}` | "
+                    f"{code} |")
     return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One row from a stored result that is not a training-recipe record: ``cells()`` gives
+    the lava-init cell, the controls, the qualifier and the code from the stored file."""
+
+    claim: str
+    cells: Callable[[], tuple[str, str, str, str]]
+    command: str
+
+
+def _mnist1d_by_depth(rows: dict, init: str) -> dict[int, tuple[float, float, str]]:
+    """``init``'s rows of the MNIST-1D sweep per depth: the best learning rate's mean final
+    and epoch-1 accuracy over the stored seeds, and that learning rate."""
+    runs: dict[tuple[int, str], list[dict]] = {}
+    for name, row in rows.items():
+        match = re.fullmatch(rf"{re.escape(init)} d(\d+) lr(\S+) e\d+ s\d+", name)
+        if match:
+            runs.setdefault((int(match[1]), match[2]), []).append(row)
+    best: dict[int, tuple[float, float, str]] = {}
+    for (depth, lr), seeds in runs.items():
+        mean = (statistics.mean(r["test_acc"] for r in seeds),
+                statistics.mean(r["epoch1_acc"] for r in seeds), lr)
+        if depth not in best or mean[0] > best[depth][0]:
+            best[depth] = mean
+    return dict(sorted(best.items()))
+
+
+def _depth_cell(by_depth: dict[int, tuple[float, float, str]]) -> str:
+    return ", ".join(f"d{depth} {acc:.3f} ({first:.3f} after epoch 1)"
+                     for depth, (acc, first, _) in by_depth.items())
+
+
+def _mnist1d_cells() -> tuple[str, str, str, str]:
+    path = RESULTS / "mnist1d_depth" / "runs.json"
+    if not path.exists():
+        return "not stored", "-", "-", "-"
+    rows = json.loads(path.read_text())
+    inits = list(dict.fromkeys(name.split(" d")[0] for name in rows))
+    ours = _depth_cell(_mnist1d_by_depth(rows, "lava-init"))
+    controls = "; ".join(f"{init}: {_depth_cell(_mnist1d_by_depth(rows, init))}"
+                         for init in inits if init != "lava-init")
+    seeds = len({name.rsplit(" s", 1)[1] for name in rows})
+    epochs = sorted({row["config"]["epochs"] for row in rows.values() if "config" in row})
+    qualifier = (f"MNIST-1D (4,000 / 1,000), plain CNN of 1 x 5 convolutions, {seeds} seed(s), "
+                 f"{'/'.join(map(str, epochs))} epochs; each depth at the best of its stored "
+                 "learning rates; the ANN is the same shape with ReLU")
+    codes = sorted({code_identity(row)[:7] for row in rows.values()})
+    return ours or "not stored", controls or "none stored", qualifier, ", ".join(codes)
+
+
+def _nir_cells() -> tuple[str, str, str, str]:
+    path = RESULTS / "nir" / "nir_bridge.json"
+    if not path.exists():
+        return "not stored", "-", "-", "-"
+    stored = json.loads(path.read_text())
+    best = min(stored["loihi"], key=lambda r: r["max_voltage_difference_vs_loihi_off_spike_steps"])
+    spikes = ", ".join(map(str, best["lava_spikes"]))
+    same = "=" if best["lava_spikes"] == best["loihi_spikes"] else "differ from"
+    trips = stored["round_trips"]
+    exact = sum(trip["same_netx_values"] for trip in trips)
+    ours = (f"Lava fixed_pt spikes at steps {spikes} {same} Loihi 2's; SLAYER "
+            f"{best['slayer_lava_mismatches']} mismatches; voltage off the spike steps within "
+            f"{best['max_voltage_difference_vs_loihi_off_spike_steps']:g} of Loihi 2's; "
+            f"NetX -> NIR -> NetX keeps every value in {exact} of {len(trips)} networks")
+    controls = ("the exact solution spikes at "
+                f"{', '.join(map(str, best['exact_solution_spikes']))} (Lava's synapse delays "
+                "one step)")
+    qualifier = (f"lif_norse.nir (Norse) driven by the CSVs' input, imported with "
+                 f"{best['import']}; Loihi 2 trace from the NIR paper's repository")
+    return ours, controls, qualifier, code_identity(stored)[:7]
+
+
+STORED_ROWS = (
+    StoredRow("MNIST-1D: accuracy by depth, plain spiking CNN", _mnist1d_cells,
+              "benchmarks/mnist1d_depth.py"),
+    StoredRow("NIR in, Lava out: Loihi 2's own trace", _nir_cells, "benchmarks/nir_bridge.py"),
+)
 
 
 def _throughput() -> str:
@@ -157,7 +244,9 @@ def results_page() -> str:
     return "\n".join([
         "# Results (generated: `.venv/bin/python benchmarks/results_page.py`)", "",
         "Every number here is computed from a stored record in `benchmarks/results/`; rerun "
-        "the command of a row to replace it. Do not edit this page by hand.", "",
+        "the command of a row to replace it. Do not edit this page by hand. Sources: "
+        "benchmarks/results/training_recipe/, benchmarks/results/mnist1d_depth/runs.json, "
+        "benchmarks/results/nir/nir_bridge.json, benchmarks/results/lava_throughput.json.", "",
         "## Claims", "", readout_table(), "",
         f"## Every training row (`{RECIPE}`, written by it to "
         "`benchmarks/results/training_recipe/training_recipe.md`)", "", summary, "",
