@@ -411,6 +411,7 @@ def test_snntorch_imports_a_lava_init_network_and_spikes_as_slayer():
     assert torch.equal(got, expected)
 
 
+@pytest.mark.integration
 def test_intels_pilotnet_lif_comes_back_as_netx_builds_it(tmp_path):
     """A graded Input layer with neurons and a bias (Scale -> LIF with v_leak), biased
     convolutions, an IF readout: what NetX builds is the same after NetX -> NIR -> NetX."""

@@ -80,12 +80,14 @@ def _bias(group: h5py.Group, layer: NetxLayer) -> np.ndarray:
 
 def _synapse_node(group: h5py.Group, layer: NetxLayer, bias: np.ndarray | None
                   ) -> nir.NIRNode:
-    """The Linear, Affine or Conv2d node of a NetX dense or conv layer's weights."""
+    """The Linear (no bias in the file), Affine or Conv2d node of a NetX dense or conv layer's
+    weights; ``bias``: what the synapse must carry (None: nothing)."""
     weight = _array(group, "weight") / MANTISSA_SCALE
     if layer.kind == "dense":
         weight = weight.reshape(layer.size, -1)
-        return nir.Linear(weight=weight) if bias is None else nir.Affine(weight=weight,
-                                                                           bias=bias)
+        if bias is None or "bias" not in group:
+            return nir.Linear(weight=weight)
+        return nir.Affine(weight=weight, bias=bias)
     weight = weight.reshape(weight.shape[:4])
     pairs = {key: tuple(int(v) for v in np.broadcast_to(_array(group, key).ravel(), (2,)))
              for key in ("stride", "padding", "dilation")}
