@@ -409,3 +409,19 @@ def test_snntorch_imports_a_lava_init_network_and_spikes_as_slayer():
         got = torch.stack([model(spikes[..., t])[0] for t in range(20)], dim=-1)
     assert got.sum() > 20
     assert torch.equal(got, expected)
+
+
+@pytest.mark.integration
+def test_intels_pilotnet_lif_comes_back_as_netx_builds_it(tmp_path):
+    """A graded Input layer with neurons and a bias (Scale -> LIF with v_leak), biased
+    convolutions, an IF readout: what NetX builds is the same after NetX -> NIR -> NetX."""
+    path = INTEL_NETWORKS["PilotNet LIF"]
+    if not path.is_file():
+        pytest.skip(f"lava-dl's PilotNet LIF network is not at {path}")
+    graph = netx_to_nir(path, dt=1e-3)
+    kinds = [type(node).__name__ for node in graph.nodes.values()]
+    assert kinds[:3] == ["Input", "Scale", "LIF"] and kinds[-3:] == ["Affine", "IF", "Output"]
+    net = from_nir(graph)
+    assert not net.rounding.rounded
+    again = export_netx(net, tmp_path / "again.net", input_shape=net.input_shape)
+    assert netx_values(again) == netx_values(path)

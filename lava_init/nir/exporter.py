@@ -38,9 +38,10 @@ def _array(group: h5py.Group, key: str) -> np.ndarray:
 
 
 def neuron_node(group: h5py.Group, name: str, shape: tuple[int, ...], dt: float,
-                bias: np.ndarray) -> tuple[nir.NIRNode, np.ndarray | None]:
+                bias: np.ndarray, leak: bool = False) -> tuple[nir.NIRNode, np.ndarray | None]:
     """The NIR neuron of a NetX layer's CUBA ``neuron`` group with ``bias`` (volts per step,
-    one per neuron), and the bias its synapse must carry instead (LIF, IF), else None."""
+    one per neuron), and the bias its synapse must carry instead (LIF, IF), else None;
+    ``leak``: a LIF carries its bias as ``v_leak`` (a synapse without a bias before it)."""
     neuron = group["neuron"]
     kind = neuron["type"][()]
     kind = (kind[0] if np.ndim(kind) else kind)
@@ -52,15 +53,16 @@ def neuron_node(group: h5py.Group, name: str, shape: tuple[int, ...], dt: float,
     current = float(neuron["iDecay"][()]) / DECAY_SCALE
     voltage = float(neuron["vDecay"][()]) / DECAY_SCALE
     ones, zeros = np.ones(shape), np.zeros(shape)
-    leak = bias.reshape(shape) / voltage if voltage else None
+    v_leak = bias.reshape(shape) / voltage if voltage else None
     if current == 1 and voltage > 0:
-        return nir.LIF(tau=ones * dt / voltage, r=ones / voltage, v_leak=zeros,
-                       v_threshold=threshold, v_reset=zeros), bias
+        return nir.LIF(tau=ones * dt / voltage, r=ones / voltage,
+                       v_leak=v_leak if leak else zeros, v_threshold=threshold,
+                       v_reset=zeros), None if leak else bias
     if current == 1:
         return nir.IF(r=ones / dt, v_threshold=threshold, v_reset=zeros), bias
     if current > 0 and voltage > 0:
         return nir.CubaLIF(tau_syn=ones * dt / current, tau_mem=ones * dt / voltage,
-                           r=ones / voltage, v_leak=leak, v_threshold=threshold,
+                           r=ones / voltage, v_leak=v_leak, v_threshold=threshold,
                            v_reset=zeros, w_in=ones / current), None
     raise ValueError(f"{name} has current decay {current:g} and voltage decay {voltage:g}; "
                      "NIR's CubaLIF cannot hold a current or voltage that never decays "
@@ -78,12 +80,14 @@ def _bias(group: h5py.Group, layer: NetxLayer) -> np.ndarray:
 
 def _synapse_node(group: h5py.Group, layer: NetxLayer, bias: np.ndarray | None
                   ) -> nir.NIRNode:
-    """The Linear, Affine or Conv2d node of a NetX dense or conv layer's weights."""
+    """The Linear (no bias in the file), Affine or Conv2d node of a NetX dense or conv layer's
+    weights; ``bias``: what the synapse must carry (None: nothing)."""
     weight = _array(group, "weight") / MANTISSA_SCALE
     if layer.kind == "dense":
         weight = weight.reshape(layer.size, -1)
-        return nir.Linear(weight=weight) if bias is None else nir.Affine(weight=weight,
-                                                                           bias=bias)
+        if bias is None or "bias" not in group:
+            return nir.Linear(weight=weight)
+        return nir.Affine(weight=weight, bias=bias)
     weight = weight.reshape(weight.shape[:4])
     pairs = {key: tuple(int(v) for v in np.broadcast_to(_array(group, key).ravel(), (2,)))
              for key in ("stride", "padding", "dilation")}
@@ -99,7 +103,7 @@ def _input_nodes(group: h5py.Group, layer: NetxLayer, dt: float) -> dict[str, ni
     weight = float(_array(group, "weight").ravel()[0]) if "weight" in group else MANTISSA_SCALE
     bias = float(_array(group, "bias").ravel()[0]) if "bias" in group else 0.0
     neuron, synapse_bias = neuron_node(group, layer.name, layer.shape, dt,
-                                       np.full(layer.size, bias / MANTISSA_SCALE))
+                                       np.full(layer.size, bias / MANTISSA_SCALE), leak=True)
     if bias and (synapse_bias is not None or float(group["neuron/iDecay"][()]) != DECAY_SCALE):
         raise ValueError(f"{layer.name}: an input layer with a bias and a decaying current "
                          "or no voltage decay has no NIR equivalent here")

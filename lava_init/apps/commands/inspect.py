@@ -103,6 +103,7 @@ def _netx_file(args: argparse.Namespace, folder: Path) -> Path:
     from lava_init.nir import nir_to_netx
 
     net = nir_to_netx(path, folder / f"{path.stem}.net", args.dt)
+    print(f"{path} imported for Lava (a temporary NetX file below)")
     print(net.rounding)
     return folder / f"{path.stem}.net"
 
