@@ -30,10 +30,15 @@ MAX_README_LINES = 250
 #: A result number: a fraction written with two or more decimals (accuracies, rates). Settings
 #: and constants are written in backticks (or code blocks), which this check skips.
 RESULT_NUMBER = re.compile(r"(?<![\w.])0\.\d{2,}(?![\w.])")
-#: The demo paragraph's numbers, in the order the README gives them.
+#: The demo paragraph's numbers, in the order the README gives them: the variance-conserving
+#: init's and SLAYER's default's final accuracy.
 DEMO_SENTENCE = re.compile(
-    r"reaches\s+(0\.\d+)\s+from\s+the\s+variance-conserving\s+init\s+\((0\.\d+)\s+after\s+"
-    r"epoch\s+1\)\s+and\s+(0\.\d+)\s+from\s+SLAYER's\s+default.*?Lava\s+both\s+(0\.\d+)", re.S)
+    r"reaches\s+(0\.\d+)\s+from\s+the\s+variance-conserving\s+init\s+and\s+(0\.\d+)\s+"
+    r"from\s+SLAYER's\s+default")
+#: How far another CPU's float rounding moved the demo's final accuracies: 0.8250 and 0.2250
+#: where the stored run was made, 0.8278 and 0.2250 on an AMD EPYC (2026-12-06); the
+#: accuracy after epoch 1 moved by 0.06, so the README does not quote it.
+DEMO_TOLERANCE = 0.02
 
 
 def prose(text: str) -> str:
@@ -43,10 +48,10 @@ def prose(text: str) -> str:
 
 
 def as_quoted(text: str) -> set[str]:
-    """Every number of ``text`` as a page may quote it: at 2, 3 and 4 decimals, and as a
+    """Every number of ``text`` as a page may quote it: at 2 to 6 decimals, and as a
     percentage at 1, 2 and 3 decimals."""
     values = [float(n) for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
-    return ({f"{v:.{digits}f}" for v in values for digits in (2, 3, 4)}
+    return ({f"{v:.{digits}f}" for v in values for digits in (2, 3, 4, 5, 6)}
             | {f"{100 * v:.{digits}f}" for v in values for digits in (1, 2, 3)})
 
 
@@ -150,8 +155,9 @@ def test_a_docs_number_without_its_named_result_is_caught():
 
 @pytest.mark.slow
 def test_make_demo_prints_the_readmes_numbers(tmp_path, capsys):
-    """The demo at its defaults (what ``make demo`` runs), compared with the README and with
-    its stored output (benchmarks/results/demo.txt)."""
+    """The demo at its defaults (what ``make demo`` runs), compared with the README (within
+    :data:`DEMO_TOLERANCE`: float rounding differs between CPUs) and the README with its stored
+    output (benchmarks/results/demo.txt), exactly; Lava agrees with SLAYER exactly."""
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "variance_conserving: reaches the last layer" in out
@@ -160,15 +166,18 @@ def test_make_demo_prints_the_readmes_numbers(tmp_path, capsys):
     assert (tmp_path / "digits_mlp.net").is_file()
     quoted = DEMO_SENTENCE.search(README.read_text())
     assert quoted, "the README's demo sentence moved: update DEMO_SENTENCE"
-    printed = demo_numbers(out)
-    assert printed == list(quoted.groups()), (printed, quoted.groups())
-    assert printed == demo_numbers((RESULTS / "demo.txt").read_text())
+    assert demo_numbers((RESULTS / "demo.txt").read_text())[0] == list(quoted.groups())
+    (final, baseline), (slayer, lava) = demo_numbers(out)
+    assert abs(float(final) - float(quoted[1])) <= DEMO_TOLERANCE, (final, quoted[1])
+    assert abs(float(baseline) - float(quoted[2])) <= DEMO_TOLERANCE, (baseline, quoted[2])
+    assert slayer == lava, (slayer, lava)
 
 
-def demo_numbers(out: str) -> list[str]:
-    """variance_conserving's final and epoch-1 accuracy, SLAYER's default's final, Lava's."""
+def demo_numbers(out: str) -> tuple[list[str], tuple[str, str]]:
+    """The final accuracies of variance_conserving and slayer_default, and the exported
+    network's SLAYER and Lava accuracies on the Lava samples."""
     rows = {match[0]: match[1:] for match in re.findall(
-        r"^(variance_conserving|slayer_default)\s+(0\.\d+)\s+(0\.\d+)", out, re.M)}
-    lava = re.search(r"Lava fixed_pt accuracy (0\.\d+)", out)
-    return [rows["variance_conserving"][1], rows["variance_conserving"][0],
-            rows["slayer_default"][1], lava.group(1)]
+        r"^(variance_conserving|slayer_default)\s+(\d\.\d+)\s+(\d\.\d+)", out, re.M)}
+    lava = re.search(r"SLAYER accuracy (\d\.\d+), Lava fixed_pt accuracy (\d\.\d+)", out)
+    return ([rows["variance_conserving"][1], rows["slayer_default"][1]],
+            (lava.group(1), lava.group(2)))

@@ -414,7 +414,7 @@ def mnist1d_images(signals: np.ndarray) -> torch.Tensor:
     [[[[0.5, 0.0, 0.0]], [[0.0, 1.0, 0.0]]]]
     """
     signals = torch.as_tensor(signals, dtype=torch.float32) / MNIST1D_SCALE
-    return torch.stack([signals.clamp(0, 1), (-signals).clamp(0, 1)], dim=1).unsqueeze(2)
+    return torch.stack([signals.clamp(0, 1), (0.0 - signals).clamp(0, 1)], dim=1).unsqueeze(2)
 
 
 def _save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
