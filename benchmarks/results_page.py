@@ -221,10 +221,46 @@ def _nir_cells() -> tuple[str, str, str, str]:
     return ours, controls, qualifier, code_identity(stored)[:7]
 
 
+def _snntorch_cells() -> tuple[str, str, str, str]:
+    path = RESULTS / "nir" / "snntorch_to_lava.json"
+    if not path.exists():
+        return "not stored", "-", "-", "-"
+    stored = json.loads(path.read_text())
+    accuracy = stored["accuracy"]
+    agreement = min(stored["spike_agreement_snntorch_vs_slayer"])
+    ours = (f"imported: SLAYER {accuracy['slayer']:.4f}, Lava {accuracy['lava']:.4f} "
+            f"({stored['slayer_lava_mismatches']} mismatched spikes); spike agreement with "
+            f"snnTorch per layer >= {agreement:.4f}")
+    qualifier = (f"a snnTorch network of {len(stored['spike_agreement_snntorch_vs_slayer'])} "
+                 f"Leaky layers (2 Conv2d, 2 Linear), {stored['epochs']} epochs on digits, "
+                 f"T = {stored['time_steps']}, exported by snnTorch's export_to_nir; all "
+                 f"{stored['test_samples']} test digits")
+    return ours, f"snnTorch itself {accuracy['snntorch']:.4f}", qualifier, \
+        code_identity(stored)[:7]
+
+
+def _nir_init_cells() -> tuple[str, str, str, str]:
+    path = RESULTS / "nir" / "snntorch_init.json"
+    if not path.exists():
+        return "not stored", "-", "-", "-"
+    stored = json.loads(path.read_text())
+    ours, default = stored["rates_lava_init_through_nir"], stored["rates_pytorch_default"]
+    silent = next((i + 1 for i, rate in enumerate(default) if rate == 0), None)
+    qualifier = (f"a {stored['depth']}-layer snnTorch Leaky MLP of width {stored['width']}, "
+                 f"T = {stored['time_steps']}, input rate {stored['input_rate']:g}, rates in "
+                 "snnTorch's own simulation")
+    return (f"layer {len(ours)} rate {ours[-1]:.4f} against layer 1's {ours[0]:.4f}",
+            f"PyTorch's default init: silent from layer {silent}", qualifier,
+            code_identity(stored)[:7])
+
+
 STORED_ROWS = (
     StoredRow("MNIST-1D: accuracy by depth, plain spiking CNN", _mnist1d_cells,
               "benchmarks/mnist1d_depth.py"),
     StoredRow("NIR in, Lava out: Loihi 2's own trace", _nir_cells, "benchmarks/nir_bridge.py"),
+    StoredRow("snnTorch -> NIR -> Lava", _snntorch_cells, "benchmarks/nir_snntorch.py"),
+    StoredRow("lava-init's init for a snnTorch network, through NIR", _nir_init_cells,
+              "benchmarks/nir_snntorch_init.py"),
 )
 
 
@@ -246,7 +282,7 @@ def results_page() -> str:
         "Every number here is computed from a stored record in `benchmarks/results/`; rerun "
         "the command of a row to replace it. Do not edit this page by hand. Sources: "
         "benchmarks/results/training_recipe/, benchmarks/results/mnist1d_depth/runs.json, "
-        "benchmarks/results/nir/nir_bridge.json, benchmarks/results/lava_throughput.json.", "",
+        "benchmarks/results/nir/, benchmarks/results/lava_throughput.json.", "",
         "## Claims", "", readout_table(), "",
         f"## Every training row (`{RECIPE}`, written by it to "
         "`benchmarks/results/training_recipe/training_recipe.md`)", "", summary, "",
