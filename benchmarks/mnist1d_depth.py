@@ -54,11 +54,15 @@ BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time
 #: ``lava-init`` the paper's init calibrated to a hidden rate of 0.1 with the surrogate set
 #: for backward conservation; ``relay`` lava-init's deep recipe: relay blocks that copy their
 #: input at init, trained at ``lr / relays`` (:func:`lava_init.apps.settings.relay_lr`), the
-#: surrogate set for backward conservation (see docs/depth.md).
+#: surrogate set for backward conservation; ``lava-init+norm`` lava-init with the mean of
+#: each hidden block's current subtracted (``mean_norm``; NetX: the neuron bias; see
+#: docs/depth.md).
 RECIPES = {
     "lava-init": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
                   "conserve_gradient": True},
     "relay": {"init": "relay", "conserve_gradient": True},
+    "lava-init+norm": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
+                       "conserve_gradient": True, "mean_norm": True},
     "paper": {"init": "variance_conserving"},
     "kaiming": {"init": "kaiming"},
     "slayer_default": {"init": "slayer_default"},
