@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import json
 import math
 import sys
@@ -54,11 +55,15 @@ BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time
 #: ``lava-init`` the paper's init calibrated to a hidden rate of 0.1 with the surrogate set
 #: for backward conservation; ``relay`` lava-init's deep recipe: relay blocks that copy their
 #: input at init, trained at ``lr / relays`` (:func:`lava_init.apps.settings.relay_lr`), the
-#: surrogate set for backward conservation (see docs/depth.md).
+#: surrogate set for backward conservation; ``lava-init+norm`` lava-init with the mean of
+#: each hidden block's current subtracted (``mean_norm``; NetX: the neuron bias; see
+#: docs/depth.md).
 RECIPES = {
     "lava-init": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
                   "conserve_gradient": True},
     "relay": {"init": "relay", "conserve_gradient": True},
+    "lava-init+norm": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
+                       "conserve_gradient": True, "mean_norm": True},
     "paper": {"init": "variance_conserving"},
     "kaiming": {"init": "kaiming"},
     "slayer_default": {"init": "slayer_default"},
@@ -231,6 +236,18 @@ def table(runs: dict) -> str:
     return format_table(headers, rows)
 
 
+def store_row(store: Path, label: str, record: dict) -> dict:
+    """Add ``record`` to the rows stored in ``store`` now (another sweep may have added rows
+    since this one started) and write them atomically; returns all rows."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(store.with_name(f".{store.name}.sweeps"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for another sweep's write
+        runs = json.loads(store.read_text()) if store.exists() else {}
+        runs[label] = record
+        atomic_write_text(json.dumps(runs, indent=1), store)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
@@ -255,11 +272,11 @@ def main(argv: list[str] | None = None) -> int:
                     netx_path = args.out / f"{label.replace(' ', '_')}.net"
                     record = ann_row(config) if init == "ann" else snn_row(
                         config, args.lava, netx_path)
-                    runs[label] = {"init": init, **record, "provenance": made_by}
+                    runs = store_row(store, label, {"init": init, **record,
+                                                    "provenance": made_by})
                     print(f"{label}: epoch 1 {record['epoch1_acc']:.3f}, final "
                           f"{record['test_acc']:.3f} ({record['seconds']:.0f} s)", flush=True)
-                    atomic_write_text(json.dumps(runs, indent=1), store)
-    text = table(runs)
+    text = table(json.loads(store.read_text()) if store.exists() else {})
     print(text)
     atomic_write_text(f"# MNIST-1D depth sweep\n\n{text}\n", args.out / "mnist1d_depth.md")
     return 0

@@ -262,9 +262,14 @@ def input_levels(config: TrainConfig) -> int | None:
 
 
 def is_stored(runs: dict, label: str, config: TrainConfig) -> bool:
-    """True when ``runs`` holds ``label`` run with ``config`` (resolved) and its input levels."""
+    """True when ``runs`` holds ``label`` run with ``config`` (resolved) and its input levels;
+    a config field the record does not name is newer than the record, which ran with that
+    field's default."""
     record = runs.get(label)
-    return (record is not None and record["config"] == resolve_recipe(config).as_dict()
+    if record is None:
+        return False
+    stored = {**TrainConfig().as_dict(), **record["config"]}
+    return (stored == resolve_recipe(config).as_dict()
             and record.get("input_levels") == input_levels(config))
 
 

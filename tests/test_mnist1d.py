@@ -74,13 +74,15 @@ def test_bad_data_folder_and_corrupt_cache_give_one_line(tmp_path):
     assert "\n" not in str(error.value)
 
 
-def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_path):
+@pytest.mark.parametrize("mean_norm", [False, True])
+def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_path, mean_norm):
     test = load_dataset("mnist1d", False, mnist1d_dir, time_steps=4, encoding="graded",
                         limit=3)
     neuron = {**MEMORYLESS.params(), "threshold": 1.0}
     net = build_model({"arch": "cnn1d", "in_shape": [2, 1, 40], "out_features": 10,
                        "depth": 4, "channels": 8, "width": 20, "neuron": neuron,
-                       "delay_shift": False, "input_levels": test.input_levels})
+                       "delay_shift": False, "input_levels": test.input_levels,
+                       "mean_norm": mean_norm})
     assert [block.synapse.stride[1] for block in net.blocks[:4]] == [1, 2, 1, 2]
     assert net.blocks[5].synapse.in_channels == 8 * 10  # 40 -> 20 -> 10
     report = initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(0))
@@ -90,6 +92,14 @@ def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_pat
     loaded = load_netx(path).blocks
     assert [type(b).__name__ for b in loaded][:5] == ["Conv"] * 4 + ["Flatten"]
     values = torch.stack([test[i][0] for i in range(3)])
+    if mean_norm:  # running means of training batches: the exported biases are not 0
+        for _ in range(5):
+            net(values)
+        norms = [block.neuron.norm for block in net.blocks[1:4]]
+        assert all(float(norm.bias.abs().max()) > 0 for norm in norms)
+        net.eval()
+    path = export_netx(net, tmp_path / "cnn1d.net", input_shape=(2, 1, 40),
+                       input_levels=test.input_levels)
     comparison = verify(net, path, pad_for_lava(values, net))
     assert comparison.total_mismatches == 0 and comparison.propagates
 
@@ -98,12 +108,15 @@ def test_depth_sweep_quick_row_learns_and_stores_its_provenance(mnist1d_dir, tmp
     sweep = load_benchmark("mnist1d_depth")
     out = tmp_path / "sweep"
     sweep.main(["--quick", "--inits", "lava-init,ann", "--data-dir", str(mnist1d_dir),
-                "--out", str(out)])
+                "--out", str(out), "--lava", "4"])
     runs = json.loads((out / "runs.json").read_text())
     snn, reference = runs["lava-init d2 lr0.01 e2 s0"], runs["ann d2 lr0.01 e2 s0"]
     assert len(snn["silent_init"]) == len(snn["silent_trained"]) == 2 + 2  # convs, Dense x 2
     assert max(snn["silent_init"]) < 0.5  # the calibrated init starts every layer spiking
     assert len(snn["test_acc_per_epoch"]) == 2 and snn["test_acc"] > QUICK_ROW_FLOOR
-    assert reference["test_acc"] > QUICK_ROW_FLOOR
+    assert reference["test_acc"] > QUICK_ROW_FLOOR and "lava" not in reference
+    lava = snn["lava"]
+    assert lava["samples"] == 4 and lava["mismatches"] == 0
+    assert lava["lava_acc"] == lava["slayer_acc"]
     assert snn["provenance"]["command"].split()[1].endswith("benchmarks/mnist1d_depth.py")
     assert "lava-init" in (out / "mnist1d_depth.md").read_text()

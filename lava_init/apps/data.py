@@ -410,8 +410,8 @@ def load_cifar10(data_dir: str | Path | None, train: bool,
 def mnist1d_images(signals: np.ndarray) -> torch.Tensor:
     """MNIST-1D signals (N, length) as ON / OFF images (N, 2, 1, length) in [0, 1].
 
-    >>> mnist1d_images(np.array([[1.5, -6.0, 0.0]])).tolist()
-    [[[[0.5, 0.0, 0.0]], [[0.0, 1.0, 0.0]]]]
+    >>> mnist1d_images(np.array([[1.5, -6.0, 0.75]])).tolist()
+    [[[[0.5, 0.0, 0.25]], [[0.0, 1.0, 0.0]]]]
     """
     signals = torch.as_tensor(signals, dtype=torch.float32) / MNIST1D_SCALE
     return torch.stack([signals.clamp(0, 1), (0.0 - signals).clamp(0, 1)], dim=1).unsqueeze(2)

@@ -62,14 +62,19 @@ def first_neuron_params(neuron: NeuronConfig, dropout: float, input_levels: int 
     return params
 
 
-def hidden_neuron_params(neuron: NeuronConfig, dropout: float) -> dict:
+def hidden_neuron_params(neuron: NeuronConfig, dropout: float, mean_norm: bool = False
+                         ) -> dict:
     """``neuron_params`` of a hidden block: with ``dropout`` > 0, lava-dl's neuron dropout
     (``slayer.neuron.Dropout``: a dropped neuron stays silent over all T steps of the sample;
-    training only, so NetX export and Lava runs are unchanged)."""
+    training only, so NetX export and Lava runs are unchanged); with ``mean_norm``, lava-dl's
+    ``MeanOnlyBatchNorm`` on the block's current (the running mean subtracted; exported to
+    NetX as the neuron bias, so Lava runs it)."""
     check_dropout(dropout)
     params = neuron.params()
     if dropout > 0:
         params["dropout"] = slayer.neuron.Dropout(p=dropout)
+    if mean_norm:
+        params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
     return params
 
 
@@ -77,7 +82,8 @@ class SlayerMLP(torch.nn.Module):
     """``depth`` hidden CUBA Dense layers of ``width`` neurons and a CUBA Dense output layer of
     ``out_features * readout_population`` neurons (``readout_population`` consecutive neurons
     per class: :func:`class_counts`). ``dropout``: probability that a hidden neuron is silenced
-    for a training sample (:func:`hidden_neuron_params`; never the output layer).
+    for a training sample, ``mean_norm``: the mean of each hidden block's current subtracted
+    (:func:`hidden_neuron_params`; never the first or the output layer).
     ``input_levels``: the input is graded on the ``1 / input_levels`` grid; the first block then
     wraps its current as Lava does (:class:`LavaCurrentWrap`).
 
@@ -96,6 +102,7 @@ class SlayerMLP(torch.nn.Module):
         readout_population: int = 1,
         dropout: float = 0.0,
         input_levels: int | None = None,
+        mean_norm: bool = False,
     ):
         super().__init__()
         if depth < 1 or width < 1 or in_features < 1 or out_features < 1:
@@ -111,7 +118,8 @@ class SlayerMLP(torch.nn.Module):
         self.blocks = torch.nn.ModuleList(
             slayer.block.cuba.Dense(
                 first_neuron_params(neuron, dropout, input_levels) if index == 0
-                else hidden_neuron_params(neuron, dropout), n_in, n_out, delay_shift=delay_shift)
+                else hidden_neuron_params(neuron, dropout, mean_norm), n_in, n_out,
+                delay_shift=delay_shift)
             for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         )
         self.blocks.append(slayer.block.cuba.Dense(
@@ -142,7 +150,8 @@ CNN1D_STRIDE_LAYERS = (1, 3)
 class SlayerCNN(torch.nn.Module):
     """``depth`` CUBA Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
     ``width`` neurons and a CUBA Dense output layer (``readout_population`` neurons per class,
-    as in :class:`SlayerMLP`; ``dropout`` on the hidden blocks and ``input_levels``, as there).
+    as in :class:`SlayerMLP`; ``dropout`` and ``mean_norm`` on the hidden blocks and
+    ``input_levels``, as there).
 
     ``kernel``: (height, width) of every convolution, both odd, padded to keep the size; 3 x 3
     by default, 1 x 5 for signals of shape (C, 1, length). ``stride_layers``: the (0-based)
@@ -165,6 +174,7 @@ class SlayerCNN(torch.nn.Module):
         input_levels: int | None = None,
         kernel: tuple[int, int] = (3, 3),
         stride_layers: tuple[int, ...] | None = None,
+        mean_norm: bool = False,
     ):
         super().__init__()
         _check_cnn(in_shape, out_features, depth, channels, width, kernel)
@@ -180,14 +190,15 @@ class SlayerCNN(torch.nn.Module):
             stride = (2 if kernel[0] > 1 else 1, 2) if layer in strided else (1, 1)
             blocks.append(slayer.block.cuba.Conv(
                 first_neuron_params(neuron, dropout, input_levels) if layer == 0
-                else hidden_neuron_params(neuron, dropout), in_channels, channels, kernel,
+                else hidden_neuron_params(neuron, dropout, mean_norm), in_channels, channels,
+                kernel,
                 stride=stride, padding=(kernel[0] // 2, kernel[1] // 2),
                 delay_shift=delay_shift))
             in_channels = channels
             height = conv_output_size(height, stride[0])
             image_width = conv_output_size(image_width, stride[1])
         blocks.append(slayer.block.cuba.Flatten())
-        blocks.append(slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout),
+        blocks.append(slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout, mean_norm),
                                               channels * height * image_width,
                                               width, delay_shift=delay_shift))
         blocks.append(slayer.block.cuba.Dense(neuron.params(), width,

@@ -169,6 +169,8 @@ class TrainConfig:
     :func:`default_encoding`); ``readout_population``: output neurons per class, their
     counts summed (None: :func:`default_readout_population`); ``dropout``: probability that a
     hidden neuron is silenced for a training sample (lava-dl's neuron dropout; 0: off);
+    ``mean_norm``: lava-dl's ``MeanOnlyBatchNorm`` on each hidden block's current (NetX: the
+    neuron bias);
     ``shift`` / ``flip``: augment the training images, moved by up to ``shift`` pixels along
     each axis / mirrored left-right at random, anew each epoch (the test set never);
     ``neuron``: :data:`TRAIN_NEURON` by default;
@@ -202,6 +204,7 @@ class TrainConfig:
     encoding: str | None = None
     readout_population: int | None = None
     dropout: float = 0.0
+    mean_norm: bool = False
     shift: int = 0
     flip: bool = False
     epochs: int = 10

@@ -268,6 +268,7 @@ def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
     common = {"out_features": NUM_CLASSES, "depth": config.depth, "width": config.width,
               "neuron": config.neuron.params(), "delay_shift": config.delay_shift,
               "readout_population": config.readout_population, "dropout": config.dropout,
+              "mean_norm": config.mean_norm,
               "input_levels": encoding_input_levels(config.encoding)}
     if config.arch == "mlp":
         return {"arch": "mlp", "in_features": int(np.prod(input_shape)), **common}

@@ -114,6 +114,9 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="output neurons per class, their spike counts summed (default "
                              f"{READOUT_POPULATION} for memoryless neurons, 1 for integrating "
                              "ones)")
+    parser.add_argument("--mean-norm", action="store_true",
+                        help="subtract the running mean of each hidden block's current "
+                             "(lava-dl's MeanOnlyBatchNorm; on Lava the neuron bias)")
     parser.add_argument("--dropout", type=float, default=defaults.dropout,
                         help="probability that a hidden neuron is silenced for a training "
                              f"sample (lava-dl's neuron dropout; default {defaults.dropout})")
@@ -149,6 +152,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         relay_lr=args.relay_lr, loss=args.loss, count_scale=args.count_scale,
         readout_population=args.readout_population, dropout=args.dropout,
+        mean_norm=args.mean_norm,
         label_smoothing=args.label_smoothing,
         shift=args.shift, flip=args.flip, seed=args.seed,
         limit=args.limit, test_limit=args.test_limit, neuron=neuron,
