@@ -18,10 +18,7 @@ from lava_init.slayer_blocks import (
 )
 from lava_init.tables import format_table
 from netx_export.lava_run import run_lava
-from netx_export.netx_file import LAYER_TYPES
-
-#: The NetX layer type of each exportable SLAYER block type.
-LAYER_BY_BLOCK = {row.block: row for row in LAYER_TYPES.values() if row.block}
+from netx_export.netx_file import EXPORTABLE_BLOCKS
 
 
 @dataclass
@@ -89,7 +86,7 @@ class VerifyReport:
 def _is_lava_layer(block: torch.nn.Module) -> bool:
     """True for a block NetX turns into a Lava layer with neurons: one of a NetX layer type
     (``netx_file.LAYER_TYPES``) that has a neuron (Flatten has none, an Input block may)."""
-    return (slayer_block_type(block) in LAYER_BY_BLOCK
+    return (slayer_block_type(block) in EXPORTABLE_BLOCKS
             and getattr(block, "neuron", None) is not None)
 
 
