@@ -35,9 +35,9 @@ RESULT_NUMBER = re.compile(r"(?<![\w.])0\.\d{2,}(?![\w.])")
 DEMO_SENTENCE = re.compile(
     r"reaches\s+(0\.\d+)\s+from\s+the\s+variance-conserving\s+init\s+and\s+(0\.\d+)\s+"
     r"from\s+SLAYER's\s+default")
-#: How far another CPU's float rounding moved the demo's final accuracies: 0.8250 and 0.2250
-#: where the stored run was made, 0.8278 and 0.2250 on an AMD EPYC (2026-12-06); the
-#: accuracy after epoch 1 moved by 0.06, so the README does not quote it.
+#: Room for another CPU's float rounding in the demo's final accuracies: a run on an AMD EPYC
+#: (2026-12-06, not stored) moved them by well under this; its accuracy after epoch 1 moved
+#: by more, so the README does not quote that.
 DEMO_TOLERANCE = 0.02
 
 
