@@ -26,12 +26,12 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from provenance import current_provenance  # noqa: E402
 
-from lava_init.apps.data import SHARED_DATA, load_dataset  # noqa: E402
-from lava_init.apps.models import SlayerMLP  # noqa: E402
-from lava_init.apps.settings import MEMORYLESS  # noqa: E402
 from lava_init.files import atomic_write, atomic_write_text  # noqa: E402
 from lava_init.network_init import initialize  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
+from lava_init.training.config import MEMORYLESS
+from lava_init.training.data import SHARED_DATA, load_dataset  # noqa: E402
+from lava_init.training.models import SlayerMLP  # noqa: E402
 
 #: (label, tau_grad, scale_grad)
 SURROGATES = (("tutorial 0.03/3", 0.03, 3.0), ("training 0.01/10", 0.01, 10.0))

@@ -34,16 +34,16 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from provenance import current_provenance  # noqa: E402
 
 from lava_init import theory  # noqa: E402
-from lava_init.apps.commands.neuron_options import (  # noqa: E402
+from lava_init.cli.neuron_options import (  # noqa: E402
     add_neuron_arguments,
     neuron_from_args,
 )
-from lava_init.apps.data import SHARED_DATA  # noqa: E402
-from lava_init.apps.settings import TRAIN_NEURON, TrainConfig  # noqa: E402
-from lava_init.apps.training import train  # noqa: E402
 from lava_init.files import atomic_write_text  # noqa: E402
 from lava_init.initializers import INITIALIZERS  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
+from lava_init.training.config import TRAIN_NEURON, TrainConfig
+from lava_init.training.data import SHARED_DATA  # noqa: E402
+from lava_init.training.loop import train  # noqa: E402
 
 DEFAULT_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
 #: Output block's calibration target of the "calibrated_readout" recipe (spikes/neuron/step).
@@ -63,10 +63,10 @@ RECIPES = {"calibrated": {"init": "temporal", "calibrate": True},
 PAPER_BATCH = 64
 PAPER_NEURON = dataclasses.replace(TRAIN_NEURON, tau_grad=0.01, scale_grad=10.0)
 #: The input encoding its stored results were measured with (rate coding; memoryless training
-#: now defaults to regular spikes: lava_init.apps.settings.default_encoding).
+#: now defaults to regular spikes: lava_init.training.config.default_encoding).
 STORED_ENCODING = "rate"
 #: Its readout: one output neuron per class (the memoryless recipe now has
-#: lava_init.apps.settings.READOUT_POPULATION).
+#: lava_init.training.config.READOUT_POPULATION).
 STORED_READOUT_POPULATION = 1
 #: Fraction of the best final accuracy (of a case) that "epochs to reach" refers to.
 REACH_FRACTION = 0.9

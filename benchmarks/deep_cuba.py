@@ -34,10 +34,10 @@ import torch  # noqa: E402
 from provenance import current_provenance  # noqa: E402
 
 from lava_init import calibrate, initialize, measure_activity, temporal  # noqa: E402
-from lava_init.apps.models import SlayerMLP, pad_for_lava  # noqa: E402
-from lava_init.apps.settings import NeuronConfig  # noqa: E402
 from lava_init.files import atomic_write  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
+from lava_init.training.config import NeuronConfig
+from lava_init.training.models import SlayerMLP, pad_for_lava  # noqa: E402
 from netx_export.export import export_netx  # noqa: E402
 from netx_export.verify import verify  # noqa: E402
 

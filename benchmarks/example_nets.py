@@ -7,9 +7,9 @@ import dataclasses
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.settings import MEMORYLESS
 from lava_init.network_init import initialize
+from lava_init.training.config import MEMORYLESS
+from lava_init.training.models import SlayerMLP
 
 #: CUBA parameters of lava-dl's tutorials (SLAYER units, decays per step).
 NEURON = {"threshold": 1.25, "current_decay": 0.25, "voltage_decay": 0.03}

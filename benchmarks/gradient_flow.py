@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lava_init.apps.data import SHARED_DATA, load_dataset
-from lava_init.apps.models import build_model
-from lava_init.apps.settings import NeuronConfig
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
+from lava_init.training.config import NeuronConfig
+from lava_init.training.data import SHARED_DATA, load_dataset
+from lava_init.training.models import build_model
 
 #: (tau_grad, scale_grad): lava-dl's tutorial values and two others.
 SURROGATES = ((0.03, 3.0), (0.01, 10.0), (0.005, 20.0))

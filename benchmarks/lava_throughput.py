@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from provenance import current_provenance
 
-from lava_init.apps.models import SlayerMLP
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
+from lava_init.training.models import SlayerMLP
 from netx_export import export_netx, run_lava
 from netx_export.interrupts import stop_runtime
 from netx_export.lava_run import (

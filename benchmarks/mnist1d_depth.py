@@ -35,14 +35,14 @@ import torch.nn.functional as F
 from provenance import current_provenance
 
 from lava_init.activity import measure_activity
-from lava_init.apps.data import load_dataset
-from lava_init.apps.lava_check import export_and_verify
-from lava_init.apps.models import build_model
-from lava_init.apps.settings import NUM_CLASSES, TRAIN_NEURON, TrainConfig, resolve_recipe
-from lava_init.apps.training import initialize_for_training, model_config, train
 from lava_init.backward import weight_gradient_norms
 from lava_init.files import atomic_write_text
 from lava_init.tables import format_table
+from lava_init.training.config import NUM_CLASSES, TRAIN_NEURON, TrainConfig, resolve_recipe
+from lava_init.training.data import load_dataset
+from lava_init.training.lava_check import export_and_verify
+from lava_init.training.loop import initialize_for_training, model_config, train
+from lava_init.training.models import build_model
 
 OUT = Path(__file__).resolve().parent / "results" / "mnist1d_depth"
 #: The neuron of every row: memoryless CUBA, threshold 1 (issue 29's setting).
@@ -54,7 +54,7 @@ BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time
 #: Each init's settings on top of :data:`BASE`: ``paper`` the paper's init as it is;
 #: ``lava-init`` the paper's init calibrated to a hidden rate of 0.1 with the surrogate set
 #: for backward conservation; ``relay`` lava-init's deep recipe: relay blocks that copy their
-#: input at init, trained at ``lr / relays`` (:func:`lava_init.apps.settings.relay_lr`), the
+#: input at init, trained at ``lr / relays`` (:func:`lava_init.training.config.relay_lr`), the
 #: surrogate set for backward conservation; ``lava-init+norm`` lava-init with the mean of
 #: each hidden block's current subtracted (``mean_norm``; NetX: the neuron bias; see
 #: docs/depth.md).

@@ -32,13 +32,13 @@ from snntorch import surrogate
 from snntorch.export_nir import export_to_nir
 from torch.nn.utils import parametrize
 
-from lava_init.apps.data import load_digits_images
 from lava_init.encoding import rate_encode
 from lava_init.files import atomic_write_text
 from lava_init.initializers import variance_conserving_
 from lava_init.nir import from_nir
 from lava_init.quantization import SLAYER_8BIT
 from lava_init.tables import format_table
+from lava_init.training.data import load_digits_images
 from netx_export import export_netx, verify
 
 RESULTS = Path(__file__).resolve().parent / "results" / "nir" / "snntorch_to_lava.json"

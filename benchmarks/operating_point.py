@@ -29,9 +29,9 @@ from lava.lib.dl import slayer  # noqa: E402
 from provenance import current_provenance  # noqa: E402
 
 from lava_init import initialize, quantization, theory  # noqa: E402
-from lava_init.apps.settings import MEMORYLESS  # noqa: E402
 from lava_init.files import atomic_write, atomic_write_text  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
+from lava_init.training.config import MEMORYLESS
 
 #: Thresholds on SLAYER's 1/32 weight grid (lava-dl's usual ones) and two between grid points.
 ON_GRID = (0.25, 0.5, 1.0, 1.25, 2.0)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from provenance import current_provenance
 
-from lava_init.apps.cli import main as lava_init_main
-from lava_init.apps.propagation import LayerRecord, read_csv, summary_rows
+from lava_init.cli.main import main as lava_init_main
+from lava_init.experiments.propagation import LayerRecord, read_csv, summary_rows
 from lava_init.files import atomic_write_text
 from lava_init.tables import markdown_table
 

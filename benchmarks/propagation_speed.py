@@ -34,9 +34,9 @@ LIF_BATCH, LIF_STEPS = 256, 20
 
 
 def _default_case() -> dict:
-    from lava_init.apps.cli import main
-    from lava_init.apps.propagation import PropagationSetup
-    from lava_init.apps.settings import PAPER_METHODS, PAPER_THRESHOLDS
+    from lava_init.cli.main import main
+    from lava_init.experiments.propagation import PropagationSetup
+    from lava_init.experiments.settings import PAPER_METHODS, PAPER_THRESHOLDS
 
     setup = PropagationSetup()
     rows = len(PAPER_THRESHOLDS) * setup.steps * setup.batch
@@ -52,7 +52,7 @@ def _default_case() -> dict:
 
 
 def _lif_case() -> dict:
-    from lava_init.apps.propagation import PropagationSetup, simulate
+    from lava_init.experiments.propagation import PropagationSetup, simulate
 
     setup = PropagationSetup(neuron="lif", depth=DEPTH, width=WIDTH, batch=LIF_BATCH,
                              time_steps=LIF_STEPS)

@@ -1,9 +1,9 @@
 """N-MNIST-format event data from MNIST by a simulated saccade camera, for long-T training.
 
 The real N-MNIST cannot be downloaded here, so this script records MNIST digits the way its
-camera did, in software (:mod:`lava_init.apps.saccades`: three saccades along a triangle, a DVS
+camera did, in software (:mod:`lava_init.training.saccades`: three saccades along a triangle, a DVS
 pixel model), in the original .bin format (``OUT/NMNIST/Train|Test/<digit>/<n>.bin``), so
-training reads them through ``lava_init.apps.data`` (tonic's reader, ``ToFrame`` into T bins)
+training reads them through ``lava_init.training.data`` (tonic's reader, ``ToFrame`` into T bins)
 exactly as it reads the real data::
 
     .venv/bin/python benchmarks/saccade_nmnist.py --out runs/saccade_nmnist
@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from lava_init.apps.data import SHARED_DATA
-from lava_init.apps.saccades import record_saccade_nmnist
+from lava_init.training.data import SHARED_DATA
+from lava_init.training.saccades import record_saccade_nmnist
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,21 +80,21 @@ from pathlib import Path
 import torch
 from provenance import UNKNOWN_CODE, code_identity, current_provenance, same_code
 
-from lava_init.apps.checkpoints import load_checkpoint
-from lava_init.apps.data import SHARED_DATA, load_dataset
-from lava_init.apps.lava_check import export_and_verify, measure_current_wrap
-from lava_init.apps.models import build_model
-from lava_init.apps.settings import (
+from lava_init.encoding import encoding_input_levels
+from lava_init.files import atomic_write, atomic_write_text
+from lava_init.tables import format_table
+from lava_init.training.checkpoints import load_checkpoint
+from lava_init.training.config import (
     BASE_LR,
     TRAIN_NEURON,
     NeuronConfig,
     TrainConfig,
     resolve_recipe,
 )
-from lava_init.apps.training import initialize_for_training, layer_rates, model_config, train
-from lava_init.encoding import encoding_input_levels
-from lava_init.files import atomic_write, atomic_write_text
-from lava_init.tables import format_table
+from lava_init.training.data import SHARED_DATA, load_dataset
+from lava_init.training.lava_check import export_and_verify, measure_current_wrap
+from lava_init.training.loop import initialize_for_training, layer_rates, model_config, train
+from lava_init.training.models import build_model
 
 #: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
 BASELINES = ("slayer_default", "kaiming", "variance_conserving")

@@ -11,7 +11,9 @@ Layers, each importing only those below it:
    :func:`initialize`, :func:`calibrate`, :func:`calibrate_surrogate`,
    :func:`measure_activity`, :func:`rate_encode`, :func:`regular_encode`
    (and the separate package ``netx_export``);
-4. apps: :mod:`lava_init.apps` (training, the propagation study, the demo, the CLI).
+4. :mod:`lava_init.training` (config and plan, data, models, the loop), then
+   :mod:`lava_init.experiments` (the propagation study, the demo), then :mod:`lava_init.cli`
+   (the ``lava-init`` command line).
 
 The names below load on first use, so ``import lava_init.theory`` stays free of torch.
 """

@@ -91,7 +91,7 @@ def _weight_warnings(name: str, block: torch.nn.Module, limit: float = LAVA_CURR
                      ) -> list[str]:
     """Warnings about weights clipped to 8 bits and currents that may pass Lava's 24-bit
     register, whose limit is ``limit`` in SLAYER units (the first layer of graded input:
-    the limit / input_levels, see lava_init.apps.models.LavaCurrentWrap)."""
+    the limit / input_levels, see lava_init.slayer_blocks.LavaCurrentWrap)."""
     messages = []
     neuron = block.neuron
     grid = block_quantization(block)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lava_init.apps.data import SHARED_DATA
+from lava_init.training.data import SHARED_DATA
 
 #: The benchmark scripts' folder: tests import its modules (example_nets) as its scripts do.
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"

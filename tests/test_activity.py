@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from lava_init import measure_activity
-from lava_init.apps.demo import activity_comparison, format_comparison
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.settings import MEMORYLESS
+from lava_init.experiments.demo import activity_comparison, format_comparison
+from lava_init.training.config import MEMORYLESS
+from lava_init.training.models import SlayerMLP
 
 
 def constant_mlp(weight_value: float) -> SlayerMLP:

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import lava_init
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.settings import TUTORIAL_NEURON
 from lava_init.backward import weight_gradient_norms
+from lava_init.training.config import TUTORIAL_NEURON
+from lava_init.training.models import SlayerMLP
 
 
 def _spikes(shape: tuple[int, ...], rate: float, seed: int) -> torch.Tensor:

@@ -12,9 +12,9 @@ import pytest
 from conftest import BENCHMARKS
 
 from lava_init import theory
-from lava_init.apps import saccades
-from lava_init.apps.data import load_dataset
 from lava_init.encoding import GRADED_LEVELS
+from lava_init.training import saccades
+from lava_init.training.data import load_dataset
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration

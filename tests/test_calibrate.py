@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lava_init
-from lava_init.apps.models import SlayerCNN, SlayerMLP
+from lava_init.training.models import SlayerCNN, SlayerMLP
 
 
 def _spikes(shape: tuple[int, ...], rate: float, seed: int = 1) -> torch.Tensor:

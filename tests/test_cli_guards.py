@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lava_init.apps import cli
-from lava_init.apps.checkpoints import save_model
-from lava_init.apps.models import build_model
+from lava_init.cli import main as cli
+from lava_init.training.checkpoints import save_model
+from lava_init.training.models import build_model
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration
@@ -110,12 +110,12 @@ def test_verify_refuses_zero_time_steps(capsys, tmp_path):
 def test_stdout_holds_only_the_commands_output_and_version_works(tmp_path):
     config = {"arch": "mlp", "in_features": 8, "out_features": 2, "depth": 1, "width": 4}
     path = save_model(tmp_path / "m.pt", build_model(config), config)
-    result = subprocess.run([sys.executable, "-m", "lava_init.apps", "export", str(path),
+    result = subprocess.run([sys.executable, "-m", "lava_init.cli", "export", str(path),
                              str(tmp_path / "m.net")], capture_output=True, text=True, cwd=ROOT,
                             check=True)
     assert result.stdout.startswith("wrote "), result.stdout[:200]
     assert "Prophesee" not in result.stdout + result.stderr
-    version = subprocess.run([sys.executable, "-m", "lava_init.apps", "--version"],
+    version = subprocess.run([sys.executable, "-m", "lava_init.cli", "--version"],
                              capture_output=True, text=True, cwd=ROOT, check=True)
     assert version.stdout.strip() == "lava-init 0.1.0"
 
@@ -130,7 +130,7 @@ def _stderr_on_a_terminal(argv: list[str]) -> str:
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     try:
-        subprocess.run([sys.executable, "-m", "lava_init.apps", *argv], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "lava_init.cli", *argv], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
     finally:
         os.close(follower)

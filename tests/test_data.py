@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from lava_init.apps.data import (
+from lava_init.encoding import GRADED_LEVELS, ramp_encode, regular_encode
+from lava_init.training.data import (
     CIFAR_FOLDER,
     IDX_FILES,
     load_dataset,
@@ -22,7 +23,6 @@ from lava_init.apps.data import (
     write_idx,
     write_nmnist_events,
 )
-from lava_init.encoding import GRADED_LEVELS, ramp_encode, regular_encode
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration

@@ -3,7 +3,7 @@ compares its numbers with the README's)."""
 
 import pytest
 
-from lava_init.apps.cli import main
+from lava_init.cli.main import main
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The deep-propagation experiments (lava_init.apps.propagation) and ``lava-init propagate``."""
+"""The deep-propagation experiments (lava_init.experiments.propagation), ``lava-init propagate``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import csv
 import pytest
 import torch
 
-from lava_init.apps.cli import main
-from lava_init.apps.propagation import (
+from lava_init.cli.main import main
+from lava_init.experiments.propagation import (
     CSV_COLUMNS,
     PropagationSetup,
     lif_soft_reset,

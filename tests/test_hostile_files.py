@@ -20,9 +20,9 @@ import pytest
 import torch
 from example_nets import DENSE_INPUT, conv_net, dense_net
 
-from lava_init.apps import cli
-from lava_init.apps.checkpoints import load_checkpoint, save_model
-from lava_init.apps.models import build_model
+from lava_init.cli import main as cli
+from lava_init.training.checkpoints import load_checkpoint, save_model
+from lava_init.training.models import build_model
 from netx_export import export_netx, load_netx, run_lava
 from netx_export.netx_file import NetxFileError, read_netx_file
 
@@ -256,7 +256,7 @@ def test_inspect_refuses_a_hostile_file_within_seconds_in_one_line(netx_files, t
     mutation, message = next((m, text) for case, m, text in DENSE_CASES if case == name)
     path = hostile_file(netx_files["dense"], tmp_path, mutation)
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "lava_init.apps", "inspect", str(path)],
+    done = subprocess.run([sys.executable, "-m", "lava_init.cli", "inspect", str(path)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert time.monotonic() - started < 30
     assert done.returncode == 2 and done.stdout == ""
@@ -297,7 +297,7 @@ def test_a_declared_giant_layer_is_refused_by_its_size_before_allocation(netx_fi
     with pytest.raises(ValueError, match=r"declares 19200000000 neurons"):
         load_netx(path)
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "lava_init.apps", "inspect", str(path)],
+    done = subprocess.run([sys.executable, "-m", "lava_init.cli", "inspect", str(path)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2 and time.monotonic() - started < 30
     assert len(done.stderr.strip().splitlines()) == 1 and "declares 19200000000" in done.stderr

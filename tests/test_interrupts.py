@@ -13,9 +13,9 @@ import torch
 from conftest import finish, start_run_lava, wait_for_descendants
 from example_nets import DENSE_INPUT, dense_net
 
-from lava_init.apps.checkpoints import save_model
-from lava_init.apps.models import build_model
 from lava_init.network_init import initialize
+from lava_init.training.checkpoints import save_model
+from lava_init.training.models import build_model
 from netx_export import export_netx
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
@@ -42,7 +42,7 @@ def checkpoint(tmp_path) -> tuple[Path, Path]:
 def test_signal_during_cli_verify_ends_every_worker_with_one_line(checkpoint, signum, group):
     model, net_file = checkpoint
     process = subprocess.Popen(
-        [sys.executable, "-m", "lava_init.apps", "verify", str(model), str(net_file),
+        [sys.executable, "-m", "lava_init.cli", "verify", str(model), str(net_file),
          "--samples", "100000", "--time-steps", "20"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         start_new_session=True)
@@ -73,7 +73,7 @@ def test_signal_during_a_run_lava_script_leaves_no_worker(tmp_path, signum):
 
 def test_ctrl_c_during_the_demos_lava_phase_is_one_line(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "lava_init.apps", "demo", "--out", str(tmp_path), "--epochs", "1",
+        [sys.executable, "-m", "lava_init.cli", "demo", "--out", str(tmp_path), "--epochs", "1",
          "--lava-samples", "100000", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         start_new_session=True)

@@ -1,6 +1,7 @@
 """The layout promised in the README: layers import only downwards, no cycles, short functions.
 
-Layers: math (numpy/scipy) < SLAYER glue < library (and netx_export) < apps.
+Layers: math (numpy/scipy) < SLAYER glue < library (and netx_export) < training < experiments
+< cli.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ GLUE = {"lava_init.slayer_blocks"}
 MAX_FUNCTION_LINES = 60
 
 
+#: The packages above the library, lowest first: each imports only those before it.
+APPS = ("lava_init.training", "lava_init.experiments", "lava_init.cli")
+
+
 def layer(module: str) -> int:
-    """0 math, 1 SLAYER glue, 2 library (netx_export too), 3 apps."""
+    """0 math, 1 SLAYER glue, 2 library (netx_export too), 3 training, 4 experiments, 5 cli."""
     if module in MATH:
         return 0
     if module in GLUE:
         return 1
-    if module.startswith("lava_init.apps"):
-        return 3
+    for index, package in enumerate(APPS):
+        if module == package or module.startswith(package + "."):
+            return 3 + index
     return 2
 
 
@@ -137,11 +143,11 @@ def test_the_math_layer_imports_without_torch():
     assert "torch" not in modules and not any(m.startswith("lava.") for m in modules)
 
 
-def test_the_library_does_not_import_apps_netx_export_or_sklearn():
+def test_the_library_imports_no_app_netx_export_or_sklearn():
     modules = loaded_after("import lava_init\nfrom lava_init import initialize, calibrate, "
                            "measure_activity, temporal_, rate_encode")
     assert "lava_init.network_init" in modules  # the check below is not vacuous
-    assert not {m for m in modules if m.startswith(("netx_export", "sklearn", "lava_init.apps"))}
+    assert not {m for m in modules if m.startswith(("netx_export", "sklearn", *APPS))}
 
 
 def test_netx_export_uses_only_the_lower_layers_of_lava_init():
@@ -155,17 +161,18 @@ def test_netx_export_uses_only_the_lower_layers_of_lava_init():
 @pytest.mark.parametrize("command", ["train", "propagate", "demo", "export", "verify",
                                      "inspect"])
 def test_command_help_imports_neither_torch_nor_lava(command):
-    modules = loaded_after("import contextlib, io\nfrom lava_init.apps.cli import main\n"
+    modules = loaded_after("import contextlib, io\nfrom lava_init.cli.main import main\n"
                            "with contextlib.redirect_stdout(io.StringIO()):\n"
                            f"    try:\n        main([{command!r}, '--help'])\n"
                            "    except SystemExit:\n        pass")
-    assert "lava_init.apps.commands." + command in modules
+    assert "lava_init.cli." + command in modules
     assert "torch" not in modules and not any(m.startswith("lava.") for m in modules)
 
 
 #: Folders whose public functions :func:`test_every_public_library_function_has_args_and_an_example`
-#: leaves out: the command-line apps and the NIR bridge document their commands elsewhere.
-UNDOCUMENTED_FOLDERS = ("apps", "nir")
+#: leaves out: the packages above the library (training, experiments, the command line) and
+#: the NIR bridge document their commands elsewhere.
+UNDOCUMENTED_FOLDERS = ("training", "experiments", "cli", "nir")
 
 
 def undocumented_functions(source: str, name: str) -> list[str]:

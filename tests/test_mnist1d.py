@@ -10,10 +10,10 @@ import pytest
 import torch
 from test_benchmarks import _load as load_benchmark
 
-from lava_init.apps.data import MNIST1D_FILE, load_dataset, load_mnist1d
-from lava_init.apps.models import build_model, pad_for_lava
-from lava_init.apps.settings import MEMORYLESS
 from lava_init.network_init import initialize
+from lava_init.training.config import MEMORYLESS
+from lava_init.training.data import MNIST1D_FILE, load_dataset, load_mnist1d
+from lava_init.training.models import build_model, pad_for_lava
 from netx_export import export_netx
 from netx_export.load import load_netx
 from netx_export.verify import verify

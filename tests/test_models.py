@@ -7,7 +7,10 @@ import pytest
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.apps.models import (
+from lava_init.network_init import initialize
+from lava_init.slayer_blocks import weighted_blocks
+from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.models import (
     SlayerCNN,
     SlayerMLP,
     build_model,
@@ -18,9 +21,6 @@ from lava_init.apps.models import (
     silent_outputs,
     spiking_layers,
 )
-from lava_init.apps.settings import MEMORYLESS, NeuronConfig
-from lava_init.network_init import initialize
-from lava_init.slayer_blocks import weighted_blocks
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init import SLAYER_8BIT, initialize, theory
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.settings import MEMORYLESS, NeuronConfig
 from lava_init.network_init import synapse_weight
+from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.models import SlayerMLP
 
 
 def dense(threshold, n_in, n_out, **kwargs):

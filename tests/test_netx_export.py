@@ -30,15 +30,16 @@ from lava.lib.dl import slayer
 from lava.lib.dl.netx import hdf5
 from torch.utils.data import TensorDataset
 
-from lava_init.apps.checkpoints import save_model
-from lava_init.apps.cli import main
-from lava_init.apps.lava_check import measure_current_wrap
-from lava_init.apps.models import LavaCurrentWrap, SlayerMLP, build_model
-from lava_init.apps.settings import MEMORYLESS
+from lava_init.cli.main import main
 from lava_init.encoding import GRADED_LEVELS, ramp_encode
 from lava_init.network_init import initialize
 from lava_init.quantization import SLAYER_8BIT, STATE_SCALE
+from lava_init.slayer_blocks import LavaCurrentWrap
 from lava_init.temporal import LAVA_CURRENT_LIMIT
+from lava_init.training.checkpoints import save_model
+from lava_init.training.config import MEMORYLESS
+from lava_init.training.lava_check import measure_current_wrap
+from lava_init.training.models import SlayerMLP, build_model
 from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.

@@ -23,7 +23,7 @@ from lava.lib.dl import netx as lava_netx
 from lava.lib.dl import slayer
 
 from lava_init import initialize, measure_activity
-from lava_init.apps.cli import main
+from lava_init.cli.main import main
 from netx_export import export, export_netx, inspect, load, load_netx, netx_file, run_lava, verify
 from netx_export.load import NetxDense
 from netx_export.verify import _is_lava_layer

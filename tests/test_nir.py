@@ -293,7 +293,7 @@ def test_lif_norse_on_lava_reproduces_loihi2_spikes_and_voltages(tmp_path):
 
 
 def test_cli_convert_nir_to_netx_and_back(tmp_path, capsys):
-    from lava_init.apps.cli import main
+    from lava_init.cli.main import main
 
     netx, graph, again = tmp_path / "lif.net", tmp_path / "lif.nir", tmp_path / "again.net"
     source = str(shared_nir("lif_norse.nir"))
@@ -311,7 +311,7 @@ def test_cli_convert_nir_to_netx_and_back(tmp_path, capsys):
 
 
 def test_cli_convert_writes_nothing_for_a_bad_graph(tmp_path, capsys):
-    from lava_init.apps.cli import main
+    from lava_init.cli.main import main
 
     bad = tmp_path / "bad.nir"
     nir.write(bad, graph_of(nir.Linear(weight=np.ones((2, 3))), lif(2, tau=1e-5),
@@ -326,7 +326,7 @@ def test_cli_convert_writes_nothing_for_a_bad_graph(tmp_path, capsys):
 
 @pytest.mark.integration
 def test_cli_inspect_runs_a_nir_graph_on_lava(capsys):
-    from lava_init.apps.cli import main
+    from lava_init.cli.main import main
 
     code = main(["inspect", str(shared_nir("lif_norse.nir")), "--dt", "1e-4", "--samples", "1",
                  "--time-steps", "40", "--rate", "0.5", "--workers", "1", "--no-progress"])

@@ -14,7 +14,7 @@ import propagation_runs
 import pytest
 import results_page
 
-from lava_init.apps.cli import main
+from lava_init.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -8,9 +8,9 @@ from lava.lib.dl import slayer
 
 from lava_init import SLAYER_8BIT, initialize, theory
 from lava_init.activity import measure_activity
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.settings import MEMORYLESS, NeuronConfig
 from lava_init.initializers import relay_
+from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.models import SlayerMLP
 
 THRESHOLD = 1.25
 SIGMA = THRESHOLD / theory.DEFAULT_RATIO

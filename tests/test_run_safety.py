@@ -90,8 +90,8 @@ def test_a_signal_swallowed_in_a_fork_hook_still_stops_the_run():
 def test_a_signal_in_any_phase_of_verify_exits_143_with_one_line(tmp_path, delay):
     import torch
 
-    from lava_init.apps.checkpoints import save_model
-    from lava_init.apps.models import build_model
+    from lava_init.training.checkpoints import save_model
+    from lava_init.training.models import build_model
 
     config = {"arch": "mlp", "in_features": 16, "out_features": 4, "depth": 1, "width": 16}
     model = build_model(config)
@@ -99,7 +99,7 @@ def test_a_signal_in_any_phase_of_verify_exits_143_with_one_line(tmp_path, delay
     torch.manual_seed(0)
     net_file = export_netx(model, tmp_path / "model.net")
     process = subprocess.Popen(
-        [sys.executable, "-m", "lava_init.apps", "verify", str(checkpoint), str(net_file),
+        [sys.executable, "-m", "lava_init.cli", "verify", str(checkpoint), str(net_file),
          "--samples", "2000", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, cwd=ROOT, start_new_session=True)
     time.sleep(delay)  # start-up (imports, loading) or Lava compiling and forking

@@ -11,10 +11,10 @@ from lava.lib.dl import slayer
 
 import lava_init
 from lava_init import temporal, theory
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.settings import MEMORYLESS, NeuronConfig
 from lava_init.initializers import fill_with_variance_, fluctuation_driven_
 from lava_init.quantization import SLAYER_8BIT
+from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.models import SlayerMLP
 
 TUTORIAL = (0.25, 0.03)
 FAST = (0.5, 0.2)

@@ -13,12 +13,10 @@ import pytest
 import torch
 
 from lava_init.activity import measure_activity
-from lava_init.apps import cli
-from lava_init.apps.checkpoints import load_checkpoint, load_model
-from lava_init.apps.data import IDX_FILES, load_dataset, write_idx
-from lava_init.apps.lava_check import export_and_verify, measure_current_wrap
-from lava_init.apps.models import SlayerMLP, build_model
-from lava_init.apps.settings import (
+from lava_init.cli import main as cli
+from lava_init.encoding import GRADED_LEVELS
+from lava_init.training.checkpoints import load_checkpoint, load_model
+from lava_init.training.config import (
     INTEGRATING_HIDDEN_RATE,
     INTEGRATING_READOUT_RATE,
     MEMORYLESS,
@@ -28,7 +26,9 @@ from lava_init.apps.settings import (
     TrainConfig,
     resolve_recipe,
 )
-from lava_init.apps.training import (
+from lava_init.training.data import IDX_FILES, load_dataset, write_idx
+from lava_init.training.lava_check import export_and_verify, measure_current_wrap
+from lava_init.training.loop import (
     CHECKPOINT_NAME,
     METRIC_COLUMNS,
     METRICS_NAME,
@@ -39,7 +39,7 @@ from lava_init.apps.training import (
     readout_loss,
     train,
 )
-from lava_init.encoding import GRADED_LEVELS
+from lava_init.training.models import SlayerMLP, build_model
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration
@@ -208,7 +208,7 @@ def test_resume_with_other_settings_is_refused(uninterrupted):
 def test_ddp_two_processes_match_single_process(uninterrupted, tmp_path):
     _, rows, _ = uninterrupted
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "lava_init.apps.cli", "train", "--dataset", "digits",
+               "--nproc_per_node", "2", "-m", "lava_init.cli.main", "train", "--dataset", "digits",
                "--depth", "2", "--width", "32", "--epochs", "2", "--batch-size", "32",
                "--lr", "0.01", "--limit", "256", "--test-limit", "96", "--seed", "5",
                "--no-progress", "--out", str(tmp_path)]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from lava_init.apps.models import build_model
 from lava_init.files import atomic_write
+from lava_init.training.models import build_model
 
 
 def _tensor_bytes(obj: object) -> int:
@@ -58,10 +58,10 @@ def check_model_state(checkpoint: dict, path: str | Path) -> None:
     config, state = checkpoint.get("model_config"), checkpoint.get("model_state")
     if not isinstance(config, dict):
         raise ValueError(f"{path} is not a lava-init checkpoint (its model_config is not a "
-                         "dict); save models with lava_init.apps.checkpoints.save_model")
+                         "dict); save models with lava_init.training.checkpoints.save_model")
     if not isinstance(state, dict):
         raise ValueError(f"{path} has no model_state (the network's weights); save models "
-                         "with lava_init.apps.checkpoints.save_model")
+                         "with lava_init.training.checkpoints.save_model")
     try:
         with torch.device("meta"):
             expected = build_model(config).state_dict()

@@ -11,7 +11,7 @@ from lava_init.tables import format_table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="model saved by lava_init.apps.checkpoints.save_model")
+    parser.add_argument("checkpoint", help="a model lava-init train or save_model saved")
     parser.add_argument("output", help="NetX file to write (replaced atomically)")
     parser.add_argument("--input-shape", type=int, nargs="+", default=None, metavar="N",
                         help="one sample's input shape, e.g. 2 32 32 for a Conv-first net "
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_init.apps.checkpoints import (
+    from lava_init.training.checkpoints import (
         checkpoint_input_levels,
         checkpoint_input_shape,
         load_model,

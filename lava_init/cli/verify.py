@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import math
 
-from lava_init.apps.commands.inspect import INPUT_BYTES
 from lava_init.checks import check_allocation, check_count
+from lava_init.cli.inspect import INPUT_BYTES
 
 DATA_SOURCES = ("random", "digits")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="model saved by lava_init.apps.checkpoints.save_model")
+    parser.add_argument("checkpoint", help="a model lava-init train or save_model saved")
     parser.add_argument("net_file", help="NetX file exported from that model")
     parser.add_argument("--data", choices=DATA_SOURCES, default="random",
                         help="random: Bernoulli spikes with per-input rates uniform in "
@@ -34,10 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from lava_init.apps.checkpoints import checkpoint_input_shape, load_model
-    from lava_init.apps.data import digits_spikes
     from lava_init.encoding import rate_encode
     from lava_init.slayer_blocks import chain_blocks
+    from lava_init.training.checkpoints import checkpoint_input_shape, load_model
+    from lava_init.training.data import digits_spikes
     from netx_export import verify
 
     check_count(args.samples, "--samples")

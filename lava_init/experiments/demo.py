@@ -16,14 +16,15 @@ import torch
 from tqdm import tqdm
 
 from lava_init.activity import ActivityReport, measure_activity
-from lava_init.apps.data import digits_spikes, load_dataset
-from lava_init.apps.lava_check import export_and_verify
-from lava_init.apps.models import SlayerMLP
-from lava_init.apps.plots import plt, save_figure
-from lava_init.apps.settings import MEMORYLESS, DemoSettings
-from lava_init.apps.training import TrainConfig, TrainResult, train
+from lava_init.experiments.plots import plt, save_figure
+from lava_init.experiments.settings import DemoSettings
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
+from lava_init.training.config import MEMORYLESS
+from lava_init.training.data import digits_spikes, load_dataset
+from lava_init.training.lava_check import export_and_verify
+from lava_init.training.loop import TrainConfig, TrainResult, train
+from lava_init.training.models import SlayerMLP
 
 DEMO_METHODS = ("slayer_default", "kaiming", "xavier", "variance_conserving")
 

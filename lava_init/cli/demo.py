@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lava_init.apps.settings import DemoSettings
+from lava_init.experiments.settings import DemoSettings
 from lava_init.files import check_writable_folder
 
 
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_init.apps.demo import end_to_end
+    from lava_init.experiments.demo import end_to_end
 
     if args.epochs < 1 or args.lava_samples < 1:
         raise ValueError("--epochs and --lava-samples must be >= 1")

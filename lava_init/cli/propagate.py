@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lava_init.apps.settings import NEURONS, PAPER_METHODS, SWEEP_WIDTHS
+from lava_init.experiments.settings import NEURONS, PAPER_METHODS, SWEEP_WIDTHS
 from lava_init.files import check_writable_folder
 
 
@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_init.apps import plots
-    from lava_init.apps.propagation import (
+    from lava_init.cli import plots
+    from lava_init.experiments.propagation import (
         PropagationSetup,
         parse_methods,
         parse_thresholds,

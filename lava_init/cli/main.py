@@ -24,7 +24,7 @@ from lava_init.signals import (
 
 #: The library every command's work imports (after parsing, so that --help stays fast).
 LAVA_DL = "lava.lib.dl.slayer"
-#: name -> (module in lava_init.apps.commands, one-line help)
+#: name -> (module in lava_init.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "the main job: deep SLAYER MLP on digits, inits side by side"),
     "propagate": ("propagate", "the paper's deep-propagation runs: CSV and figures"),
@@ -50,7 +50,7 @@ def _import_quietly(module: str):
 
 
 def _command_module(name: str):
-    return _import_quietly(f"lava_init.apps.commands.{name}")
+    return _import_quietly(f"lava_init.cli.{name}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

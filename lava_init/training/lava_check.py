@@ -7,16 +7,16 @@ from pathlib import Path
 
 import torch
 
-from lava_init.apps.data import SpikeDataset
-from lava_init.apps.models import (
-    LavaCurrentWrap,
+from lava_init.records import LayerActivity, layer_activity
+from lava_init.slayer_blocks import LavaCurrentWrap
+from lava_init.training.data import SpikeDataset
+from lava_init.training.models import (
     class_counts,
     count_predictions,
     pad_for_lava,
     readout_population,
     spiking_layers,
 )
-from lava_init.records import LayerActivity, layer_activity
 from netx_export import VerifyReport, export_netx, verify
 
 
@@ -46,7 +46,7 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
                       samples: int = 16, progress: bool = False) -> LavaCheck:
     """Export ``model`` with ``netx_export.export_netx``, run it on Lava's fixed-point simulator
     on the first ``samples`` of ``dataset`` (each followed by one silent step per layer, see
-    :func:`lava_init.apps.models.pad_for_lava`) and compare: accuracy from the output spike counts
+    :func:`~.models.pad_for_lava`) and compare: accuracy from the output spike counts
     in SLAYER (steps 0 .. T-1) and on Lava (steps L .. L+T-1), per class summed over its
     readout population, and ``verify``'s per-layer mismatches."""
 

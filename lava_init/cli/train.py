@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from lava_init.apps.commands.neuron_options import add_neuron_arguments, neuron_from_args
-from lava_init.apps.settings import (
+from lava_init.cli.neuron_options import add_neuron_arguments, neuron_from_args
+from lava_init.tables import format_table
+from lava_init.training.config import (
     ARCHITECTURES,
     BASE_LR,
     DATASETS,
@@ -20,7 +21,6 @@ from lava_init.apps.settings import (
     TrainConfig,
     resolve_recipe,
 )
-from lava_init.tables import format_table
 
 #: The NetX file ``--export`` writes into the run folder.
 NETX_NAME = "network.net"
@@ -164,9 +164,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
-    from lava_init.apps.data import load_dataset
-    from lava_init.apps.lava_check import export_and_verify
-    from lava_init.apps.training import CHECKPOINT_NAME, METRIC_COLUMNS, METRICS_NAME, train
+    from lava_init.training.data import load_dataset
+    from lava_init.training.lava_check import export_and_verify
+    from lava_init.training.loop import CHECKPOINT_NAME, METRIC_COLUMNS, METRICS_NAME, train
 
     config = config_from_args(args)
     if args.export and config.out is None:

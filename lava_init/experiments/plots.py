@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from lava_init import theory  # noqa: E402
-from lava_init.apps.propagation import LayerRecord  # noqa: E402
+from lava_init.experiments.propagation import LayerRecord  # noqa: E402
 from lava_init.files import atomic_write  # noqa: E402
 
 DPI = 72

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lava_init.apps.settings import NeuronConfig
+from lava_init.training.config import NeuronConfig
 
 
 def add_neuron_arguments(parser: argparse.ArgumentParser, neuron: NeuronConfig) -> None:

@@ -43,8 +43,8 @@ def _input_spikes(args: argparse.Namespace, input_shape: tuple[int, ...]):
     import numpy as np
     import torch
 
-    from lava_init.apps.data import digits_spikes
     from lava_init.encoding import rate_encode
+    from lava_init.training.data import digits_spikes
 
     if args.input is not None:
         if not args.input.is_file():
@@ -75,7 +75,7 @@ def _rate_figure(report, path: Path) -> Path:
     """Lava rate per layer (and the silent fraction) as a PNG, written atomically."""
     import matplotlib.pyplot as plt
 
-    from lava_init.apps.plots import save_figure
+    from lava_init.experiments.plots import save_figure
 
     names = [layer.activity.name for layer in report.layers]
     figure, axis = plt.subplots(figsize=(max(4.0, 0.6 * len(names) + 2), 3.5))

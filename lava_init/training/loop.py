@@ -30,27 +30,6 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from lava_init.activity import measure_activity
-from lava_init.apps.checkpoints import atomic_save, check_model_state, load_checkpoint
-from lava_init.apps.data import SpikeDataset, load_dataset
-from lava_init.apps.models import (
-    build_model,
-    class_counts,
-    count_predictions,
-    readout_population,
-    silent_outputs,
-)
-from lava_init.apps.settings import (
-    ARCHITECTURES,
-    DATASETS,
-    ENCODINGS,
-    LOSSES,
-    NUM_CLASSES,
-    TrainConfig,
-    count_scale,
-    is_memoryless,
-    relay_lr,
-    resolve_recipe,
-)
 from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
 from lava_init.checks import (
@@ -66,6 +45,27 @@ from lava_init.files import atomic_write_text, check_writable_folder, exclusive
 from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
 from lava_init.slayer_blocks import eval_mode
+from lava_init.training.checkpoints import atomic_save, check_model_state, load_checkpoint
+from lava_init.training.config import (
+    ARCHITECTURES,
+    DATASETS,
+    ENCODINGS,
+    LOSSES,
+    NUM_CLASSES,
+    TrainConfig,
+    count_scale,
+    is_memoryless,
+    relay_lr,
+    resolve_recipe,
+)
+from lava_init.training.data import SpikeDataset, load_dataset
+from lava_init.training.models import (
+    build_model,
+    class_counts,
+    count_predictions,
+    readout_population,
+    silent_outputs,
+)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.csv"
@@ -247,8 +247,8 @@ def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
 def parameter_groups(model: torch.nn.Module, config: TrainConfig, report: InitReport
                      ) -> list[dict]:
     """Adam's parameter groups: the relay blocks of ``report`` at ``config.relay_lr`` (default
-    :func:`~lava_init.apps.settings.relay_lr`), every other parameter at ``config.lr``
-    (resolved: :func:`~lava_init.apps.settings.resolve_recipe`)."""
+    :func:`~lava_init.training.config.relay_lr`), every other parameter at ``config.lr``
+    (resolved: :func:`~lava_init.training.config.resolve_recipe`)."""
     config = resolve_recipe(config)
     modules = dict(model.named_modules())
     relays = [modules[row.name] for row in report.blocks if row.relay_noise is not None]
@@ -395,7 +395,7 @@ def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
              ) -> tuple[float, float, float]:
     """Mean loss (``config``'s :func:`readout_loss`; default: the default recipe's) on output
     spike counts, accuracy and the silent fraction over ``dataset`` (fractions; an output
-    whose counts are all equal is never right: :func:`~lava_init.apps.models.count_predictions`).
+    whose counts are all equal is never right: :func:`~.models.count_predictions`).
     """
     distributed = distributed or _Distributed()
     config = config or TrainConfig(time_steps=dataset.time_steps)
@@ -458,7 +458,7 @@ class _Run:
 
 def _build(config: TrainConfig) -> _Run:
     """Data, the initialized network, Adam and the cosine schedule over all steps (the
-    config's recipe fields resolved: :func:`~lava_init.apps.settings.resolve_recipe`)."""
+    config's recipe fields resolved: :func:`~lava_init.training.config.resolve_recipe`)."""
     validate(config)
     config = resolve_recipe(config)
     check_run_folder(config)

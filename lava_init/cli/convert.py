@@ -45,7 +45,7 @@ def _slayer_to_nir(args: argparse.Namespace):
                          "constants refer to (e.g. --dt 1e-3)")
     if _kind(args.input) == NETX:
         return netx_to_nir(args.input, args.dt)
-    from lava_init.apps.checkpoints import (
+    from lava_init.training.checkpoints import (
         checkpoint_input_levels,
         checkpoint_input_shape,
         load_model,

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from lava_init.apps.data import NMNIST_FOLDERS, load_idx_images, write_nmnist_events
+from lava_init.training.data import NMNIST_FOLDERS, load_idx_images, write_nmnist_events
 
 #: Sensor side (pixels) and the digit's offset in it (MNIST is 28 x 28).
 SENSOR = 34

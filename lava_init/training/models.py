@@ -15,41 +15,9 @@ import functools
 import torch
 from lava.lib.dl import slayer
 
-from lava_init.apps.settings import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
 from lava_init.checks import check_count, check_dropout
-from lava_init.temporal import LAVA_CURRENT_LIMIT
-
-
-class LavaCurrentWrap(torch.nn.Module):
-    """Lava fixed_pt's 24-bit current wrap, in SLAYER, for a first layer fed graded input on
-    the ``1 / input_levels`` grid (``export_netx(..., input_levels=)``): Lava holds that layer's
-    current ``input_levels`` times larger, so it wraps at ``M = 2048 / input_levels`` (128 for
-    16 levels). Lava 0.10's ``PyLifModelBitAcc`` shifts the decayed current plus its input by
-    the register's range once, not modulo it: a current above ``M`` becomes ``current - 2M``,
-    one at or below ``-M`` ``current + 2M`` (so 385 becomes 129, -128 becomes 128, and a
-    current beyond ``3M`` stays above ``M``). This hook wraps SLAYER's current alike; the first
-    block is memoryless (export requires it), so its current is its input of the step, as in
-    Lava. Trained with it (lava-dl's neuron ``norm`` hook; the gradient passes unchanged),
-    SLAYER spikes where Lava does. ``bias`` is 0 (what ``export_hdf5`` writes for a norm)."""
-
-    def __init__(self, input_levels: int):
-        super().__init__()
-        self.limit = LAVA_CURRENT_LIMIT / check_count(input_levels, "input_levels")
-        self.pre_hook_fx = None
-
-    @property
-    def bias(self) -> torch.Tensor:
-        return torch.zeros(1)
-
-    def wraps(self, current: torch.Tensor) -> torch.Tensor:
-        """Where Lava's register wraps ``current`` (SLAYER units): above ``M`` or at or below
-        ``-M``."""
-        return (current > self.limit) | (current <= -self.limit)
-
-    def forward(self, current: torch.Tensor) -> torch.Tensor:
-        period = 2 * self.limit
-        return torch.where(current > self.limit, current - period,
-                           torch.where(current <= -self.limit, current + period, current))
+from lava_init.slayer_blocks import LavaCurrentWrap
+from lava_init.training.config import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
 
 
 def first_neuron_params(neuron: NeuronConfig, dropout: float, input_levels: int | None

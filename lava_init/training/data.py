@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lava_init.apps.settings import DATASETS, ENCODINGS, NUM_CLASSES
 from lava_init.checks import check_shift
 from lava_init.encoding import encoding_input_levels, ramp_encode, rate_encode, regular_encode
 from lava_init.files import atomic_write, check_writable_folder
+from lava_init.training.config import DATASETS, ENCODINGS, NUM_CLASSES
 
 #: IDX file stems of MNIST and Fashion-MNIST (each plain or .gz), per split.
 IDX_FILES = {
@@ -124,7 +124,7 @@ def shift_image(image: torch.Tensor, down: int, right: int) -> torch.Tensor:
 
 class RateEncodedImages(SpikeDataset):
     """Static images (N, C, H, W) of integers in [0, max_value], rate encoded per sample
-    (``encoding`` one of :data:`~lava_init.apps.settings.ENCODINGS`).
+    (``encoding`` one of :data:`~lava_init.training.config.ENCODINGS`).
 
     Augmentation (for training sets): ``shift`` moves each image by a random whole number of
     pixels in ``[-shift, shift]`` along each axis, ``flip`` mirrors it left-right with
@@ -531,7 +531,7 @@ def load_dataset(
     """The ``train`` or test split of data set ``name`` as spikes over ``time_steps`` steps.
 
     ``limit``: keep the first ``limit`` samples. ``seed``: the rate encoding's seed.
-    ``encoding``: how static images become spikes (:data:`~lava_init.apps.settings.ENCODINGS`;
+    ``encoding``: how static images become spikes (:data:`~lava_init.training.config.ENCODINGS`;
     N-MNIST recordings are events already and ignore it). ``shift`` / ``flip``: augment the
     images (:class:`RateEncodedImages`; not N-MNIST's events).
     """

@@ -32,12 +32,13 @@ from lava.lib.dl import slayer
 from tqdm import tqdm
 
 from lava_init import theory
-from lava_init.apps.settings import NEURONS, NeuronConfig
 from lava_init.checks import check_count, check_decay, check_sigma
+from lava_init.experiments.settings import NEURONS
 from lava_init.files import atomic_write_text
 from lava_init.initializers import INITIALIZERS, InitMethod, get_initializer
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
+from lava_init.training.config import NeuronConfig
 
 #: Synaptic-input samples per layer in the width sweep: batch = this / width (at least 8).
 SWEEP_SAMPLES_PER_LAYER = 64_000

@@ -1,4 +1,5 @@
-"""The apps' settings: plain dataclasses and names, importable without torch or lava-dl.
+"""A training run's settings: plain dataclasses and names, importable without torch or
+lava-dl.
 
 Command-line parsing (``lava-init ... --help``) reads its defaults and choices from here, so
 it starts in well under a second; the modules that do the work import torch and lava-dl.
@@ -12,22 +13,15 @@ from dataclasses import asdict, dataclass
 
 from lava_init.checks import check_decay, check_threshold
 
-#: Data sets ``lava-init train`` reads (lava_init.apps.data), all with 10 classes.
+#: Data sets ``lava-init train`` reads (lava_init.training.data), all with 10 classes.
 DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "cifar10", "mnist1d")
 NUM_CLASSES = 10
-#: Network builders of lava_init.apps.models.
+#: Network builders of lava_init.training.models.
 ARCHITECTURES = ("mlp", "cnn", "cnn1d")
 #: How static images become input (lava_init.encoding): Bernoulli spikes with the pixel's
 #: intensity as probability per step, round(intensity * T) spikes spread evenly, or graded
 #: values, the intensity ramped over the steps (``ramp_encode``; Lava gets them as messages).
 ENCODINGS = ("rate", "regular", "graded")
-#: Neuron models of the propagation study (lava_init.apps.propagation).
-NEURONS = ("heaviside", "lif", "cuba")
-#: The methods the paper compares; ``--methods all`` adds every registered initializer.
-PAPER_METHODS = ("variance_conserving", "kaiming", "xavier", "slayer_default")
-PAPER_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0)
-#: Widths of the finite-width sweep used in docs/propagation.md.
-SWEEP_WIDTHS = (50, 100, 200, 500, 1000, 2000, 4000)
 
 
 @dataclass(frozen=True)
@@ -175,7 +169,7 @@ class TrainConfig:
     each axis / mirrored left-right at random, anew each epoch (the test set never);
     ``neuron``: :data:`TRAIN_NEURON` by default;
     ``delay_shift``: SLAYER's one-step delay per block (off: every layer sees the T steps,
-    the paper's setting; see :mod:`lava_init.apps.models`); ``conserve_gradient``: also set
+    the paper's setting; see :mod:`lava_init.training.models`); ``conserve_gradient``: also set
     the surrogate amplitude for backward conservation (``initialize(surrogate=True)``);
     ``calibrate``: after the init, run
     :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
@@ -262,19 +256,3 @@ def resolve_recipe(config: TrainConfig) -> TrainConfig:
         readout_population=(default_readout_population(config.neuron)
                             if config.readout_population is None
                             else config.readout_population))
-
-
-@dataclass
-class DemoSettings:
-    """The demo's budget: sized to finish in well under 3 minutes on 2 cores."""
-
-    depth: int = 8
-    width: int = 64
-    time_steps: int = 4
-    epochs: int = 6
-    lr: float = 1e-2
-    lava_samples: int = 16
-    activity_depth: int = 20
-    activity_width: int = 128
-    seed: int = 0
-    progress: bool = True
