@@ -29,7 +29,7 @@ from provenance import current_provenance  # noqa: E402
 from lava_init.files import atomic_write, atomic_write_text  # noqa: E402
 from lava_init.network_init import initialize  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
-from lava_init.training.config import MEMORYLESS
+from lava_init.training.config import MEMORYLESS, BlockSettings
 from lava_init.training.data import SHARED_DATA, load_dataset  # noqa: E402
 from lava_init.training.models import SlayerMLP  # noqa: E402
 
@@ -55,8 +55,8 @@ def gradient_norms(depth: int, width: int, tau_grad: float, scale_grad: float,
     """Weight-gradient norm of every block (hidden ones, then the readout)."""
     torch.manual_seed(seed)
     neuron = dataclasses.replace(MEMORYLESS, tau_grad=tau_grad, scale_grad=scale_grad)
-    net = SlayerMLP(spikes.shape[1], 10, depth=depth, width=width, neuron=neuron,
-                    delay_shift=False)
+    net = SlayerMLP(spikes.shape[1], 10, depth=depth, width=width,
+                    settings=BlockSettings(neuron=neuron, delay_shift=False))
     initialize(net, surrogate=conserve, generator=torch.Generator().manual_seed(seed))
     F.cross_entropy(net(spikes).sum(-1), labels).backward()
     return [float(block.synapse.weight.grad.norm()) for block in net.blocks]

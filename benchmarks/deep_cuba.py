@@ -36,7 +36,7 @@ from provenance import current_provenance  # noqa: E402
 from lava_init import calibrate, initialize, measure_activity, temporal  # noqa: E402
 from lava_init.files import atomic_write  # noqa: E402
 from lava_init.tables import format_table  # noqa: E402
-from lava_init.training.config import NeuronConfig
+from lava_init.training.config import BlockSettings, NeuronConfig
 from lava_init.training.models import SlayerMLP, pad_for_lava  # noqa: E402
 from netx_export.export import export_netx  # noqa: E402
 from netx_export.verify import verify  # noqa: E402
@@ -98,8 +98,8 @@ def run_one(method: str, decays: tuple[float, float], input_rate: float, depth: 
     """Build, initialize and measure one network; ``dies_at``: first silent layer (1-based)."""
     start = time.perf_counter()
     neuron = NeuronConfig(threshold=1.25, current_decay=decays[0], voltage_decay=decays[1])
-    net = SlayerMLP(width, width, depth=depth - 1, width=width, neuron=neuron,
-                    delay_shift=False)
+    net = SlayerMLP(width, width, depth=depth - 1, width=width,
+                    settings=BlockSettings(neuron=neuron, delay_shift=False))
     generator = torch.Generator().manual_seed(seed + 1)
     x = (torch.rand(batch, width, time_steps, generator=generator) < input_rate).float()
     _initialize(net, method, x, input_rate, time_steps, seed)
@@ -137,7 +137,8 @@ def lava_check(depth: int, width: int, time_steps: int, batch: int, input_rate: 
     T-step window is covered; SLAYER and Lava fixed_pt are compared spike for spike.
     """
     neuron = NeuronConfig(threshold=1.25, current_decay=DECAYS[0][0], voltage_decay=DECAYS[0][1])
-    net = SlayerMLP(width, width, depth=depth - 1, width=width, neuron=neuron)
+    net = SlayerMLP(width, width, depth=depth - 1, width=width,
+                    settings=BlockSettings(neuron=neuron))
     initialize(net, "temporal", generator=torch.Generator().manual_seed(seed),
                time_steps=time_steps)
     generator = torch.Generator().manual_seed(seed + 1)

@@ -8,7 +8,7 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init.network_init import initialize
-from lava_init.training.config import MEMORYLESS
+from lava_init.training.config import MEMORYLESS, BlockSettings
 from lava_init.training.models import SlayerMLP
 
 #: CUBA parameters of lava-dl's tutorials (SLAYER units, decays per step).
@@ -95,7 +95,7 @@ def deep_mlp(method: str, depth: int = 20, width: int = 64, sigma: float | None 
     :func:`lava_init.initialize` with ``method`` and ``sigma``."""
     torch.manual_seed(seed)
     neuron = dataclasses.replace(MEMORYLESS, threshold=threshold)
-    net = SlayerMLP(in_features, 8, depth=depth, width=width, neuron=neuron)
+    net = SlayerMLP(in_features, 8, depth=depth, width=width, settings=BlockSettings(neuron=neuron))
     initialize(net, method, sigma=sigma, generator=torch.Generator().manual_seed(seed + 1))
     return net
 

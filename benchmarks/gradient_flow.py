@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
-from lava_init.training.config import NeuronConfig
+from lava_init.training.config import BlockSettings, NeuronConfig
 from lava_init.training.data import SHARED_DATA, load_dataset
-from lava_init.training.models import build_model
+from lava_init.training.models import SlayerMLP
 
 #: (tau_grad, scale_grad): lava-dl's tutorial values and two others.
 SURROGATES = ((0.03, 3.0), (0.01, 10.0), (0.005, 20.0))
@@ -34,9 +34,8 @@ def gradient_norms(method: str, neuron: NeuronConfig, spikes: torch.Tensor,
                    seed: int = 0) -> tuple[float, list[float]]:
     """Output spike rate and per-block weight-gradient norms after one backward pass."""
     torch.manual_seed(seed)
-    net = build_model({"arch": "mlp", "in_features": spikes.shape[1], "out_features": 10,
-                       "depth": depth, "width": width, "neuron": neuron.params(),
-                       "delay_shift": False})
+    net = SlayerMLP(spikes.shape[1], 10, depth=depth, width=width,
+                    settings=BlockSettings(neuron=neuron, delay_shift=False))
     initialize(net, method, generator=torch.Generator().manual_seed(seed),
                surrogate=False)  # the surrogate as given: what this benchmark measures
     out = net(spikes)

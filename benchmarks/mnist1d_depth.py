@@ -38,11 +38,11 @@ from lava_init.activity import measure_activity
 from lava_init.backward import weight_gradient_norms
 from lava_init.files import atomic_write_text
 from lava_init.tables import format_table
-from lava_init.training.config import NUM_CLASSES, TRAIN_NEURON, TrainConfig, resolve_recipe
+from lava_init.training.config import NUM_CLASSES, TRAIN_NEURON, TrainConfig
 from lava_init.training.data import load_dataset
 from lava_init.training.lava_check import export_and_verify
-from lava_init.training.loop import initialize_for_training, model_config, train
-from lava_init.training.models import build_model
+from lava_init.training.loop import build_network, load_splits, train
+from lava_init.training.plan import plan_training
 
 OUT = Path(__file__).resolve().parent / "results" / "mnist1d_depth"
 #: The neuron of every row: memoryless CUBA, threshold 1 (issue 29's setting).
@@ -108,6 +108,11 @@ def row_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed:
                                data_dir=args.data_dir)
 
 
+def first_samples(dataset: torch.utils.data.Dataset, count: int) -> torch.Tensor:
+    """The inputs of ``dataset``'s first ``count`` samples (all, when it has fewer)."""
+    return torch.stack([dataset[i][0] for i in range(min(count, len(dataset)))])
+
+
 def silent_fractions(model: torch.nn.Module, values: torch.Tensor) -> list[float]:
     """Each layer's fraction of neurons that never spike on ``values``."""
     return [layer.silent_fraction for layer in measure_activity(model, values).layers]
@@ -117,28 +122,21 @@ def snn_row(config: TrainConfig, lava_samples: int = 0, netx_path: Path | None =
     """Train one SNN row; its accuracies, silent fractions at init and after training, and
     with ``lava_samples`` the NetX export at ``netx_path`` run on Lava fixed_pt on that many
     test signals (SLAYER and Lava accuracy, mismatched spikes)."""
-    config = resolve_recipe(config)
-    train_set = load_dataset("mnist1d", True, config.data_dir, config.time_steps, config.seed,
-                             False, config.limit, encoding=config.encoding)
-    test_set = load_dataset("mnist1d", False, config.data_dir, config.time_steps, config.seed,
-                            False, ACTIVITY_SAMPLES, encoding=config.encoding)
-    values = torch.stack([test_set[i][0] for i in range(len(test_set))])
-    torch.manual_seed(config.seed)  # the init train() draws, measured before it trains
-    model = build_model(model_config(config, train_set.input_shape))
-    initialize_for_training(model, config, train_set)
+    plan = plan_training(config)
+    train_set, test_set = load_splits(plan)
+    values = first_samples(test_set, ACTIVITY_SAMPLES)
+    model = build_network(plan, train_set)[0]  # the init train() draws, measured before
     silent_init = silent_fractions(model, values)
     started = time.perf_counter()
-    result = train(config)
+    result = train(plan)
     accuracies = [row["test_acc"] for row in result.metrics]
     lava = {}
     if lava_samples:
-        full_test = load_dataset("mnist1d", False, config.data_dir, config.time_steps,
-                                 config.seed, False, encoding=config.encoding)
-        check = export_and_verify(result.model, full_test, netx_path, lava_samples)
+        check = export_and_verify(result.model, result.test_set, netx_path, lava_samples)
         lava = {"lava": {"samples": check.samples, "slayer_acc": check.slayer_acc,
                          "lava_acc": check.lava_acc,
                          "mismatches": check.report.total_mismatches}}
-    return {**lava, "config": config.as_dict(), "epoch1_acc": accuracies[0],
+    return {**lava, "config": plan.config.as_dict(), "epoch1_acc": accuracies[0],
             "test_acc": accuracies[-1], "test_acc_per_epoch": accuracies,
             "train_acc_per_epoch": [row["train_acc"] for row in result.metrics],
             "rates_trained": [v for k, v in result.metrics[-1].items() if k.startswith("rate_")],
@@ -153,15 +151,11 @@ def init_diagnosis(args: argparse.Namespace, made_by: dict) -> dict:
     rows = {}
     for init in args.inits.split(","):
         for depth in map(int, args.depths.split(",")):
-            config = resolve_recipe(row_config(args, init, depth, 0.01, 0))
-            train_set = load_dataset("mnist1d", True, config.data_dir, config.time_steps, 0,
-                                     False, config.batch_size, encoding=config.encoding)
-            test_set = load_dataset("mnist1d", False, config.data_dir, config.time_steps, 0,
-                                    False, ACTIVITY_SAMPLES, encoding=config.encoding)
-            values = torch.stack([test_set[i][0] for i in range(len(test_set))])
-            torch.manual_seed(0)
-            model = build_model(model_config(config, train_set.input_shape))
-            initialize_for_training(model, config, train_set)
+            plan = plan_training(dataclasses.replace(row_config(args, init, depth, 0.01, 0),
+                                                     limit=BASE.batch_size))
+            train_set, test_set = load_splits(plan)
+            values = first_samples(test_set, ACTIVITY_SAMPLES)
+            model = build_network(plan, train_set)[0]
             activity = measure_activity(model, values)
             rows[f"{init} d{depth}"] = {
                 "rates": activity.rates,

@@ -80,21 +80,19 @@ from pathlib import Path
 import torch
 from provenance import UNKNOWN_CODE, code_identity, current_provenance, same_code
 
-from lava_init.encoding import encoding_input_levels
 from lava_init.files import atomic_write, atomic_write_text
 from lava_init.tables import format_table
-from lava_init.training.checkpoints import load_checkpoint
+from lava_init.training.checkpoints import load_checkpoint, load_model
 from lava_init.training.config import (
     BASE_LR,
     TRAIN_NEURON,
     NeuronConfig,
     TrainConfig,
-    resolve_recipe,
 )
 from lava_init.training.data import SHARED_DATA, load_dataset
 from lava_init.training.lava_check import export_and_verify, measure_current_wrap
-from lava_init.training.loop import initialize_for_training, layer_rates, model_config, train
-from lava_init.training.models import build_model
+from lava_init.training.loop import build_network, layer_rates, load_splits, train
+from lava_init.training.plan import TrainPlan, plan_training
 
 #: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
 BASELINES = ("slayer_default", "kaiming", "variance_conserving")
@@ -255,10 +253,10 @@ def integrating_runs(args: argparse.Namespace, seeds: list[int]
     return runs
 
 
-def input_levels(config: TrainConfig) -> int | None:
+def input_levels(plan: TrainPlan) -> int | None:
     """The graded input's levels per unit a run takes (None: spikes): a constant of the code,
     not of the config, so a record stores it beside the config to be rerun when it moves."""
-    return encoding_input_levels(resolve_recipe(config).encoding)
+    return plan.input.levels
 
 
 def is_stored(runs: dict, label: str, config: TrainConfig) -> bool:
@@ -269,8 +267,8 @@ def is_stored(runs: dict, label: str, config: TrainConfig) -> bool:
     if record is None:
         return False
     stored = {**TrainConfig().as_dict(), **record["config"]}
-    return (stored == resolve_recipe(config).as_dict()
-            and record.get("input_levels") == input_levels(config))
+    plan = plan_training(config)
+    return stored == plan.config.as_dict() and record.get("input_levels") == input_levels(plan)
 
 
 def stored_config(record: dict) -> TrainConfig:
@@ -295,16 +293,16 @@ def run_one(config: TrainConfig, lava_samples: int, out: Path, label: str,
     record carries the provenance ``made_by`` and, for graded input, how far the first
     layer's current went on the whole test set (``current_wrap``: Lava's limit, the largest
     current, the fraction of neuron-steps Lava wraps)."""
-    config = resolve_recipe(config)
+    plan = plan_training(config)
     started = time.perf_counter()
-    result = train(config)
-    record = {"config": config.as_dict(), "metrics": result.metrics,
+    result = train(plan)
+    record = {"config": plan.config.as_dict(), "metrics": result.metrics,
               "seconds": time.perf_counter() - started, "provenance": made_by}
-    if lava_samples or input_levels(config) is not None:
-        test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                                config.seed, config.arch == "mlp", None, False, config.encoding)
-    if input_levels(config) is not None:  # how far the graded first layer's current goes
-        record["input_levels"] = input_levels(config)
+    test_set = result.test_set if plan.data.test_limit is None else load_dataset(
+        plan.data.dataset, False, plan.data.data_dir, plan.input.time_steps, plan.seed,
+        plan.data.flatten, None, False, plan.input.encoding)  # the whole test set
+    if input_levels(plan) is not None:  # how far the graded first layer's current goes
+        record["input_levels"] = input_levels(plan)
         record["current_wrap"] = dataclasses.asdict(measure_current_wrap(result.model, test_set))
     if lava_samples:
         path = out / f"{label.replace(' ', '_')}.net"
@@ -371,14 +369,9 @@ def summary(runs: dict) -> str:
 def initial_rates(config: TrainConfig) -> list[float]:
     """Per-block rates of ``config``'s network as initialized (before training), measured as
     training measures them after each epoch."""
-    config = resolve_recipe(config)
-    train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
-                             config.seed, True, config.batch_size, False, config.encoding)
-    test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                            config.seed, True, None, False, config.encoding)
-    torch.manual_seed(config.seed)
-    model = build_model(model_config(config, train_set.input_shape))
-    initialize_for_training(model, config, train_set)
+    plan = plan_training(dataclasses.replace(config, limit=config.batch_size, test_limit=None))
+    train_set, test_set = load_splits(plan)
+    model = build_network(plan, train_set)[0]
     return list(layer_rates(model, test_set, torch.device("cpu")).values())
 
 
@@ -413,14 +406,11 @@ def relay_copy_check(checkpoint: Path, samples: int = 256) -> dict:
     """How far a trained MLP's relays moved from copying: the fraction of spikes in which its
     last hidden layer differs from its first on the first ``samples`` test samples, and the
     relay blocks' mean diagonal weight and off-diagonal rms."""
-    saved = load_checkpoint(checkpoint)
-    config = saved["train_config"]
-    model = build_model(saved["model_config"])
-    model.load_state_dict(saved["model_state"])
-    model.eval()
-    test_set = load_dataset(config["dataset"], False, config["data_dir"],
-                            config["time_steps"], config["seed"], True, samples, False,
-                            config.get("encoding") or "rate")
+    config = load_checkpoint(checkpoint)["train_config"]
+    model = load_model(checkpoint).eval()
+    contract = model.input_contract  # what the network takes: its encoding and T
+    test_set = load_dataset(config["dataset"], False, config["data_dir"], contract.time_steps,
+                            config["seed"], True, samples, False, contract.encoding)
     spikes = first = model.blocks[0](torch.stack([test_set[i][0] for i in range(samples)]))
     for block in model.blocks[1:-1]:
         spikes = block(spikes)

@@ -9,7 +9,7 @@ from lava_init.checks import check_count
 #: Levels per unit of :func:`ramp_encode`'s graded values: each lies on the 1/16 grid, so Lava
 #: receives it as an integer message of at most 5 bits (``16 * value``). Lava's 24-bit current
 #: then holds a first-layer membrane up to 2048 / 16 = 128 (SLAYER units) before it wraps
-#: (:class:`lava_init.training.models.LavaCurrentWrap`); with 64 levels, 32, which a trained
+#: (:class:`lava_init.slayer_blocks.LavaCurrentWrap`); with 64 levels, 32, which a trained
 #: Fashion-MNIST first layer exceeds (docs/netx_export.md).
 GRADED_LEVELS = 16
 

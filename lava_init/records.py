@@ -115,3 +115,38 @@ def propagation_verdict(layers: Sequence[LayerActivity]) -> str:
         return "activity reaches the last layer: yes"
     silent = first_silent_layer(layers)
     return f"activity reaches the last layer: NO (first silent layer: {silent or 'no layers'})"
+
+
+@dataclass(frozen=True)
+class InputContract:
+    """What a network takes as input, carried by the network (``net.input_contract``) so that
+    export and the Lava check read it from the network instead of deriving it again.
+
+    ``encoding``: how data become the input (``rate`` / ``regular`` spikes, ``graded`` values,
+    or event recordings); ``time_steps``: T, the steps of one sample; ``levels``: grid points
+    per unit of graded input (``export_netx``'s ``input_levels``: Lava receives integer
+    messages ``value * levels``), None for spikes.
+    """
+
+    encoding: str
+    time_steps: int
+    levels: int | None = None
+
+
+def input_levels_of(net: object) -> int | None:
+    """The graded-input levels ``net``'s :class:`InputContract` names; None for spikes or a
+    network without a contract.
+
+    Args:
+        net: any network; one built by lava-init's training carries ``input_contract``.
+
+    Returns:
+        ``net.input_contract.levels``, or None.
+
+    Example:
+        >>> class Net: input_contract = InputContract("graded", 4, 16)
+        >>> input_levels_of(Net()), input_levels_of(object())
+        (16, None)
+    """
+    contract = getattr(net, "input_contract", None)
+    return None if contract is None else contract.levels

@@ -14,6 +14,7 @@ import torch
 
 from lava_init.checks import check_allocation
 from lava_init.files import atomic_write
+from lava_init.records import input_levels_of
 from lava_init.slayer_blocks import (
     block_kind,
     block_quantization,
@@ -275,7 +276,9 @@ def export_netx(
             ``1 / input_levels`` grid (e.g. :func:`lava_init.encoding.ramp_encode`'s) instead
             of binary spikes: Lava sends them as integer messages ``value * input_levels``,
             and the first layer's threshold and bias are written ``input_levels`` times
-            larger, so that it spikes exactly where SLAYER's does. The file's root attribute
+            larger, so that it spikes exactly where SLAYER's does. Default: what the net's
+            ``input_contract`` (:class:`lava_init.records.InputContract`) says; None there:
+            spikes. The file's root attribute
             ``input_levels`` says so; :func:`netx_export.run_lava` reads it.
 
     Returns:
@@ -292,7 +295,8 @@ def export_netx(
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give the .net file to write")
     blocks = chain_blocks(net)
-    levels = _check_blocks(blocks, input_levels)
+    levels = _check_blocks(blocks, input_levels if input_levels is not None
+                           else input_levels_of(net))
     shape = _dummy_input(*blocks[0], input_shape)
     with eval_mode(net):
         _run_once(blocks, shape)

@@ -5,12 +5,12 @@ import torch
 
 from lava_init import measure_activity
 from lava_init.experiments.demo import activity_comparison, format_comparison
-from lava_init.training.config import MEMORYLESS
+from lava_init.training.config import MEMORYLESS, BlockSettings
 from lava_init.training.models import SlayerMLP
 
 
 def constant_mlp(weight_value: float) -> SlayerMLP:
-    net = SlayerMLP(4, 3, depth=2, width=5, neuron=MEMORYLESS)
+    net = SlayerMLP(4, 3, depth=2, width=5, settings=BlockSettings(neuron=MEMORYLESS))
     with torch.no_grad():
         for block in net.blocks:
             block.synapse.weight.fill_(weight_value)

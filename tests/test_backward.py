@@ -7,7 +7,7 @@ import torch
 
 import lava_init
 from lava_init.backward import weight_gradient_norms
-from lava_init.training.config import TUTORIAL_NEURON
+from lava_init.training.config import TUTORIAL_NEURON, BlockSettings
 from lava_init.training.models import SlayerMLP
 
 
@@ -24,7 +24,8 @@ def tutorial_stack() -> tuple[SlayerMLP, torch.Tensor]:
     """30 hidden tutorial-decay layers of width 128 at T = 20 (lava-dl's tutorial surrogate),
     time-aware init and rate calibration: the issue's setting."""
     torch.manual_seed(0)
-    net = SlayerMLP(128, 10, depth=30, width=128, neuron=TUTORIAL_NEURON, delay_shift=False)
+    net = SlayerMLP(128, 10, depth=30, width=128,
+                    settings=BlockSettings(neuron=TUTORIAL_NEURON, delay_shift=False))
     x = _spikes((32, 128, 20), 0.15, seed=0)
     lava_init.initialize(net, "temporal", time_steps=20, surrogate=False,
                          generator=torch.Generator().manual_seed(0))
@@ -49,7 +50,8 @@ def test_surrogate_calibration_conserves_the_gradient_through_time(tutorial_stac
 
 
 def test_surrogate_calibration_refuses_a_silent_network():
-    net = SlayerMLP(32, 10, depth=3, width=32, neuron=TUTORIAL_NEURON, delay_shift=False)
+    net = SlayerMLP(32, 10, depth=3, width=32,
+                    settings=BlockSettings(neuron=TUTORIAL_NEURON, delay_shift=False))
     lava_init.initialize(net, "temporal", time_steps=20, surrogate=False)
     torch.nn.init.zeros_(net.blocks[1].synapse.weight)  # block 1 silent: no gradient from 2 on
     with pytest.raises(ValueError, match="get no gradient on x .* lava_init.calibrate"):

@@ -139,7 +139,7 @@ def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
     assert graded.encoding == "graded" and graded.label_smoothing == recipe.FASHION_SMOOTHING
     assert converged["kaiming graded fashion-mnist s0"].encoding == "graded"
     assert converged["recipe fashion-mnist s0"].encoding == "regular"
-    stored = {"config": recipe.resolve_recipe(graded).as_dict(),
+    stored = {"config": recipe.plan_training(graded).config.as_dict(),
               "input_levels": GRADED_LEVELS}
     assert recipe.is_stored({"run": stored}, "run", graded)
     assert not recipe.is_stored({"run": {**stored, "input_levels": 64}}, "run", graded)
@@ -201,7 +201,7 @@ def test_training_recipe_reruns_rows_of_other_code_and_refuses_mixed_tables(
     config = _tiny_recipe_config(recipe)
     monkeypatch.setattr(recipe, "runs_for", lambda part, args: [("tiny s0", config, 0)])
     made_by = recipe.current_provenance(recipe.__file__, [])
-    unknown = {"config": recipe.resolve_recipe(config).as_dict(), "seconds": 1.0,
+    unknown = {"config": recipe.plan_training(config).config.as_dict(), "seconds": 1.0,
                "metrics": [{"epoch": 1, "test_acc": 0.5, "test_silent": 0.0}]}
     store = tmp_path / "runs_first_epoch.json"
     store.write_text(json.dumps({"tiny s0": unknown}))

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lava_init
+from lava_init.training.config import BlockSettings
 from lava_init.training.models import SlayerCNN, SlayerMLP
 
 
@@ -46,7 +47,8 @@ def test_calibrated_weights_stay_on_the_8bit_grid():
 
 
 def test_calibration_of_a_conv_network_with_flatten():
-    net = SlayerCNN((2, 8, 8), 10, depth=2, channels=8, width=32, delay_shift=False)
+    net = SlayerCNN((2, 8, 8), 10, depth=2, channels=8, width=32,
+                    settings=BlockSettings(delay_shift=False))
     lava_init.initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(0))
     x = _spikes((4, 2, 8, 8, 12), 0.25)
     report = lava_init.calibrate(net, x, target=0.15)

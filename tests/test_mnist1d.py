@@ -10,7 +10,9 @@ import pytest
 import torch
 from test_benchmarks import _load as load_benchmark
 
+from lava_init.encoding import GRADED_LEVELS
 from lava_init.network_init import initialize
+from lava_init.records import input_levels_of
 from lava_init.training.config import MEMORYLESS
 from lava_init.training.data import MNIST1D_FILE, load_dataset, load_mnist1d
 from lava_init.training.models import build_model, pad_for_lava
@@ -45,7 +47,8 @@ def test_split_shape_labels_and_on_off_channels(mnist1d_dir):
     assert test.labels[:6].tolist() == FIRST_TEST_LABELS
     assert np.bincount(train.labels.numpy()).min() >= 390  # balanced classes
     values, label = train[0]
-    assert values.shape == (2, 1, 40, 4) and label == 2 and train.input_levels == 16
+    assert values.shape == (2, 1, 40, 4) and label == 2
+    assert torch.equal(values * GRADED_LEVELS, (values * GRADED_LEVELS).round())  # 1/16 grid
     images = train.images
     assert images.min() >= 0 and images.max() <= 1
     assert not ((images[:, 0] > 0) & (images[:, 1] > 0)).any()  # ON and OFF never both
@@ -80,15 +83,16 @@ def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_pat
                         limit=3)
     neuron = {**MEMORYLESS.params(), "threshold": 1.0}
     net = build_model({"arch": "cnn1d", "in_shape": [2, 1, 40], "out_features": 10,
-                       "depth": 4, "channels": 8, "width": 20, "neuron": neuron,
-                       "delay_shift": False, "input_levels": test.input_levels,
-                       "mean_norm": mean_norm})
+                       "depth": 4, "channels": 8, "width": 20,
+                       "settings": {"neuron": neuron, "delay_shift": False,
+                                    "mean_norm": mean_norm},
+                       "input": {"encoding": "graded", "time_steps": 4, "levels": 16}})
+    assert input_levels_of(net) == GRADED_LEVELS  # export reads the levels from the model
     assert [block.synapse.stride[1] for block in net.blocks[:4]] == [1, 2, 1, 2]
     assert net.blocks[5].synapse.in_channels == 8 * 10  # 40 -> 20 -> 10
     report = initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(0))
     assert report.blocks[0].fan_in == 2 * 5 and report.blocks[1].fan_in == 8 * 5
-    path = export_netx(net, tmp_path / "cnn1d.net", input_shape=(2, 1, 40),
-                       input_levels=test.input_levels)
+    path = export_netx(net, tmp_path / "cnn1d.net", input_shape=(2, 1, 40))
     loaded = load_netx(path).blocks
     assert [type(b).__name__ for b in loaded][:5] == ["Conv"] * 4 + ["Flatten"]
     values = torch.stack([test[i][0] for i in range(3)])
@@ -98,8 +102,7 @@ def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_pat
         norms = [block.neuron.norm for block in net.blocks[1:4]]
         assert all(float(norm.bias.abs().max()) > 0 for norm in norms)
         net.eval()
-    path = export_netx(net, tmp_path / "cnn1d.net", input_shape=(2, 1, 40),
-                       input_levels=test.input_levels)
+    path = export_netx(net, tmp_path / "cnn1d.net", input_shape=(2, 1, 40))
     comparison = verify(net, path, pad_for_lava(values, net))
     assert comparison.total_mismatches == 0 and comparison.propagates
 

@@ -8,8 +8,8 @@ import torch
 from lava.lib.dl import slayer
 
 from lava_init.network_init import initialize
-from lava_init.slayer_blocks import weighted_blocks
-from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.slayer_blocks import LavaCurrentWrap, weighted_blocks
+from lava_init.training.config import MEMORYLESS, BlockSettings, NeuronConfig
 from lava_init.training.models import (
     SlayerCNN,
     SlayerMLP,
@@ -40,15 +40,18 @@ def test_cnn_blocks_strides_and_output_shape():
 def test_build_model_for_both_architectures_from_config():
     neuron = {"threshold": 0.5, "current_decay": 1.0, "voltage_decay": 1.0}
     mlp = build_model({"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 3,
-                       "width": 16, "neuron": neuron, "delay_shift": False})
+                       "width": 16, "settings": {"neuron": neuron, "delay_shift": False}})
     cnn = build_model({"arch": "cnn", "in_shape": [3, 32, 32], "out_features": 10, "depth": 2,
-                       "channels": 64, "width": 16, "neuron": neuron})
+                       "channels": 64, "width": 16, "settings": {"neuron": neuron},
+                       "input": {"encoding": "graded", "time_steps": 4, "levels": 16}})
     assert len(mlp.blocks) == 4 and not any(block.delay_shift for block in mlp.blocks)
     assert cnn.blocks[3].synapse.in_channels == 64 * 16 * 16  # 32 -> 32 -> 16
     for net in (mlp, cnn):
         thresholds = {float(b.neuron.threshold) for _, b in weighted_blocks(net)}
         assert thresholds == {0.5}
     assert type(mlp).__name__ == "SlayerMLP" and type(cnn).__name__ == "SlayerCNN"
+    assert mlp.input_contract is None and cnn.input_contract.levels == 16
+    assert isinstance(cnn.blocks[0].neuron.norm, LavaCurrentWrap)  # graded: Lava's wrap
     assert [type(b).__name__ for b in cnn.blocks] == ["Conv", "Conv", "Flatten", "Dense",
                                                       "Dense"]
     assert [b.synapse.stride[0] for b in cnn.blocks[:2]] == [1, 2]  # every 2nd conv strides
@@ -76,7 +79,8 @@ def test_delay_shift_delays_each_block_by_one_step():
     torch.manual_seed(0)
     spikes = torch.ones(4, 16, 5)
     for delay_shift, silent_steps in ((True, 3), (False, 0)):
-        net = SlayerMLP(16, 8, depth=2, width=32, neuron=MEMORYLESS, delay_shift=delay_shift)
+        net = SlayerMLP(16, 8, depth=2, width=32,
+                        settings=BlockSettings(neuron=MEMORYLESS, delay_shift=delay_shift))
         initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(1))
         out = net(spikes)
         assert out[..., :silent_steps].sum() == 0
@@ -90,7 +94,7 @@ def test_t_step_cnn_runs_spike_exact_on_lava_after_padding(tmp_path):
 
     time_steps = 3
     net = SlayerCNN((1, 8, 8), 10, depth=2, channels=4, width=16,
-                    neuron=NeuronConfig(threshold=0.5), delay_shift=False)
+                    settings=BlockSettings(neuron=NeuronConfig(threshold=0.5), delay_shift=False))
     initialize(net, "variance_conserving", generator=torch.Generator().manual_seed(2))
     spikes = (torch.rand(2, 1, 8, 8, time_steps, generator=torch.Generator().manual_seed(3))
               < 0.4).float()
@@ -107,7 +111,7 @@ def test_t_step_cnn_runs_spike_exact_on_lava_after_padding(tmp_path):
 
 def test_neuron_config_reaches_slayer_blocks():
     neuron = NeuronConfig(threshold=0.75, current_decay=0.5, voltage_decay=0.25)
-    net = SlayerMLP(8, 2, depth=1, width=4, neuron=neuron)
+    net = SlayerMLP(8, 2, depth=1, width=4, settings=BlockSettings(neuron=neuron))
     block = net.blocks[0]
     assert isinstance(block, slayer.block.cuba.Dense)
     assert float(block.neuron.threshold) == 0.75
@@ -121,8 +125,9 @@ def test_outputs_that_say_nothing_are_never_counted_right():
 
 
 def test_readout_population_sums_each_class_neurons_and_refuses_bad_sizes():
-    mlp = SlayerMLP(8, 3, depth=1, width=4, readout_population=5)
-    cnn = SlayerCNN((1, 8, 8), 3, depth=1, channels=2, width=4, readout_population=5)
+    mlp = SlayerMLP(8, 3, depth=1, width=4, settings=BlockSettings(readout_population=5))
+    cnn = SlayerCNN((1, 8, 8), 3, depth=1, channels=2, width=4,
+                    settings=BlockSettings(readout_population=5))
     spikes = (torch.rand(2, 8, 3) < 0.5).float()
     assert mlp(spikes).shape == (2, 15, 3) and mlp.readout_population == 5
     assert cnn.blocks[-1].synapse.out_channels == 15
@@ -134,14 +139,15 @@ def test_readout_population_sums_each_class_neurons_and_refuses_bad_sizes():
         class_counts(counts, 4)
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="readout-population must be an integer >= 1"):
-            SlayerMLP(8, 3, depth=1, width=4, readout_population=bad)
+            SlayerMLP(8, 3, depth=1, width=4, settings=BlockSettings(readout_population=bad))
 
 
 def test_dropout_silences_hidden_neurons_over_all_steps_in_training_only():
     torch.manual_seed(0)
-    net = SlayerMLP(30, 2, depth=2, width=200, neuron=MEMORYLESS, delay_shift=False,
-                    dropout=0.5)
-    plain = SlayerMLP(30, 2, depth=2, width=200, neuron=MEMORYLESS, delay_shift=False)
+    net = SlayerMLP(30, 2, depth=2, width=200,
+                    settings=BlockSettings(neuron=MEMORYLESS, delay_shift=False, dropout=0.5))
+    plain = SlayerMLP(30, 2, depth=2, width=200,
+                      settings=BlockSettings(neuron=MEMORYLESS, delay_shift=False))
     plain.load_state_dict(net.state_dict())
     assert net.blocks[-1].neuron.drop is None  # the readout is never dropped
     spikes = torch.ones(4, 30, 3)
@@ -158,16 +164,17 @@ def test_dropout_silences_hidden_neurons_over_all_steps_in_training_only():
         assert torch.equal(net(spikes), plain(spikes))  # evaluation (and Lava) unchanged
     for bad in (1.0, -0.1, "0.2"):
         with pytest.raises(ValueError, match="dropout must be"):
-            SlayerMLP(8, 3, depth=1, width=4, dropout=bad)
-    cnn = SlayerCNN((1, 8, 8), 3, depth=2, channels=2, width=4, dropout=0.2)
+            SlayerMLP(8, 3, depth=1, width=4, settings=BlockSettings(dropout=bad))
+    cnn = SlayerCNN((1, 8, 8), 3, depth=2, channels=2, width=4, settings=BlockSettings(dropout=0.2))
     assert [block.neuron.drop is not None for block in cnn.blocks if hasattr(block, "neuron")
             ] == [True, True, True, False]
 
 
 def test_a_square_readout_of_a_relay_net_is_drawn_not_copied():
     """width == classes x population: the output block is square, but it reads out."""
-    net = SlayerMLP(20, 2, depth=3, width=16, neuron=MEMORYLESS, delay_shift=False,
-                    readout_population=8)
+    net = SlayerMLP(20, 2, depth=3, width=16,
+                    settings=BlockSettings(neuron=MEMORYLESS,
+                                           delay_shift=False, readout_population=8))
     report = initialize(net, "relay", generator=torch.Generator().manual_seed(0))
     assert [row.relay_noise is not None for row in report.blocks] == [False, True, True, False]
     readout = net.blocks[-1].synapse.weight.detach().flatten(1)

@@ -10,7 +10,7 @@ from lava.lib.dl import slayer
 
 from lava_init import SLAYER_8BIT, initialize, theory
 from lava_init.network_init import synapse_weight
-from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.config import MEMORYLESS, BlockSettings, NeuronConfig
 from lava_init.training.models import SlayerMLP
 
 
@@ -243,7 +243,8 @@ def test_surrogate_conservation_keeps_weight_gradients_within_5x_over_20_layers(
     norms = {}
     for conserve in (False, True):
         torch.manual_seed(0)
-        net = SlayerMLP(128, 10, depth=20, width=128, neuron=neuron, delay_shift=False)
+        net = SlayerMLP(128, 10, depth=20, width=128,
+                        settings=BlockSettings(neuron=neuron, delay_shift=False))
         report = initialize(net, surrogate=conserve, generator=torch.Generator().manual_seed(0))
         torch.nn.functional.cross_entropy(net(spikes).sum(-1), labels).backward()
         norms[conserve] = [float(b.synapse.weight.grad.norm()) for b in net.blocks[:-1]]

@@ -34,10 +34,11 @@ from lava_init.cli.main import main
 from lava_init.encoding import GRADED_LEVELS, ramp_encode
 from lava_init.network_init import initialize
 from lava_init.quantization import SLAYER_8BIT, STATE_SCALE
+from lava_init.records import InputContract
 from lava_init.slayer_blocks import LavaCurrentWrap
 from lava_init.temporal import LAVA_CURRENT_LIMIT
 from lava_init.training.checkpoints import save_model
-from lava_init.training.config import MEMORYLESS
+from lava_init.training.config import MEMORYLESS, BlockSettings
 from lava_init.training.lava_check import measure_current_wrap
 from lava_init.training.models import SlayerMLP, build_model
 from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify
@@ -52,8 +53,9 @@ NETWORKS = {
     "conv_flatten_dense_bias": (lambda: conv_net(bias=True), CONV_INPUT),
     "input_block": (input_block_net, DENSE_INPUT),
     "recurrent": (recurrent_net, DENSE_INPUT),
-    "dense_no_delay_shift": (lambda: SlayerMLP(24, 8, depth=2, width=32, neuron=MEMORYLESS,
-                                               delay_shift=False), DENSE_INPUT),
+    "dense_no_delay_shift": (lambda: SlayerMLP(
+        24, 8, depth=2, width=32, settings=BlockSettings(neuron=MEMORYLESS, delay_shift=False)),
+        DENSE_INPUT),
 }
 
 
@@ -482,8 +484,9 @@ def test_the_first_layer_wraps_its_current_as_lava_does(wrap, tmp_path):
     and Lava differ."""
     torch.manual_seed(0)
     features = 600
-    net = SlayerMLP(features, 4, depth=2, width=16, neuron=MEMORYLESS, delay_shift=False,
-                    input_levels=GRADED_LEVELS if wrap else None)
+    contract = InputContract("graded", 3, GRADED_LEVELS) if wrap else None
+    net = SlayerMLP(features, 4, depth=2, width=16, input_contract=contract,
+                    settings=BlockSettings(neuron=MEMORYLESS, delay_shift=False))
     first = net.blocks[0].synapse.weight
     with torch.no_grad():  # rows from mostly negative to mostly positive weights
         first.copy_(torch.rand_like(first) * 3 - 1.5

@@ -9,7 +9,7 @@ from lava.lib.dl import slayer
 from lava_init import SLAYER_8BIT, initialize, theory
 from lava_init.activity import measure_activity
 from lava_init.initializers import relay_
-from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.config import MEMORYLESS, BlockSettings, NeuronConfig
 from lava_init.training.models import SlayerMLP
 
 THRESHOLD = 1.25
@@ -63,7 +63,8 @@ def _relay_stack(depth: int, tau_grad: float = 0.03, scale_grad: float = 3.0) ->
     neuron = NeuronConfig(current_decay=1.0, voltage_decay=1.0, tau_grad=tau_grad,
                           scale_grad=scale_grad)
     torch.manual_seed(0)
-    return SlayerMLP(128, 10, depth=depth, width=128, neuron=neuron, delay_shift=False)
+    return SlayerMLP(128, 10, depth=depth, width=128,
+                     settings=BlockSettings(neuron=neuron, delay_shift=False))
 
 
 def test_relay_stack_keeps_its_input_spikes_through_100_layers():

@@ -13,7 +13,7 @@ import lava_init
 from lava_init import temporal, theory
 from lava_init.initializers import fill_with_variance_, fluctuation_driven_
 from lava_init.quantization import SLAYER_8BIT
-from lava_init.training.config import MEMORYLESS, NeuronConfig
+from lava_init.training.config import MEMORYLESS, BlockSettings, NeuronConfig
 from lava_init.training.models import SlayerMLP
 
 TUTORIAL = (0.25, 0.03)
@@ -58,7 +58,8 @@ def test_memoryless_target_below_the_robust_range_names_the_smallest_rate():
 
 
 def test_temporal_method_without_target_rate_is_the_papers_rule_for_memoryless_neurons():
-    nets = [SlayerMLP(32, 10, depth=3, width=64, neuron=MEMORYLESS) for _ in range(2)]
+    nets = [SlayerMLP(32, 10, depth=3, width=64,
+                      settings=BlockSettings(neuron=MEMORYLESS)) for _ in range(2)]
     lava_init.initialize(nets[0], "variance_conserving", generator=torch.Generator().manual_seed(3))
     lava_init.initialize(nets[1], "temporal", generator=torch.Generator().manual_seed(3),
                          time_steps=5)
@@ -75,7 +76,8 @@ def test_time_aware_default_differs_from_the_paper_and_holds_its_rate_over_30_la
     balanced = temporal.temporal_drive_scale(1.25, *TUTORIAL, 20)
     assert 0.3 * paper < balanced < 0.9 * paper
     assert temporal.temporal_drive_scale(1.25, *TUTORIAL, 1) == paper
-    nets = [SlayerMLP(128, 128, depth=29, width=128, neuron=neuron, delay_shift=False)
+    nets = [SlayerMLP(128, 128, depth=29, width=128,
+                      settings=BlockSettings(neuron=neuron, delay_shift=False))
             for _ in range(2)]
     lava_init.initialize(nets[0], "variance_conserving", generator=torch.Generator().manual_seed(0))
     lava_init.initialize(nets[1], "temporal", generator=torch.Generator().manual_seed(0),
@@ -140,7 +142,8 @@ def test_predicted_rate_matches_a_slayer_layer(decays, threshold, input_rate):
 @pytest.mark.parametrize("decays", [TUTORIAL, FAST])
 def test_deep_temporal_network_keeps_its_rate(decays):
     neuron = NeuronConfig(current_decay=decays[0], voltage_decay=decays[1])
-    net = SlayerMLP(128, 128, depth=29, width=128, neuron=neuron, delay_shift=False)
+    net = SlayerMLP(128, 128, depth=29, width=128,
+                    settings=BlockSettings(neuron=neuron, delay_shift=False))
     lava_init.initialize(net, "temporal", generator=torch.Generator().manual_seed(0),
                          time_steps=20)
     x = (torch.rand(8, 128, 20, generator=torch.Generator().manual_seed(1)) < 0.2).float()

@@ -15,6 +15,7 @@ import torch
 from lava_init.activity import measure_activity
 from lava_init.cli import main as cli
 from lava_init.encoding import GRADED_LEVELS
+from lava_init.records import InputContract
 from lava_init.training.checkpoints import load_checkpoint, load_model
 from lava_init.training.config import (
     INTEGRATING_HIDDEN_RATE,
@@ -22,9 +23,9 @@ from lava_init.training.config import (
     MEMORYLESS,
     READOUT_POPULATION,
     RELAY_LR_DEPTH,
+    BlockSettings,
     NeuronConfig,
     TrainConfig,
-    resolve_recipe,
 )
 from lava_init.training.data import IDX_FILES, load_dataset, write_idx
 from lava_init.training.lava_check import export_and_verify, measure_current_wrap
@@ -33,13 +34,13 @@ from lava_init.training.loop import (
     METRIC_COLUMNS,
     METRICS_NAME,
     initialize_for_training,
-    model_config,
     output_class_counts,
     parameter_groups,
     readout_loss,
     train,
 )
 from lava_init.training.models import SlayerMLP, build_model
+from lava_init.training.plan import model_config, plan_training
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration
@@ -149,8 +150,9 @@ def test_calibrated_training_starts_at_the_calibrated_rates():
                                  time_steps=8, epochs=1)
     train_set = load_dataset("digits", True, time_steps=8, seed=config.seed, flatten=True,
                              limit=config.limit)
-    model = build_model(model_config(config, train_set.input_shape))
-    init_report, calibration = initialize_for_training(model, config, train_set)
+    plan = plan_training(config)
+    model = build_model(model_config(plan, train_set.input_shape))
+    init_report, calibration = initialize_for_training(model, plan, train_set)
     assert "time_steps=8" in str(init_report)
     batch = torch.stack([train_set[i][0] for i in range(config.batch_size)])
     rates = measure_activity(model, batch).rates
@@ -159,8 +161,8 @@ def test_calibrated_training_starts_at_the_calibrated_rates():
     assert abs(rates[-1] / 0.05 - 1.0) <= 0.05
     assert abs(rates[0] / float(batch.mean()) - 1.0) <= 0.05
     assert train(config).metrics[-1]["epoch"] == 1
-    model = build_model(model_config(config, train_set.input_shape))
-    hidden = dataclasses.replace(config, hidden_rate=0.1)
+    model = build_model(model_config(plan, train_set.input_shape))
+    hidden = plan_training(dataclasses.replace(config, hidden_rate=0.1))
     calibration = initialize_for_training(model, hidden, train_set)[1]
     assert [layer.target for layer in calibration.layers] == pytest.approx(
         [0.1] * (len(rates) - 1) + [0.05])
@@ -284,22 +286,26 @@ def test_cli_bad_recipe_options_give_one_clear_line(capsys):
 
 
 def test_default_recipe_is_relay_with_conserved_surrogate_and_a_relay_learning_rate():
-    config = resolve_recipe(TrainConfig(dataset="digits", depth=30, width=32, progress=False))
+    plan = plan_training(TrainConfig(dataset="digits", depth=30, width=32, progress=False))
+    config = plan.config
     assert (config.init, config.conserve_gradient, config.calibrate) == ("relay", True, False)
     assert config.lr == 3e-3
     assert config.encoding == "regular"  # memoryless: no Bernoulli noise at T = 3
-    assert resolve_recipe(dataclasses.replace(config, encoding="rate")).encoding == "rate"
-    integrating = TrainConfig(neuron=NeuronConfig(current_decay=0.25, voltage_decay=0.03))
-    assert resolve_recipe(integrating).encoding == "rate"
-    assert (config.readout_population, resolve_recipe(integrating).readout_population) == (
-        READOUT_POPULATION, 1)
+    assert plan.input == InputContract("regular", 3, None)  # what the network will carry
+    assert plan_training(dataclasses.replace(config, encoding="rate")).input.encoding == "rate"
+    integrating = plan_training(
+        TrainConfig(neuron=NeuronConfig(current_decay=0.25, voltage_decay=0.03)))
+    assert integrating.input.encoding == "rate"
+    assert (plan.model.settings.readout_population,
+            integrating.model.settings.readout_population) == (READOUT_POPULATION, 1)
     train_set = load_dataset("digits", True, None, config.time_steps, 0, True, 64, False)
-    model = build_model(model_config(config, train_set.input_shape))
+    model = build_model(model_config(plan, train_set.input_shape))
     assert model.blocks[-1].synapse.out_channels == 10 * READOUT_POPULATION
-    report = initialize_for_training(model, config, train_set)[0]
+    assert model.input_contract == plan.input
+    report = initialize_for_training(model, plan, train_set)[0]
     relays = [row for row in report.blocks if row.relay_noise is not None]
     assert len(relays) == 29 and all(row.surrogate_scale > 0 for row in report.blocks)
-    groups = parameter_groups(model, config, report)
+    groups = parameter_groups(model, plan, report)
     assert [group["lr"] for group in groups] == [config.lr, config.lr * RELAY_LR_DEPTH / 29]
     assert sum(len(group["params"]) for group in groups) == len(list(model.parameters()))
 
@@ -309,23 +315,28 @@ def test_readout_loss_scales_counts_to_the_measured_logit_range():
     labels = torch.tensor([0, 0])
     at_t20 = TrainConfig(time_steps=20)
     expected = torch.nn.functional.cross_entropy(counts * 3 / 20, labels)
-    assert float(readout_loss(counts, labels, at_t20)) == pytest.approx(float(expected))
-    mse = readout_loss(counts, labels, dataclasses.replace(at_t20, loss="rate_mse"))
+    assert float(readout_loss(counts, labels, plan_training(at_t20))) == pytest.approx(
+        float(expected))
+    mse = readout_loss(counts, labels,
+                       plan_training(dataclasses.replace(at_t20, loss="rate_mse")))
     assert float(mse) == pytest.approx((0 + 2) / 2)  # sample 2: rates (0, 1) vs (1, 0)
 
 
 def test_readout_population_counts_and_loss_scale():
     """Class counts sum each class's output neurons; the logits divide them by
     sqrt(population), the rates of rate_mse by T * population."""
-    net = SlayerMLP(16, 2, depth=1, width=8, neuron=MEMORYLESS, readout_population=4)
+    net = SlayerMLP(16, 2, depth=1, width=8,
+                    settings=BlockSettings(neuron=MEMORYLESS, readout_population=4))
     spikes = (torch.rand(3, 16, 5, generator=torch.Generator().manual_seed(0)) < 0.5).float()
     assert torch.equal(output_class_counts(net, spikes),
                        net(spikes).sum(-1).reshape(3, 2, 4).sum(-1))
     counts, labels = torch.tensor([[20.0, 4.0]]), torch.tensor([1])
     config = TrainConfig(time_steps=5)
     expected = torch.nn.functional.cross_entropy(counts * (3 / 5) / 2, labels)
-    assert float(readout_loss(counts, labels, config, 4)) == pytest.approx(float(expected))
-    mse = readout_loss(counts, labels, dataclasses.replace(config, loss="rate_mse"), 4)
+    assert float(readout_loss(counts, labels, plan_training(config), 4)) == pytest.approx(
+        float(expected))
+    mse = readout_loss(counts, labels,
+                       plan_training(dataclasses.replace(config, loss="rate_mse")), 4)
     assert float(mse) == pytest.approx(1.0 ** 2 + (0.2 - 1) ** 2)
 
 
@@ -335,11 +346,12 @@ def test_label_smoothing_spreads_the_target_over_the_classes():
     config = TrainConfig(time_steps=3, label_smoothing=0.3)
     target = torch.tensor([[0.7 + 0.1, 0.1, 0.1]])
     log_p = torch.log_softmax(counts, dim=1)  # count_scale 1 at T = 3, population 1
-    assert float(readout_loss(counts, labels, config)) == pytest.approx(
+    assert float(readout_loss(counts, labels, plan_training(config))) == pytest.approx(
         float(-(target * log_p).sum()))
-    assert float(readout_loss(counts, labels, dataclasses.replace(config, label_smoothing=0))
-                 ) == pytest.approx(float(-log_p[0, 0]))
-    mse = readout_loss(counts, labels, dataclasses.replace(config, loss="rate_mse"))
+    unsmoothed = plan_training(dataclasses.replace(config, label_smoothing=0))
+    assert float(readout_loss(counts, labels, unsmoothed)) == pytest.approx(
+        float(-log_p[0, 0]))
+    mse = readout_loss(counts, labels, plan_training(dataclasses.replace(config, loss="rate_mse")))
     assert float(mse) == pytest.approx(float((counts / 3 - target).pow(2).sum()))
 
 
@@ -351,18 +363,19 @@ def test_integrating_recipe_calibrates_rates_and_measures_the_surrogate():
     neuron = NeuronConfig(current_decay=0.25, voltage_decay=0.03, tau_grad=0.02, scale_grad=10)
     raw = TrainConfig(dataset="digits", depth=4, width=32, time_steps=20, batch_size=8,
                       neuron=neuron, progress=False)
-    config = resolve_recipe(raw)
+    plan = plan_training(raw)
+    config = plan.config
     assert (config.init, config.calibrate, config.readout_rate, config.hidden_rate) == (
         "relay", True, INTEGRATING_READOUT_RATE, INTEGRATING_HIDDEN_RATE)
     assert config.lr == pytest.approx(3e-3 * 3 / 20) and config.relay_lr == config.lr
     train_set = load_dataset("digits", True, None, 20, 0, True, 64, False)
-    model = build_model(model_config(config, train_set.input_shape))
-    init, rates, surrogate = initialize_for_training(model, raw, train_set)
+    model = build_model(model_config(plan, train_set.input_shape))
+    init, rates, surrogate = initialize_for_training(model, plan, train_set)
     assert all(row.surrogate_scale is None for row in init.blocks)
     assert rates.layers[-1].target == INTEGRATING_READOUT_RATE
     assert [layer.target for layer in rates.layers[:-1]] == [INTEGRATING_HIDDEN_RATE] * 4
     assert rates.layers[-1].rate < 2 * INTEGRATING_READOUT_RATE
     assert abs(rates.layers[0].rate / INTEGRATING_HIDDEN_RATE - 1) <= 0.1
     assert surrogate.spread == pytest.approx(1.0, rel=1e-3)
-    named = resolve_recipe(dataclasses.replace(raw, init="slayer_default"))
+    named = plan_training(dataclasses.replace(raw, init="slayer_default")).config
     assert (named.calibrate, named.readout_rate, named.hidden_rate) == (False, None, None)

@@ -45,16 +45,14 @@ def _slayer_to_nir(args: argparse.Namespace):
                          "constants refer to (e.g. --dt 1e-3)")
     if _kind(args.input) == NETX:
         return netx_to_nir(args.input, args.dt)
-    from lava_init.training.checkpoints import (
-        checkpoint_input_levels,
-        checkpoint_input_shape,
-        load_model,
-    )
+    from lava_init.records import input_levels_of
+    from lava_init.training.checkpoints import checkpoint_input_shape, load_model
 
-    if checkpoint_input_levels(args.input):
+    model = load_model(args.input)
+    if input_levels_of(model):
         raise ValueError(f"{args.input} takes graded input, which NIR's Input cannot say; "
                          "convert a network trained on spikes")
-    return to_nir(load_model(args.input), args.dt, checkpoint_input_shape(args.input))
+    return to_nir(model, args.dt, checkpoint_input_shape(args.input))
 
 
 def run(args: argparse.Namespace) -> int:

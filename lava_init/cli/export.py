@@ -19,11 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_init.training.checkpoints import (
-        checkpoint_input_levels,
-        checkpoint_input_shape,
-        load_model,
-    )
+    from lava_init.records import input_levels_of
+    from lava_init.training.checkpoints import checkpoint_input_shape, load_model
     from netx_export import export_netx, netx_layers
 
     output = Path(args.output)
@@ -32,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     check_writable_folder(output.parent, "the output's folder")
     input_shape = args.input_shape or checkpoint_input_shape(args.checkpoint)
     model = load_model(args.checkpoint)
-    levels = checkpoint_input_levels(args.checkpoint)
-    path = export_netx(model, args.output, input_shape=input_shape, input_levels=levels)
+    path = export_netx(model, args.output, input_shape=input_shape)  # levels: the model's
+    levels = input_levels_of(model)
     rows = [[index, kind, "x".join(map(str, shape)), math.prod(shape)]
             for index, kind, shape in netx_layers(path)]
     print(f"wrote {path} (loaded back with lava.lib.dl.netx.hdf5.Network)")

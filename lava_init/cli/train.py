@@ -19,7 +19,6 @@ from lava_init.training.config import (
     READOUT_STEPS,
     RELAY_LR_DEPTH,
     TrainConfig,
-    resolve_recipe,
 )
 
 #: The NetX file ``--export`` writes into the run folder.
@@ -164,7 +163,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     import torch.distributed as dist
 
-    from lava_init.training.data import load_dataset
     from lava_init.training.lava_check import export_and_verify
     from lava_init.training.loop import CHECKPOINT_NAME, METRIC_COLUMNS, METRICS_NAME, train
 
@@ -181,12 +179,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"metrics: {result.run_dir / METRICS_NAME}\n"
                   f"checkpoint: {result.run_dir / CHECKPOINT_NAME}")
         if args.export:
-            config = resolve_recipe(config)
-            test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                                    config.seed, config.arch == "mlp", config.test_limit,
-                                    config.download, config.encoding)
-            print(export_and_verify(result.model, test_set, result.run_dir / NETX_NAME,
-                                    args.export_samples, progress=config.progress))
+            print(export_and_verify(result.model, result.test_set, result.run_dir / NETX_NAME,
+                                    args.export_samples, progress=result.plan.output.progress))
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0

@@ -20,8 +20,8 @@ from lava_init.experiments.plots import plt, save_figure
 from lava_init.experiments.settings import DemoSettings
 from lava_init.network_init import initialize
 from lava_init.tables import format_table
-from lava_init.training.config import MEMORYLESS
-from lava_init.training.data import digits_spikes, load_dataset
+from lava_init.training.config import MEMORYLESS, BlockSettings
+from lava_init.training.data import digits_spikes
 from lava_init.training.lava_check import export_and_verify
 from lava_init.training.loop import TrainConfig, TrainResult, train
 from lava_init.training.models import SlayerMLP
@@ -42,7 +42,8 @@ def activity_comparison(
     reports = {}
     for method in methods:
         torch.manual_seed(seed)
-        net = SlayerMLP(spikes.shape[1], 10, depth=depth, width=width, neuron=MEMORYLESS)
+        net = SlayerMLP(spikes.shape[1], 10, depth=depth, width=width,
+                        settings=BlockSettings(neuron=MEMORYLESS))
         initialize(net, method, generator=torch.Generator().manual_seed(seed))
         reports[method] = measure_activity(net, spikes)
     return reports
@@ -116,10 +117,8 @@ def end_to_end(settings: DemoSettings, out: Path) -> int:
 
     best = max(final, key=final.get)
     print(f"\n3. Exporting the {best} network to NetX and running it on Lava fixed_pt")
-    test_set = load_dataset("digits", train=False, time_steps=settings.time_steps,
-                            seed=settings.seed, flatten=True,
-                            encoding=results[best].config.encoding)
-    check = export_and_verify(results[best].model, test_set, out / "digits_mlp.net",
+    check = export_and_verify(results[best].model, results[best].test_set,
+                              out / "digits_mlp.net",
                               samples=settings.lava_samples, progress=settings.progress)
     print(check)
 

@@ -109,10 +109,3 @@ def checkpoint_input_shape(path: str | Path) -> tuple[int, ...] | None:
         raise ValueError(f"{path}: its model_config's input shape is not whole numbers; the "
                          "checkpoint is damaged") from None
     return None
-
-
-def checkpoint_input_levels(path: str | Path) -> int | None:
-    """Levels per unit of the graded input a checkpoint's network takes (its model config's
-    ``input_levels``, ``--encoding graded``), None for spikes: ``export_netx``'s
-    ``input_levels``."""
-    return load_checkpoint(path)["model_config"].get("input_levels")

@@ -64,6 +64,26 @@ MEMORYLESS = NeuronConfig(current_decay=1.0, voltage_decay=1.0)
 TRAIN_NEURON = dataclasses.replace(MEMORYLESS, tau_grad=0.02, scale_grad=10.0)
 
 
+@dataclass(frozen=True)
+class BlockSettings:
+    """What the blocks of a lava-init network share (``SlayerMLP`` / ``SlayerCNN``):
+    ``neuron`` (every block's CUBA parameters); ``delay_shift`` (SLAYER's one-step delay per
+    block); ``readout_population`` (output neurons per class); ``dropout`` (the probability
+    that a hidden neuron is silenced for a training sample: lava-dl's neuron dropout);
+    ``mean_norm`` (lava-dl's ``MeanOnlyBatchNorm`` on each hidden block's current but the
+    first's; NetX: the neuron bias)."""
+
+    neuron: NeuronConfig = TUTORIAL_NEURON
+    delay_shift: bool = True
+    readout_population: int = 1
+    dropout: float = 0.0
+    mean_norm: bool = False
+
+
+#: lava-dl's tutorial blocks: the tutorial neuron, SLAYER's delay, one output neuron per class.
+TUTORIAL_BLOCKS = BlockSettings()
+
+
 #: Losses on the output spike counts, per class summed over its readout population:
 #: cross-entropy on ``count_scale * counts / sqrt(population)`` (logits), or the mean squared
 #: error of the classes' mean rates against 1 (true class) and 0 (others).
@@ -181,7 +201,7 @@ class TrainConfig:
     ``label_smoothing``: the share of each training target spread evenly over the classes
     (0: one-hot targets).
     ``init``, ``calibrate`` and ``lr`` left at None take the project's
-    recipe for the neuron (:func:`resolve_recipe`)."""
+    recipe for the neuron (:func:`lava_init.training.plan.plan_training`)."""
 
     dataset: str = "mnist"
     arch: str = "mlp"
@@ -226,33 +246,3 @@ class TrainConfig:
         values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
         values["out"] = None if self.out is None else str(self.out)
         return values
-
-
-def resolve_recipe(config: TrainConfig) -> TrainConfig:
-    """``config`` with its None recipe fields filled in: ``init`` ``relay``
-    (docs/backward_conservation.md); for integrating neurons (decays < 1) also calibration
-    of every block to :data:`INTEGRATING_HIDDEN_RATE` and of the output block to
-    :data:`INTEGRATING_READOUT_RATE`, after which ``conserve_gradient`` measures the
-    surrogate on the first batch, and the relay blocks train at ``lr`` (calibrated, they are
-    no longer copies; measured at depth 20, T = 20: docs/beyond_the_paper.md section 8);
-    ``lr`` :func:`default_lr`; ``encoding`` :func:`default_encoding`; ``readout_population``
-    :func:`default_readout_population`. A named ``init`` gets no calibration unless asked for.
-
-    >>> resolve_recipe(TrainConfig()).init, resolve_recipe(TrainConfig(time_steps=20)).lr
-    ('relay', 0.00045)
-    """
-    recipe = config.init is None and not is_memoryless(config.neuron)
-    calibrate = recipe if config.calibrate is None else config.calibrate
-    readout_rate, hidden_rate = config.readout_rate, config.hidden_rate
-    if recipe and calibrate:
-        readout_rate = INTEGRATING_READOUT_RATE if readout_rate is None else readout_rate
-        hidden_rate = INTEGRATING_HIDDEN_RATE if hidden_rate is None else hidden_rate
-    lr = default_lr(config.time_steps) if config.lr is None else config.lr
-    return dataclasses.replace(
-        config, init=config.init or "relay", calibrate=calibrate, readout_rate=readout_rate,
-        hidden_rate=hidden_rate,
-        lr=lr, relay_lr=lr if recipe and config.relay_lr is None else config.relay_lr,
-        encoding=config.encoding or default_encoding(config.neuron),
-        readout_population=(default_readout_population(config.neuron)
-                            if config.readout_population is None
-                            else config.readout_population))

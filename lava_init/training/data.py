@@ -8,7 +8,7 @@ evenly over the T steps, the same in every epoch; or, with ``encoding="graded"``
 (:func:`lava_init.encoding.ramp_encode`), the intensity itself, ramped over the steps
 (``intensity * (t + 1) / T`` at step t, on a 1/16 grid). Spikes reach the exported NetX network
 on Lava as they are; graded values as integer messages (16 = 1.0) into the first layer, exactly
-the input SLAYER trained on (``SpikeDataset.input_levels``). Each sample's spikes come from its
+the input SLAYER trained on (the network's ``input_contract``). Each sample's spikes come from its
 own generator, seeded by (seed, epoch, sample index): the same in every run, for any batch size,
 number of processes or resumed run. N-MNIST events become T binary frames (tonic's ``ToFrame``;
 a pixel spikes in a bin when it has at least one event there).
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from lava_init.checks import check_shift
-from lava_init.encoding import encoding_input_levels, ramp_encode, rate_encode, regular_encode
+from lava_init.encoding import ramp_encode, rate_encode, regular_encode
 from lava_init.files import atomic_write, check_writable_folder
 from lava_init.training.config import DATASETS, ENCODINGS, NUM_CLASSES
 
@@ -85,11 +85,6 @@ class SpikeDataset(torch.utils.data.Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
-
-    @property
-    def input_levels(self) -> int | None:
-        """Levels per unit of graded input values; None for binary spikes."""
-        return None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -155,11 +150,6 @@ class RateEncodedImages(SpikeDataset):
         else:
             spikes = rate_encode(intensities, self.time_steps, generator)
         return self._shaped(spikes), int(self.labels[index])
-
-    @property
-    def input_levels(self) -> int | None:
-        """Graded input's levels per unit (``export_netx(..., input_levels=)``); None: spikes."""
-        return encoding_input_levels(self.encoding)
 
     def _augmented(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.shift:

@@ -54,8 +54,7 @@ def export_and_verify(model: torch.nn.Module, dataset: SpikeDataset, path: str |
     spikes = torch.stack([spikes for spikes, _ in items])
     labels = torch.tensor([label for _, label in items])
     model = model.cpu().eval()
-    path = export_netx(model, path, input_shape=dataset.model_input_shape,
-                       input_levels=dataset.input_levels)
+    path = export_netx(model, path, input_shape=dataset.model_input_shape)
     population = readout_population(model)
     slayer_counts = class_counts(model(spikes).sum(-1), population)
     padded = pad_for_lava(spikes, model)

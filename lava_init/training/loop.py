@@ -32,32 +32,11 @@ from tqdm import tqdm
 from lava_init.activity import measure_activity
 from lava_init.backward import calibrate_surrogate
 from lava_init.calibration import calibrate
-from lava_init.checks import (
-    check_allocation,
-    check_count,
-    check_dropout,
-    check_label_smoothing,
-    check_rate,
-    check_shift,
-)
-from lava_init.encoding import encoding_input_levels
 from lava_init.files import atomic_write_text, check_writable_folder, exclusive
-from lava_init.initializers import get_initializer
 from lava_init.network_init import InitReport, initialize
 from lava_init.slayer_blocks import eval_mode
 from lava_init.training.checkpoints import atomic_save, check_model_state, load_checkpoint
-from lava_init.training.config import (
-    ARCHITECTURES,
-    DATASETS,
-    ENCODINGS,
-    LOSSES,
-    NUM_CLASSES,
-    TrainConfig,
-    count_scale,
-    is_memoryless,
-    relay_lr,
-    resolve_recipe,
-)
+from lava_init.training.config import TrainConfig, relay_lr
 from lava_init.training.data import SpikeDataset, load_dataset
 from lava_init.training.models import (
     build_model,
@@ -66,6 +45,7 @@ from lava_init.training.models import (
     readout_population,
     silent_outputs,
 )
+from lava_init.training.plan import OutputPlan, TrainPlan, model_config, plan_training
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.csv"
@@ -80,14 +60,16 @@ RESUME_FREE_FIELDS = ("resume", "overwrite", "progress", "out", "data_dir", "dow
 
 @dataclass
 class TrainResult:
-    """Per-epoch metrics rows, the trained network (unwrapped, CPU), its build config, and the
-    run's settings with the recipe resolved (e.g. ``config.encoding`` to encode test data)."""
+    """Per-epoch metrics rows, the trained network (unwrapped, CPU; ``model.input_contract``
+    says what input it takes), its build config, the run folder, the run's plan and its test
+    set (encoded as the network takes it)."""
 
     metrics: list[dict]
     model: torch.nn.Module
     model_config: dict
     run_dir: Path | None
-    config: TrainConfig
+    plan: TrainPlan
+    test_set: SpikeDataset
 
 
 @dataclass
@@ -101,74 +83,6 @@ class _Distributed:
         return self.rank == 0
 
 
-#: Largest input a data set gives (CIFAR-10's 3 x 32 x 32) and classes, for memory bounds.
-LARGEST_INPUT, CLASSES = 3 * 32 * 32, 10
-
-
-def training_bytes(config: TrainConfig) -> int:
-    """An upper bound of the memory a training run takes: weights with their gradients and
-    Adam's two moments, and each block's states and gradients over a batch's steps."""
-    outputs = CLASSES * config.readout_population
-    if config.arch in ("cnn", "cnn1d"):
-        hidden = config.depth * config.channels * LARGEST_INPUT // 3
-        weights = config.depth * config.channels ** 2 * 9 + hidden * config.width
-    else:
-        hidden = config.depth * config.width
-        weights = LARGEST_INPUT * config.width + config.depth * config.width ** 2
-    weights += config.width * outputs
-    return 4 * (4 * weights + 8 * config.batch_size * config.time_steps * (hidden + outputs))
-
-
-def validate(config: TrainConfig) -> None:
-    """Raise one clear ValueError for a setting that cannot train."""
-    if config.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASETS)}")
-    if config.arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {config.arch!r}; valid: "
-                         f"{', '.join(ARCHITECTURES)}")
-    for name in ("depth", "width", "channels", "time_steps", "epochs", "batch_size"):
-        check_count(getattr(config, name), name.replace("_", "-"))
-    config = resolve_recipe(config)
-    get_initializer(config.init)
-    check_count(config.readout_population, "readout-population")
-    check_allocation(training_bytes(config), f"training a {config.arch} of depth "
-                     f"{config.depth} on batches of {config.batch_size} x {config.time_steps} "
-                     f"steps with {config.readout_population} output neurons per class",
-                     "use smaller --batch-size, --time-steps, --width, --channels, --depth or "
-                     "--readout-population")
-    if config.loss not in LOSSES:
-        raise ValueError(f"unknown loss {config.loss!r}; valid: {', '.join(LOSSES)}")
-    if config.encoding not in ENCODINGS:
-        raise ValueError(f"unknown encoding {config.encoding!r}; valid: {', '.join(ENCODINGS)}")
-    if config.encoding == "graded" and not is_memoryless(config.neuron):
-        raise ValueError("--encoding graded needs memoryless neurons (--current-decay 1 "
-                         "--voltage-decay 1): only then does Lava run the graded first layer "
-                         "exactly as SLAYER; use regular or rate for integrating neurons")
-    for name in ("lr", "relay_lr", "count_scale"):
-        value = getattr(config, name)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name.replace('_', '-')} must be a finite number > 0 (got "
-                             f"{value!r})")
-    for name, blocks in (("readout_rate", "the output block's"),
-                         ("hidden_rate", "the hidden blocks'")):
-        option = name.replace("_", "-")
-        if getattr(config, name) is not None:
-            if not config.calibrate:
-                raise ValueError(f"{option} is {blocks} calibration target; add --calibrate")
-            check_rate(getattr(config, name), option)
-    check_dropout(config.dropout)
-    check_label_smoothing(config.label_smoothing)
-    check_shift(config.shift)
-    if config.flip and config.dataset in ("digits", "mnist", "nmnist"):
-        raise ValueError(f"--flip mirrors images left-right, which changes what {config.dataset} "
-                         "digits mean; use it for fashion-mnist or cifar10")
-    if config.resume and config.out is None:
-        raise ValueError("--resume continues OUT/checkpoint.pt: give --out RUN_DIR")
-    if config.resume and config.overwrite:
-        raise ValueError("--resume and --overwrite exclude each other: continue the run or "
-                         "start it over")
-
-
 def output_class_counts(model: torch.nn.Module, spikes: torch.Tensor) -> torch.Tensor:
     """``model``'s output spikes summed over the T steps and, per class, over its readout
     population (batch, classes): 0 .. T * population."""
@@ -176,10 +90,10 @@ def output_class_counts(model: torch.nn.Module, spikes: torch.Tensor) -> torch.T
     return class_counts(model(spikes).sum(-1), readout_population(net))
 
 
-def readout_loss(counts: torch.Tensor, labels: torch.Tensor, config: TrainConfig,
+def readout_loss(counts: torch.Tensor, labels: torch.Tensor, plan: TrainPlan,
                  population: int = 1, reduction: str = "mean") -> torch.Tensor:
-    """``config.loss`` on class spike counts (batch, classes) summed over T steps and over each
-    class's ``population`` output neurons (:func:`output_class_counts`).
+    """``plan.optimizer.loss`` on class spike counts (batch, classes) summed over T steps and
+    over each class's ``population`` output neurons (:func:`output_class_counts`).
 
     ``count_ce``: cross-entropy on ``count_scale * counts / sqrt(population)``: the sum of
     ``population`` counts spreads as ``sqrt(population)`` times one neuron's, so the logits keep
@@ -187,56 +101,55 @@ def readout_loss(counts: torch.Tensor, labels: torch.Tensor, config: TrainConfig
     Fashion-MNIST: 0.845, against 0.829 for the mean count, ``/ population``, and 0.839 /
     0.842 for ``/ 4`` / ``/ 2``). ``rate_mse``:
     the squared error of each class's mean rate ``counts / (T population)`` against 1 (true
-    class) and 0. ``config.label_smoothing`` ``e`` replaces either target by
+    class) and 0. ``plan.optimizer.label_smoothing`` ``e`` replaces either target by
     ``(1 - e) one_hot + e / classes``."""
-    smoothing = config.label_smoothing
-    if config.loss == "rate_mse":
+    optimizer = plan.optimizer
+    smoothing = optimizer.label_smoothing
+    if optimizer.loss == "rate_mse":
         target = F.one_hot(labels, counts.shape[1]).to(counts.dtype)
         target = target * (1.0 - smoothing) + smoothing / counts.shape[1]
-        rates = counts / (config.time_steps * population)
+        rates = counts / (plan.input.time_steps * population)
         error = (rates - target).pow(2).sum(1)
         return error.sum() if reduction == "sum" else error.mean()
-    logits = counts * (count_scale(config.time_steps, config.count_scale) / math.sqrt(population))
+    logits = counts * (optimizer.count_scale / math.sqrt(population))
     return F.cross_entropy(logits, labels, reduction=reduction, label_smoothing=smoothing)
 
 
-def check_run_folder(config: TrainConfig) -> None:
+def check_run_folder(output: OutputPlan) -> None:
     """Before any work: the run folder is writable, and one holding a run is only reused
     with ``resume`` (continue it) or ``overwrite`` (start over)."""
-    if config.out is None:
+    if output.out is None:
         return
-    folder = Path(config.out)
+    folder = Path(output.out)
     check_writable_folder(folder, "--out")
-    if not (config.resume or config.overwrite):
+    if not (output.resume or output.overwrite):
         existing = [name for name in (CHECKPOINT_NAME, METRICS_NAME) if (folder / name).exists()]
         if existing:
             raise ValueError(f"{folder} already holds a run ({', '.join(existing)}); add "
                              "--resume to continue it or --overwrite to start it over")
 
 
-def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
+def initialize_for_training(model: torch.nn.Module, plan: TrainPlan,
                             train_set: SpikeDataset) -> list[object]:
-    """``config.init`` (methods with a ``time_steps`` option get the run's T), then, with
-    ``config.calibrate``, calibration on the first batch, and with
-    ``config.conserve_gradient``, where a block has no closed-form surrogate amplitude
-    (integrating neurons), :func:`~lava_init.backward.calibrate_surrogate` on that batch;
-    returns the reports to print."""
-    config = resolve_recipe(config)
-    options = {}
-    if "time_steps" in get_initializer(config.init).options:
-        options["time_steps"] = config.time_steps
-    init_report = initialize(model, config.init, sigma=config.sigma,
-                             generator=torch.Generator().manual_seed(config.seed),
-                             surrogate=config.conserve_gradient, **options)
+    """``plan.init``: the method (with the run's T where it takes them), then, with
+    ``calibrate``, calibration on the first batch, and with ``conserve_gradient``, where a
+    block has no closed-form surrogate amplitude (integrating neurons),
+    :func:`~lava_init.backward.calibrate_surrogate` on that batch; returns the reports to
+    print."""
+    init = plan.init
+    options = {} if init.time_steps is None else {"time_steps": init.time_steps}
+    init_report = initialize(model, init.method, sigma=init.sigma,
+                             generator=torch.Generator().manual_seed(plan.seed),
+                             surrogate=init.conserve_gradient, **options)
     reports: list[object] = [init_report]
     train_set.set_epoch(0)
-    batch = torch.stack([train_set[i][0] for i in range(min(config.batch_size,
+    batch = torch.stack([train_set[i][0] for i in range(min(plan.optimizer.batch_size,
                                                             len(train_set)))])
-    if config.calibrate:
-        reports.append(calibrate(model, batch, target=config.hidden_rate,
-                                 readout_target=config.readout_rate))
-    if config.conserve_gradient and any(row.surrogate_scale is None
-                                        for row in init_report.blocks):
+    if init.calibrate:
+        reports.append(calibrate(model, batch, target=init.hidden_rate,
+                                 readout_target=init.readout_rate))
+    if init.conserve_gradient and any(row.surrogate_scale is None
+                                      for row in init_report.blocks):
         try:
             reports.append(calibrate_surrogate(model, batch))
         except ValueError as error:  # a silent start (e.g. slayer_default): nothing to measure
@@ -244,36 +157,45 @@ def initialize_for_training(model: torch.nn.Module, config: TrainConfig,
     return reports
 
 
-def parameter_groups(model: torch.nn.Module, config: TrainConfig, report: InitReport
+def parameter_groups(model: torch.nn.Module, plan: TrainPlan, report: InitReport
                      ) -> list[dict]:
-    """Adam's parameter groups: the relay blocks of ``report`` at ``config.relay_lr`` (default
-    :func:`~lava_init.training.config.relay_lr`), every other parameter at ``config.lr``
-    (resolved: :func:`~lava_init.training.config.resolve_recipe`)."""
-    config = resolve_recipe(config)
+    """Adam's parameter groups: the relay blocks of ``report`` at ``plan.optimizer.relay_lr``
+    (None: :func:`~lava_init.training.config.relay_lr` of their number), every other
+    parameter at ``plan.optimizer.lr``."""
+    optimizer = plan.optimizer
     modules = dict(model.named_modules())
     relays = [modules[row.name] for row in report.blocks if row.relay_noise is not None]
     relay_params = [p for block in relays for p in block.parameters()]
     relay_ids = {id(p) for p in relay_params}
     groups = [{"params": [p for p in model.parameters() if id(p) not in relay_ids],
-               "lr": config.lr}]
+               "lr": optimizer.lr}]
     if relays:
-        lr = config.relay_lr if config.relay_lr is not None else relay_lr(config.lr, len(relays))
+        lr = optimizer.relay_lr if optimizer.relay_lr is not None \
+            else relay_lr(optimizer.lr, len(relays))
         groups.append({"params": relay_params, "lr": lr})
     return groups
 
 
-def model_config(config: TrainConfig, input_shape: tuple[int, ...]) -> dict:
-    """The :func:`lava_init.models.build_model` config for this run's data."""
-    config = resolve_recipe(config)
-    common = {"out_features": NUM_CLASSES, "depth": config.depth, "width": config.width,
-              "neuron": config.neuron.params(), "delay_shift": config.delay_shift,
-              "readout_population": config.readout_population, "dropout": config.dropout,
-              "mean_norm": config.mean_norm,
-              "input_levels": encoding_input_levels(config.encoding)}
-    if config.arch == "mlp":
-        return {"arch": "mlp", "in_features": int(np.prod(input_shape)), **common}
-    return {"arch": config.arch, "in_shape": list(input_shape), "channels": config.channels,
-            **common}
+def load_splits(plan: TrainPlan) -> tuple[SpikeDataset, SpikeDataset]:
+    """The run's training and test sets, encoded as its input contract says (augmentation on
+    the training set only)."""
+    data, contract = plan.data, plan.input
+    common = {"data_dir": data.data_dir, "time_steps": contract.time_steps, "seed": plan.seed,
+              "flatten": data.flatten, "download": data.download,
+              "encoding": contract.encoding}
+    return (load_dataset(data.dataset, True, limit=data.limit, shift=data.shift,
+                         flip=data.flip, **common),
+            load_dataset(data.dataset, False, limit=data.test_limit, **common))
+
+
+def build_network(plan: TrainPlan, train_set: SpikeDataset
+                  ) -> tuple[torch.nn.Module, dict, list[object]]:
+    """The run's network for ``train_set``'s samples, seeded and initialized as planned:
+    ``(model, its build config, the init reports)``."""
+    net_config = model_config(plan, train_set.input_shape)
+    torch.manual_seed(plan.seed)
+    model = build_model(net_config)
+    return model, net_config, initialize_for_training(model, plan, train_set)
 
 
 def _setup_distributed() -> _Distributed:
@@ -350,10 +272,11 @@ def check_training_checkpoint(checkpoint: dict, path: Path) -> None:
                          "--overwrite")
 
 
-def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
-    """Refuse to resume with other settings; a field the checkpoint does not name is newer
-    than the checkpoint, which trained with that field's default."""
-    current, defaults = config.as_dict(), TrainConfig().as_dict()
+def _check_resumable(saved: dict, plan: TrainPlan, path: Path) -> None:
+    """Refuse to resume with another plan (the checkpoint stores ``plan.config``, the
+    resolved request); a field the checkpoint does not name is newer than the checkpoint,
+    which trained with that field's default."""
+    current, defaults = plan.config.as_dict(), TrainConfig().as_dict()
     trained = {k: saved.get(k, defaults[k]) for k in current if k not in RESUME_FREE_FIELDS}
     differing = [k for k in trained if trained[k] != current[k]]
     if differing:
@@ -391,21 +314,21 @@ def _loader(dataset: SpikeDataset, indices: list[int], batch_size: int):
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
-             distributed: _Distributed | None = None, config: TrainConfig | None = None
+             distributed: _Distributed | None = None, plan: TrainPlan | None = None
              ) -> tuple[float, float, float]:
-    """Mean loss (``config``'s :func:`readout_loss`; default: the default recipe's) on output
-    spike counts, accuracy and the silent fraction over ``dataset`` (fractions; an output
-    whose counts are all equal is never right: :func:`~.models.count_predictions`).
-    """
+    """Mean loss (``plan``'s :func:`readout_loss`; default: the default recipe's at the data
+    set's T) on output spike counts, accuracy and the silent fraction over ``dataset``
+    (fractions; an output whose counts are all equal is never right:
+    :func:`~lava_init.training.models.count_predictions`)."""
     distributed = distributed or _Distributed()
-    config = config or TrainConfig(time_steps=dataset.time_steps)
+    plan = plan or plan_training(TrainConfig(time_steps=dataset.time_steps))
     indices = _epoch_order(dataset, 0, 0, distributed, shuffle=False)
     loss_sum = correct = silent = count = 0.0
     with eval_mode(model):
         for spikes, labels in _loader(dataset, indices, batch_size):
             counts = output_class_counts(model, spikes.to(distributed.device))
             labels = labels.to(distributed.device)
-            loss_sum += float(readout_loss(counts, labels, config, readout_population(model),
+            loss_sum += float(readout_loss(counts, labels, plan, readout_population(model),
                                            reduction="sum"))
             correct += float((count_predictions(counts) == labels).sum())
             silent += float(silent_outputs(counts).sum())
@@ -426,7 +349,7 @@ def layer_rates(model: torch.nn.Module, dataset: SpikeDataset, device: torch.dev
 class _Run:
     """Everything one training run holds: data, network, optimizer, where it writes."""
 
-    config: TrainConfig
+    plan: TrainPlan
     distributed: _Distributed
     train_set: SpikeDataset
     test_set: SpikeDataset
@@ -440,7 +363,8 @@ class _Run:
 
     @property
     def run_dir(self) -> Path | None:
-        return Path(self.config.out) if self.config.out is not None else None
+        out = self.plan.output.out
+        return Path(out) if out is not None else None
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -448,50 +372,40 @@ class _Run:
 
     @property
     def local_batch(self) -> int:
-        return self.config.batch_size // self.distributed.world
+        return self.plan.optimizer.batch_size // self.distributed.world
 
     @property
     def speaks(self) -> bool:
         """True in the process that prints (rank 0, progress on)."""
-        return self.distributed.main and self.config.progress
+        return self.distributed.main and self.plan.output.progress
 
 
-def _build(config: TrainConfig) -> _Run:
-    """Data, the initialized network, Adam and the cosine schedule over all steps (the
-    config's recipe fields resolved: :func:`~lava_init.training.config.resolve_recipe`)."""
-    validate(config)
-    config = resolve_recipe(config)
-    check_run_folder(config)
+def _build(plan: TrainPlan) -> _Run:
+    """Data, the initialized network, Adam and the cosine schedule over all steps."""
+    check_run_folder(plan.output)
     distributed = _setup_distributed()
-    if config.batch_size % distributed.world:
-        raise ValueError(f"batch-size {config.batch_size} must be a multiple of the "
+    batch_size = plan.optimizer.batch_size
+    if batch_size % distributed.world:
+        raise ValueError(f"batch-size {batch_size} must be a multiple of the "
                          f"{distributed.world} processes")
-    flatten = config.arch == "mlp"
-    train_set = load_dataset(config.dataset, True, config.data_dir, config.time_steps,
-                             config.seed, flatten, config.limit, config.download,
-                             config.encoding, config.shift, config.flip)
-    test_set = load_dataset(config.dataset, False, config.data_dir, config.time_steps,
-                            config.seed, flatten, config.test_limit, config.download,
-                            config.encoding)
-    net_config = model_config(config, train_set.input_shape)
-    torch.manual_seed(config.seed)
-    model = build_model(net_config)
-    init_reports = initialize_for_training(model, config, train_set)
+    train_set, test_set = load_splits(plan)
+    model, net_config, init_reports = build_network(plan, train_set)
     model.to(distributed.device)
-    optimizer = torch.optim.Adam(parameter_groups(model, config, init_reports[0]), lr=config.lr)
-    steps_per_epoch = -(-len(train_set) // config.batch_size)
+    optimizer = torch.optim.Adam(parameter_groups(model, plan, init_reports[0]),
+                                 lr=plan.optimizer.lr)
+    steps_per_epoch = -(-len(train_set) // batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=config.epochs * steps_per_epoch)
-    return _Run(config, distributed, train_set, test_set, net_config, model, optimizer,
+        optimizer, T_max=plan.optimizer.epochs * steps_per_epoch)
+    return _Run(plan, distributed, train_set, test_set, net_config, model, optimizer,
                 scheduler, init_reports)
 
 
 def _restore(run: _Run) -> None:
     """With ``--resume`` and a checkpoint: its weights, optimizer, schedule, RNG and rows."""
     path = run.checkpoint_path
-    if not (run.config.resume and path is not None and path.is_file()):
+    if not (run.plan.output.resume and path is not None and path.is_file()):
         if run.speaks:
-            if run.config.resume:
+            if run.plan.output.resume:
                 print(f"no checkpoint in {run.run_dir}; starting from epoch 1")
             print(*run.init_reports, sep="\n")
         return
@@ -500,7 +414,7 @@ def _restore(run: _Run) -> None:
         raise ValueError(f"{path} holds a saved model, not a training run's checkpoint; "
                          "--resume continues a run that 'lava-init train --out DIR' wrote")
     check_training_checkpoint(checkpoint, path)
-    _check_resumable(checkpoint["train_config"], run.config, path)
+    _check_resumable(checkpoint["train_config"], run.plan, path)
     run.model.load_state_dict(checkpoint["model_state"])
     try:
         run.optimizer.load_state_dict(checkpoint["optimizer_state"])
@@ -518,19 +432,19 @@ def _restore(run: _Run) -> None:
 
 def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
     """One pass over the training set; returns the epoch's metrics row."""
-    config, distributed = run.config, run.distributed
+    plan, distributed = run.plan, run.distributed
     started = time.perf_counter()
     run.train_set.set_epoch(epoch)
-    indices = _epoch_order(run.train_set, config.seed, epoch, distributed, shuffle=True)
+    indices = _epoch_order(run.train_set, plan.seed, epoch, distributed, shuffle=True)
     batches = tqdm(_loader(run.train_set, indices, run.local_batch),
                    disable=None if run.speaks else True,
-                   desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
+                   desc=f"epoch {epoch + 1}/{plan.optimizer.epochs}", leave=False)
     model.train()
     loss_sum = correct = count = 0.0
     for spikes, labels in batches:
         spikes, labels = spikes.to(distributed.device), labels.to(distributed.device)
         counts = output_class_counts(model, spikes)
-        loss = readout_loss(counts, labels, config, readout_population(run.model))
+        loss = readout_loss(counts, labels, plan, readout_population(run.model))
         run.optimizer.zero_grad()
         loss.backward()
         run.optimizer.step()
@@ -541,7 +455,7 @@ def _train_epoch(run: _Run, model: torch.nn.Module, epoch: int) -> dict:
         batches.set_postfix(loss=f"{loss_sum / count:.4f}", acc=f"{correct / count:.4f}")
     loss_sum, correct, count = _all_sum([loss_sum, correct, count], distributed)
     test_loss, test_acc, test_silent = evaluate(run.model, run.test_set, run.local_batch,
-                                                distributed, config)
+                                                distributed, plan)
     return {"epoch": epoch + 1, "train_loss": loss_sum / count, "train_acc": correct / count,
             "test_loss": test_loss, "test_acc": test_acc, "test_silent": test_silent,
             "seconds": time.perf_counter() - started,
@@ -555,35 +469,41 @@ def _save(run: _Run, epoch: int) -> None:
     atomic_save({"model_config": run.net_config, "model_state": run.model.state_dict(),
                  "optimizer_state": run.optimizer.state_dict(),
                  "scheduler_state": run.scheduler.state_dict(), "epoch": epoch + 1,
-                 "train_config": run.config.as_dict(), "metrics": run.rows,
+                 "train_config": run.plan.config.as_dict(), "metrics": run.rows,
                  "rng": _rng_states()}, run.checkpoint_path)
     write_metrics_csv(run.run_dir / METRICS_NAME, run.rows)
 
 
-def train(config: TrainConfig, callback: Callable[[dict], None] | None = None) -> TrainResult:
+def train(config: TrainConfig | TrainPlan, callback: Callable[[dict], None] | None = None
+          ) -> TrainResult:
     """Train as configured; ``callback(row)`` is called after each epoch's checkpoint.
 
     Args:
-        config: the run (data, network, init, optimizer budget, output folder).
+        config: the run (data, network, init, optimizer budget, output folder): a
+            :class:`~lava_init.training.config.TrainConfig`, planned here once
+            (:func:`~lava_init.training.plan.plan_training`), or a plan made already.
         callback: called with each epoch's metrics row after it is saved.
 
     Returns:
         A :class:`TrainResult`: the metrics rows (``epoch, train_loss, train_acc, test_loss,
-        test_acc, seconds, rate_<block>...``; accuracies are fractions) and the network.
+        test_acc, seconds, rate_<block>...``; accuracies are fractions), the network, the
+        plan and the test set.
     """
-    holds_folder = config.out is not None and int(os.environ.get("RANK", "0")) == 0
+    plan = config if isinstance(config, TrainPlan) else plan_training(config)
+    out = plan.output.out
+    holds_folder = out is not None and int(os.environ.get("RANK", "0")) == 0
     if holds_folder:  # a second run into the same folder is refused while this one trains
-        check_writable_folder(config.out, "--out")
-    with exclusive(config.out, "--out", Path(config.out) / RUN_LOCK) if holds_folder \
+        check_writable_folder(out, "--out")
+    with exclusive(out, "--out", Path(out) / RUN_LOCK) if holds_folder \
             else contextlib.nullcontext():
-        return _train(config, callback)
+        return _train(plan, callback)
 
 
-def _train(config: TrainConfig, callback: Callable[[dict], None] | None) -> TrainResult:
-    run = _build(config)
+def _train(plan: TrainPlan, callback: Callable[[dict], None] | None) -> TrainResult:
+    run = _build(plan)
     _restore(run)
     model = DistributedDataParallel(run.model) if run.distributed.world > 1 else run.model
-    for epoch in range(run.start_epoch, config.epochs):
+    for epoch in range(run.start_epoch, plan.optimizer.epochs):
         row = _train_epoch(run, model, epoch)
         run.rows.append(row)
         _save(run, epoch)
@@ -594,4 +514,5 @@ def _train(config: TrainConfig, callback: Callable[[dict], None] | None) -> Trai
             callback(row)
     if run.distributed.world > 1:
         dist.barrier()
-    return TrainResult(run.rows, run.model.cpu(), run.net_config, run.run_dir, run.config)
+    return TrainResult(run.rows, run.model.cpu(), run.net_config, run.run_dir, plan,
+                       run.test_set)

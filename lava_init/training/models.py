@@ -10,53 +10,81 @@ L .. L + T - 1.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import torch
 from lava.lib.dl import slayer
 
 from lava_init.checks import check_count, check_dropout
+from lava_init.records import InputContract, input_levels_of
 from lava_init.slayer_blocks import LavaCurrentWrap
-from lava_init.training.config import ARCHITECTURES, TUTORIAL_NEURON, NeuronConfig
+from lava_init.training.config import (
+    ARCHITECTURES,
+    TUTORIAL_BLOCKS,
+    BlockSettings,
+    NeuronConfig,
+)
 
 
-def first_neuron_params(neuron: NeuronConfig, dropout: float, input_levels: int | None
-                        ) -> dict:
-    """The first block's ``neuron_params``: a hidden block's, with a :class:`LavaCurrentWrap`
-    for graded input on the ``1 / input_levels`` grid."""
-    params = hidden_neuron_params(neuron, dropout)
+def first_neuron_params(settings: BlockSettings, input_levels: int | None) -> dict:
+    """The first block's ``neuron_params``: a hidden block's without the mean normalization,
+    with a :class:`LavaCurrentWrap` for graded input on the ``1 / input_levels`` grid."""
+    params = hidden_neuron_params(dataclasses.replace(settings, mean_norm=False))
     if input_levels is not None:
         params["norm"] = functools.partial(LavaCurrentWrap, input_levels)
     return params
 
 
-def hidden_neuron_params(neuron: NeuronConfig, dropout: float, mean_norm: bool = False
-                         ) -> dict:
+def hidden_neuron_params(settings: BlockSettings) -> dict:
     """``neuron_params`` of a hidden block: with ``dropout`` > 0, lava-dl's neuron dropout
     (``slayer.neuron.Dropout``: a dropped neuron stays silent over all T steps of the sample;
     training only, so NetX export and Lava runs are unchanged); with ``mean_norm``, lava-dl's
     ``MeanOnlyBatchNorm`` on the block's current (the running mean subtracted; exported to
     NetX as the neuron bias, so Lava runs it)."""
-    check_dropout(dropout)
-    params = neuron.params()
-    if dropout > 0:
-        params["dropout"] = slayer.neuron.Dropout(p=dropout)
-    if mean_norm:
+    check_dropout(settings.dropout)
+    params = settings.neuron.params()
+    if settings.dropout > 0:
+        params["dropout"] = slayer.neuron.Dropout(p=settings.dropout)
+    if settings.mean_norm:
         params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
     return params
 
 
-class SlayerMLP(torch.nn.Module):
-    """``depth`` hidden CUBA Dense layers of ``width`` neurons and a CUBA Dense output layer of
-    ``out_features * readout_population`` neurons (``readout_population`` consecutive neurons
-    per class: :func:`class_counts`). ``dropout``: probability that a hidden neuron is silenced
-    for a training sample, ``mean_norm``: the mean of each hidden block's current subtracted
-    (:func:`hidden_neuron_params`; never the first or the output layer).
-    ``input_levels``: the input is graded on the ``1 / input_levels`` grid; the first block then
-    wraps its current as Lava does (:class:`LavaCurrentWrap`).
+class SpikingNet(torch.nn.Module):
+    """What :class:`SlayerMLP` and :class:`SlayerCNN` share: the :class:`BlockSettings` of
+    their blocks, the :class:`~lava_init.records.InputContract` they take (``input_contract``;
+    graded input makes the first block wrap its current as Lava does: :class:`LavaCurrentWrap`),
+    the readout population, and a forward pass through ``blocks`` (the ``ModuleList`` NetX
+    export walks). Input and output are SLAYER spike tensors (batch, ..., time)."""
 
-    Input and output are SLAYER spike tensors (batch, features, time). ``blocks`` is the
-    ``ModuleList`` NetX export walks.
+    def __init__(self, settings: BlockSettings, input_contract: InputContract | None):
+        super().__init__()
+        check_count(settings.readout_population, "readout-population")
+        check_dropout(settings.dropout)
+        self.settings = settings
+        self.readout_population = settings.readout_population
+        self.input_contract = input_contract
+
+    def neuron_params(self, position: str) -> dict:
+        """``neuron_params`` of the ``"first"``, a ``"hidden"`` or the ``"output"`` block."""
+        if position == "first":
+            return first_neuron_params(self.settings, input_levels_of(self))
+        return hidden_neuron_params(self.settings) if position == "hidden" \
+            else self.settings.neuron.params()
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            spikes = block(spikes)
+        return spikes
+
+
+class SlayerMLP(SpikingNet):
+    """``depth`` hidden CUBA Dense layers of ``width`` neurons and a CUBA Dense output layer of
+    ``out_features * settings.readout_population`` neurons (that many consecutive neurons
+    per class: :func:`class_counts`); ``settings``: the blocks' neuron, delay, dropout and mean
+    normalization (:class:`BlockSettings`; dropout and the normalization never on the output
+    layer, the normalization not on the first); ``input_contract``: as :class:`SpikingNet`.
     """
 
     def __init__(
@@ -65,38 +93,24 @@ class SlayerMLP(torch.nn.Module):
         out_features: int,
         depth: int = 10,
         width: int = 100,
-        neuron: NeuronConfig = TUTORIAL_NEURON,
-        delay_shift: bool = True,
-        readout_population: int = 1,
-        dropout: float = 0.0,
-        input_levels: int | None = None,
-        mean_norm: bool = False,
+        settings: BlockSettings = TUTORIAL_BLOCKS,
+        input_contract: InputContract | None = None,
     ):
-        super().__init__()
+        super().__init__(settings, input_contract)
         if depth < 1 or width < 1 or in_features < 1 or out_features < 1:
             raise ValueError(
                 f"an MLP needs depth >= 1, width >= 1 and at least one input and output feature "
                 f"(got depth={depth}, width={width}, in={in_features}, out={out_features})"
             )
-        check_count(readout_population, "readout-population")
-        self.readout_population = readout_population
-        self.dropout = dropout
-        self.input_levels = input_levels
         sizes = [in_features] + [width] * depth
         self.blocks = torch.nn.ModuleList(
-            slayer.block.cuba.Dense(
-                first_neuron_params(neuron, dropout, input_levels) if index == 0
-                else hidden_neuron_params(neuron, dropout, mean_norm), n_in, n_out,
-                delay_shift=delay_shift)
+            slayer.block.cuba.Dense(self.neuron_params("first" if index == 0 else "hidden"),
+                                    n_in, n_out, delay_shift=settings.delay_shift)
             for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         )
         self.blocks.append(slayer.block.cuba.Dense(
-            neuron.params(), width, out_features * readout_population, delay_shift=delay_shift))
-
-    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            spikes = block(spikes)
-        return spikes
+            self.neuron_params("output"), width, out_features * settings.readout_population,
+            delay_shift=settings.delay_shift))
 
 
 def conv_output_size(size: int, stride: int) -> int:
@@ -115,11 +129,10 @@ CNN1D_KERNEL = (1, 5)
 CNN1D_STRIDE_LAYERS = (1, 3)
 
 
-class SlayerCNN(torch.nn.Module):
+class SlayerCNN(SpikingNet):
     """``depth`` CUBA Conv layers of ``channels``, Flatten, a CUBA Dense hidden layer of
-    ``width`` neurons and a CUBA Dense output layer (``readout_population`` neurons per class,
-    as in :class:`SlayerMLP`; ``dropout`` and ``mean_norm`` on the hidden blocks and
-    ``input_levels``, as there).
+    ``width`` neurons and a CUBA Dense output layer (``settings`` and ``input_contract`` as in
+    :class:`SlayerMLP`).
 
     ``kernel``: (height, width) of every convolution, both odd, padded to keep the size; 3 x 3
     by default, 1 x 5 for signals of shape (C, 1, length). ``stride_layers``: the (0-based)
@@ -135,21 +148,13 @@ class SlayerCNN(torch.nn.Module):
         depth: int = 4,
         channels: int = 64,
         width: int = 100,
-        neuron: NeuronConfig = TUTORIAL_NEURON,
-        delay_shift: bool = True,
-        readout_population: int = 1,
-        dropout: float = 0.0,
-        input_levels: int | None = None,
+        settings: BlockSettings = TUTORIAL_BLOCKS,
+        input_contract: InputContract | None = None,
         kernel: tuple[int, int] = (3, 3),
         stride_layers: tuple[int, ...] | None = None,
-        mean_norm: bool = False,
     ):
-        super().__init__()
+        super().__init__(settings, input_contract)
         _check_cnn(in_shape, out_features, depth, channels, width, kernel)
-        check_count(readout_population, "readout-population")
-        self.readout_population = readout_population
-        self.dropout = dropout
-        self.input_levels = input_levels
         in_channels, height, image_width = in_shape
         strided = range(1, depth, 2) if stride_layers is None else stride_layers
         kernel = tuple(int(k) for k in kernel)
@@ -157,27 +162,20 @@ class SlayerCNN(torch.nn.Module):
         for layer in range(depth):
             stride = (2 if kernel[0] > 1 else 1, 2) if layer in strided else (1, 1)
             blocks.append(slayer.block.cuba.Conv(
-                first_neuron_params(neuron, dropout, input_levels) if layer == 0
-                else hidden_neuron_params(neuron, dropout, mean_norm), in_channels, channels,
-                kernel,
-                stride=stride, padding=(kernel[0] // 2, kernel[1] // 2),
-                delay_shift=delay_shift))
+                self.neuron_params("first" if layer == 0 else "hidden"), in_channels,
+                channels, kernel, stride=stride, padding=(kernel[0] // 2, kernel[1] // 2),
+                delay_shift=settings.delay_shift))
             in_channels = channels
             height = conv_output_size(height, stride[0])
             image_width = conv_output_size(image_width, stride[1])
         blocks.append(slayer.block.cuba.Flatten())
-        blocks.append(slayer.block.cuba.Dense(hidden_neuron_params(neuron, dropout, mean_norm),
+        blocks.append(slayer.block.cuba.Dense(self.neuron_params("hidden"),
                                               channels * height * image_width,
-                                              width, delay_shift=delay_shift))
-        blocks.append(slayer.block.cuba.Dense(neuron.params(), width,
-                                              out_features * readout_population,
-                                              delay_shift=delay_shift))
+                                              width, delay_shift=settings.delay_shift))
+        blocks.append(slayer.block.cuba.Dense(self.neuron_params("output"), width,
+                                              out_features * settings.readout_population,
+                                              delay_shift=settings.delay_shift))
         self.blocks = torch.nn.ModuleList(blocks)
-
-    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            spikes = block(spikes)
-        return spikes
 
 
 def _check_cnn(in_shape: tuple[int, ...], out_features: int, depth: int, channels: int,
@@ -245,21 +243,25 @@ def build_model(config: dict) -> torch.nn.Module:
     """A network from its JSON-able config, as stored in checkpoints.
 
     ``{"arch": "mlp", "in_features": 64, "out_features": 10, "depth": 10, "width": 100,
-    "neuron": {...NeuronConfig fields...}, "delay_shift": true}`` or
-    ``{"arch": "cnn", "in_shape": [1, 28, 28], "out_features": 10, "depth": 4, "channels": 64,
-    "width": 100, "neuron": {...}, "delay_shift": false}``; ``"arch": "cnn1d"`` is the
-    CNN with :data:`CNN1D_KERNEL` kernels, strided at :data:`CNN1D_STRIDE_LAYERS` (for
-    ``in_shape`` (C, 1, length), e.g. MNIST-1D's [1, 1, 40]).
+    "settings": {...BlockSettings fields, "neuron": {...NeuronConfig fields...}},
+    "input": {...InputContract fields...} or null}`` or ``{"arch": "cnn", "in_shape":
+    [1, 28, 28], "out_features": 10, "depth": 4, "channels": 64, "width": 100,
+    "settings": {...}, "input": ...}``; ``"arch": "cnn1d"`` is the CNN with
+    :data:`CNN1D_KERNEL` kernels, strided at :data:`CNN1D_STRIDE_LAYERS` (for ``in_shape``
+    (C, 1, length), e.g. MNIST-1D's [1, 1, 40]). :func:`model_config` writes it.
     """
     config = dict(config)
     arch = config.pop("arch", None)
-    neuron = NeuronConfig(**config.pop("neuron", {}))
+    settings = dict(config.pop("settings", {}))
+    settings = BlockSettings(**{**settings, "neuron": NeuronConfig(**settings.get("neuron", {}))})
+    contract = config.pop("input", None)
+    common = {"settings": settings,
+              "input_contract": None if contract is None else InputContract(**contract)}
     if arch == "mlp":
-        return SlayerMLP(neuron=neuron, **config)
+        return SlayerMLP(**common, **config)
     if arch in ("cnn", "cnn1d"):
         shape = {"kernel": CNN1D_KERNEL, "stride_layers": CNN1D_STRIDE_LAYERS} \
             if arch == "cnn1d" else {}
-        return SlayerCNN(neuron=neuron, in_shape=tuple(config.pop("in_shape")), **shape,
-                         **config)
+        return SlayerCNN(in_shape=tuple(config.pop("in_shape")), **shape, **common, **config)
     raise ValueError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}")
 
