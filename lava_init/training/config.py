@@ -47,6 +47,11 @@ class NeuronConfig:
                 raise ValueError(f"{name} must be a finite number > 0 (got {value!r}); "
                                  "lava-dl's tutorials use tau_grad 0.03, scale_grad 3")
 
+    @property
+    def memoryless(self) -> bool:
+        """Both decays 1: the membrane is this step's input only (the paper's neuron)."""
+        return self.current_decay == 1.0 and self.voltage_decay == 1.0
+
     def params(self) -> dict:
         """The ``neuron_params`` dict SLAYER blocks take."""
         return asdict(self)
@@ -137,12 +142,7 @@ def default_readout_population(neuron: NeuronConfig) -> int:
     >>> default_readout_population(MEMORYLESS), default_readout_population(TUTORIAL_NEURON)
     (16, 1)
     """
-    return READOUT_POPULATION if is_memoryless(neuron) else 1
-
-
-def is_memoryless(neuron: NeuronConfig) -> bool:
-    """Both decays 1: the membrane is this step's input only (the paper's neuron)."""
-    return neuron.current_decay == 1.0 and neuron.voltage_decay == 1.0
+    return READOUT_POPULATION if neuron.memoryless else 1
 
 
 def default_encoding(neuron: NeuronConfig) -> str:
@@ -155,7 +155,7 @@ def default_encoding(neuron: NeuronConfig) -> str:
     >>> default_encoding(MEMORYLESS), default_encoding(TUTORIAL_NEURON)
     ('regular', 'rate')
     """
-    return "regular" if is_memoryless(neuron) else "rate"
+    return "regular" if neuron.memoryless else "rate"
 
 
 #: Relay blocks that train at the full learning rate; a deeper relay stack gets

@@ -42,7 +42,6 @@ from lava_init.training.config import (
     default_encoding,
     default_lr,
     default_readout_population,
-    is_memoryless,
 )
 
 
@@ -140,7 +139,7 @@ def _resolve(config: TrainConfig) -> TrainConfig:
     :func:`default_lr`; ``encoding`` :func:`default_encoding`; ``readout_population``
     :func:`default_readout_population`. A named ``init`` gets no calibration unless asked
     for. (``count_scale``: :func:`count_scale`, in the optimizer plan.)"""
-    recipe = config.init is None and not is_memoryless(config.neuron)
+    recipe = config.init is None and not config.neuron.memoryless
     calibrate = recipe if config.calibrate is None else config.calibrate
     readout_rate, hidden_rate = config.readout_rate, config.hidden_rate
     if recipe and calibrate:
@@ -214,7 +213,7 @@ def _check_resolved(config: TrainConfig) -> None:
                      f"steps with {config.readout_population} output neurons per class",
                      "use smaller --batch-size, --time-steps, --width, --channels, --depth or "
                      "--readout-population")
-    if config.encoding == "graded" and not is_memoryless(config.neuron):
+    if config.encoding == "graded" and not config.neuron.memoryless:
         raise ValueError("--encoding graded needs memoryless neurons (--current-decay 1 "
                          "--voltage-decay 1): only then does Lava run the graded first layer "
                          "exactly as SLAYER; use regular or rate for integrating neurons")

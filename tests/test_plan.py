@@ -1,0 +1,74 @@
+"""A training run is resolved once, at the entrance, into a frozen plan (issue 28)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from lava_init.records import InputContract
+from lava_init.training import loop
+from lava_init.training.config import MEMORYLESS, TUTORIAL_NEURON, TrainConfig
+from lava_init.training.plan import TrainPlan, model_config, plan_training
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_plan_fills_every_recipe_field_and_is_frozen():
+    plan = plan_training(TrainConfig())
+    assert (plan.init.method, plan.optimizer.lr, plan.optimizer.count_scale) == (
+        "relay", 3e-3, 1.0)
+    assert plan.input == InputContract("regular", 3, None)
+    assert plan.model.settings.readout_population == 16 and plan.data.flatten
+    assert not [f.name for f in dataclasses.fields(plan.config)
+                if f.name in ("init", "calibrate", "lr", "encoding", "readout_population")
+                and getattr(plan.config, f.name) is None]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.optimizer.lr = 1.0  # type: ignore[misc]
+
+
+def test_integrating_neurons_get_their_recipe_and_graded_input_its_levels():
+    integrating = plan_training(TrainConfig(neuron=TUTORIAL_NEURON, time_steps=20))
+    assert (integrating.init.calibrate, integrating.input.encoding) == (True, "rate")
+    assert integrating.optimizer.relay_lr == integrating.optimizer.lr
+    graded = plan_training(TrainConfig(neuron=MEMORYLESS, encoding="graded", arch="cnn"))
+    assert graded.input == InputContract("graded", 3, 16) and not graded.data.flatten
+    config = model_config(graded, (1, 8, 8))
+    assert config["input"] == {"encoding": "graded", "time_steps": 3, "levels": 16}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"dataset": "svhn"}, "unknown dataset 'svhn'"),
+    ({"encoding": "graded", "neuron": TUTORIAL_NEURON}, "--encoding graded needs memoryless"),
+    ({"hidden_rate": 0.1, "init": "kaiming"}, "hidden-rate is the hidden blocks' calibration"),
+    ({"resume": True}, "--resume continues OUT/checkpoint.pt"),
+])
+def test_a_request_that_cannot_train_is_refused_when_planned(change, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        plan_training(dataclasses.replace(TrainConfig(), **change))
+
+
+@pytest.mark.integration
+def test_train_plans_a_config_once_and_a_plan_not_at_all():
+    config = TrainConfig(dataset="digits", depth=1, width=8, epochs=1, limit=32, test_limit=16,
+                         batch_size=16, progress=False)
+    with mock.patch.object(loop, "plan_training", wraps=plan_training) as planned:
+        result = loop.train(config)
+        assert planned.call_count == 1
+        assert isinstance(result.plan, TrainPlan)
+        loop.train(result.plan)
+        assert planned.call_count == 1
+    assert result.model.input_contract == result.plan.input
+
+
+def test_only_the_entrances_plan():
+    """``plan_training`` is called where a run enters (train, evaluate without a plan, the
+    benchmarks' own entrances), never again below them."""
+    callers = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "lava_init").rglob("*.py")
+                     if "plan_training(" in path.read_text())
+    assert callers == ["lava_init/training/loop.py", "lava_init/training/plan.py"]
+    loop_source = (ROOT / "lava_init/training/loop.py").read_text()
+    assert loop_source.count("plan_training(") == 2  # train() and evaluate()'s default
