@@ -58,10 +58,10 @@ Stored rows and the code that made them:
   stored config) and compares the final test accuracy, and the Lava accuracy and mismatched
   spikes where stored, with the stored ones; it prints a line per row and exits 1 when a
   number moved beyond its tolerance: the case's seed spread (max - min of the stored final
-  test accuracy over its seeds) when the case has several seeds, else
-  ``DEFAULT_TOLERANCE``; mismatches must not move at all. The rows are deterministic on CPU
-  with one thread (the same code, torch and data give the same numbers bit for bit), so any
-  move at all is a change of code or platform; the tolerance only says which moves matter.
+  test accuracy over its seeds), at least ``PLATFORM_TOLERANCE``; mismatches must not move at
+  all. The rows are deterministic on one CPU (the same code, torch and data give the same
+  numbers bit for bit), so any move there is a change of code; on another CPU the float
+  rounding of training differs, and a rerun is another draw of the same case.
   It writes nothing unless ``--update`` is given, which replaces the checked rows with their
   reruns (rewrite the table with ``--parts ""`` after).
 """
@@ -131,9 +131,11 @@ FASHION_GRADED = {"encoding": "graded"}
 #: SLAYER's default as it trained best at T = 20 (docs/beyond_the_paper.md section 7).
 SECTION7 = {"batch_size": 64, "lr": 1e-3, "count_scale": 1.0,
             "neuron": dataclasses.replace(INTEGRATING_NEURON, tau_grad=0.01)}
-#: ``--check``'s tolerance on an accuracy of a case with one seed: none, since a rerun on CPU
-#: with one thread gives the stored number bit for bit unless the code or platform changed.
-DEFAULT_TOLERANCE = 0.0
+#: ``--check``'s smallest tolerance on an accuracy: a rerun on the CPU that stored a row gives
+#: its number bit for bit, but on another CPU the same code and seed round differently, and
+#: after an epoch the accuracy moves by about a case's seed spread (seen on two of this
+#: project's machines, rows of the ``first_epoch`` part): 10 of 1,000 test samples.
+PLATFORM_TOLERANCE = 0.01
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -429,13 +431,15 @@ def selected(label: str, match: str) -> bool:
 
 def tolerance_of(label: str, runs: dict) -> tuple[float, str]:
     """``--check``'s tolerance on row ``label``'s accuracies, and why: the seed spread of its
-    case in ``runs`` (its part's store), else ``DEFAULT_TOLERANCE``."""
+    case in ``runs`` (its part's store), at least ``PLATFORM_TOLERANCE``."""
     case = case_of(label)
     finals = [record["metrics"][-1]["test_acc"] for other, record in runs.items()
               if case_of(other) == case]
-    if len(finals) > 1:
-        return max(finals) - min(finals), f"seed spread of {case!r} over {len(finals)} seeds"
-    return DEFAULT_TOLERANCE, "one seed: the default"
+    spread = max(finals) - min(finals) if len(finals) > 1 else 0.0
+    if spread > PLATFORM_TOLERANCE:
+        return spread, f"seed spread of {case!r} over {len(finals)} seeds"
+    return PLATFORM_TOLERANCE, (f"the platform tolerance (seed spread of {case!r} over "
+                                f"{len(finals)} seed(s): {spread:.3f})")
 
 
 def compared_numbers(stored: dict, rerun: dict, tolerance: float

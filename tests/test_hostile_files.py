@@ -334,8 +334,9 @@ def nan_weight(state: dict) -> dict:
 EXPORT_CASES = [
     ("model_state_missing", edit("model_state", None), "has no model_state"),
     ("weights_nan", edit("model_state", nan_weight), "holds NaN or infinite values"),
-    ("unknown_neuron_field", edit("model_config", lambda c: {**c, "neuron": {
-        **c["neuron"], "spin": 1}}), "its model_config cannot build a network (TypeError"),
+    ("unknown_neuron_field", edit("model_config", lambda c: {**c, "settings": {
+        **c["settings"], "neuron": {**c["settings"]["neuron"], "spin": 1}}}),
+     "its model_config cannot build a network (TypeError"),
     ("cnn_without_in_shape", edit("model_config", lambda c: {**c, "arch": "cnn"}),
      "its model_config cannot build a network (KeyError: 'in_shape')"),
     ("wider_than_stored", edit("model_config", lambda c: {**c, "width": 10**6}),

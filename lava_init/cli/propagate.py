@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lava_init.cli import plots
+    from lava_init.experiments import plots
     from lava_init.experiments.propagation import (
         PropagationSetup,
         parse_methods,
