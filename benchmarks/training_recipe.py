@@ -4,11 +4,12 @@ Parts (``--parts``, comma-separated), MLPs of width 100 at T = 3 (memoryless neu
 from ../shared/data:
 
 * ``first_epoch``: 1 epoch of the first 10,000 MNIST training samples, accuracy on the first
-  1,000 test samples, depth 10 and 30; the default recipe (relay init, conserved surrogate,
-  relay learning rate, batch 16, lr 3e-3, regular input spikes, 16 output neurons per class),
-  the same with rate-coded input, and SLAYER's default / Kaiming / the paper's
-  variance-conserving init with the same optimizer, input, readout and TRAIN_NEURON's
-  surrogate as given.
+  1,000 test samples, depth 1 (the shallow control), 10 and 30; the default recipe (relay
+  init, conserved surrogate, relay learning rate, batch 16, lr 3e-3, regular input spikes, 16
+  output neurons per class), the same with rate-coded input (depth 10 and 30), and SLAYER's
+  default / Kaiming / the paper's variance-conserving init with the same optimizer, input,
+  readout and TRAIN_NEURON's surrogate as given; at depth 1 and 10 every init also at the
+  other rates of the shared sweep (``LR_SWEEP``, seed 0): each baseline gets its best rate.
 * ``depth100``: the default recipe at depth 100 on all of MNIST (1 epoch, full test set;
   rate-coded input and one output neuron per class, as measured before regular input and the
   readout population became the default), exported to NetX and run on Lava fixed_pt on the
@@ -96,6 +97,9 @@ from lava_init.training.plan import TrainPlan, plan_training
 
 #: Baselines: their init with the optimizer of the recipe and the neuron's surrogate as given.
 BASELINES = ("slayer_default", "kaiming", "variance_conserving")
+#: The learning rates of the first_epoch part's shared sweep besides ``BASE_LR`` (its rows
+#: without ``lr`` in their label): every init gets the best of the three.
+LR_SWEEP = (1e-3, 1e-2)
 PARTS = ("first_epoch", "depth100", "converged", "integrating", "events")
 #: lava-dl's tutorial decays with the training surrogate (the integrating part's neuron).
 INTEGRATING_NEURON = dataclasses.replace(TRAIN_NEURON, current_decay=0.25, voltage_decay=0.03)
@@ -179,15 +183,23 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
     mnist = str(args.data_dir / "mnist")
     runs = []
     if part == "first_epoch":
-        for depth in (10, 30):
+        for depth in (1, 10, 30):
             base = TrainConfig(depth=depth, epochs=1, limit=10_000, test_limit=1000,
                                data_dir=mnist, progress=False)
             runs += [(f"recipe d{depth} s{seed}", dataclasses.replace(base, seed=seed), 0)
                      for seed in seeds]
-            runs += [(f"recipe rate d{depth} s{seed}", dataclasses.replace(
-                base, seed=seed, encoding="rate"), 0) for seed in seeds]
+            if depth > 1:
+                runs += [(f"recipe rate d{depth} s{seed}", dataclasses.replace(
+                    base, seed=seed, encoding="rate"), 0) for seed in seeds]
             runs += [(f"{init} d{depth} s0", dataclasses.replace(
                 base, init=init, conserve_gradient=False), 0) for init in BASELINES]
+            if depth < 30:  # every init at each rate of the shared sweep, seed 0
+                for lr in LR_SWEEP:
+                    runs.append((f"recipe lr{lr:g} d{depth} s0",
+                                 dataclasses.replace(base, lr=lr), 0))
+                    runs += [(f"{init} lr{lr:g} d{depth} s0", dataclasses.replace(
+                        base, init=init, lr=lr, conserve_gradient=False), 0)
+                        for init in BASELINES]
     elif part == "depth100":
         runs.append(("recipe d100 s0", TrainConfig(depth=100, epochs=1, data_dir=mnist,
                                                    encoding="rate", readout_population=1,
