@@ -106,6 +106,19 @@ def test_the_results_table_and_page_are_generated_from_the_stored_records():
     assert table.strip().count("\n") == len(results_page.CLAIMS) + len(results_page.STORED_ROWS) + 1
 
 
+def test_a_control_is_shown_at_its_best_stored_learning_rate(monkeypatch):
+    def record(acc: float) -> dict:
+        return {"metrics": [{"test_acc": acc}], "config": {}}
+
+    stored = {"kaiming d1 s0": record(0.5), "kaiming lr0.01 d1 s0": record(0.7),
+              "kaiming lr0.001 d1 s0": record(0.6), "kaiming lr0.01 d10 s0": record(0.9)}
+    monkeypatch.setattr(results_page, "_records", lambda part: stored)
+    assert results_page.best_rate_case("first_epoch", "kaiming d1") == ("kaiming lr0.01 d1",
+                                                                          "0.01")
+    stored["kaiming d1 s0"] = record(0.8)
+    assert results_page.best_rate_case("first_epoch", "kaiming d1") == ("kaiming d1", "default")
+
+
 def test_every_result_number_in_the_readme_is_a_stored_one():
     sourced = sourced_numbers()
     quoted = RESULT_NUMBER.findall(prose(README.read_text()))
