@@ -172,7 +172,12 @@ def readout_table() -> str:
             "|---|---|---|---|---|---|"]
     for claim in CLAIMS:
         controls = "; ".join(_control(claim, case) for case in claim.controls) or "none stored"
-        rows.append(f"| {claim.claim} | {_cell(claim.part, claim.case)} | {controls} | "
+        ours = _cell(claim.part, claim.case)
+        if claim.best_rate:
+            best, rate = best_rate_case(claim.part, claim.case)
+            if rate != "default":
+                ours += f"; at its best rate (lr {rate}) {_cell(claim.part, best)}"
+        rows.append(f"| {claim.claim} | {ours} | {controls} | "
                     f"{setting(claim.part, claim.case)}; {claim.qualifier} | "
                     f"`{claim.command}` | {_code(claim.part, claim.case)} |")
     for row in STORED_ROWS:
