@@ -72,7 +72,7 @@ def test_signal_during_a_run_lava_script_leaves_no_worker(tmp_path, signum):
 
 
 #: ``python -m lava_init.cli`` (the same ``main``) with the demo's networks shrunk (2 x 16
-#: instead of 8 x 64 trained, 2 x 128 instead of 20 x 128 measured): the same four steps and
+#: instead of 8 x 64 trained, 2 x 16 instead of 20 x 128 measured): the same four steps and
 #: Lava phase, reached with less work before it.
 SMALL_DEMO = """
 import dataclasses, functools, sys
