@@ -45,6 +45,7 @@ def test_network_without_slayer_blocks_is_a_clear_error():
         measure_activity(torch.nn.Linear(2, 2), torch.ones(1, 2))
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_demo_ours_reaches_the_last_layer_and_the_default_is_silent():
     reports = activity_comparison(depth=20, width=128, samples=32, time_steps=28)
     ours, default = reports["variance_conserving"], reports["slayer_default"]

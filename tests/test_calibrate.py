@@ -20,6 +20,7 @@ def _mlp(seed: int = 0, **kwargs) -> SlayerMLP:
     return net
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_calibration_hits_the_input_rate_and_is_deterministic():
     x = _spikes((8, 64, 30), 0.2)
     nets = [_mlp(), _mlp()]
@@ -37,6 +38,7 @@ def test_calibration_hits_the_input_rate_and_is_deterministic():
     assert "calibration target rate" in str(reports[0])
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_calibrated_weights_stay_on_the_8bit_grid():
     net = _mlp()
     lava_init.calibrate(net, _spikes((4, 64, 30), 0.2), target=0.1)
@@ -46,6 +48,7 @@ def test_calibrated_weights_stay_on_the_8bit_grid():
         assert float(block.synapse.weight.abs().max()) <= 4.0
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_calibration_of_a_conv_network_with_flatten():
     net = SlayerCNN((2, 8, 8), 10, depth=2, channels=8, width=32,
                     settings=BlockSettings(delay_shift=False))
@@ -74,6 +77,7 @@ def test_too_few_steps_for_the_delays_is_a_clear_error():
         lava_init.calibrate(_mlp(), _spikes((2, 64, 5), 0.2))
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_readout_target_sets_only_the_output_block():
     x = _spikes((8, 64, 30), 0.2)
     net = _mlp()

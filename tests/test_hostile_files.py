@@ -252,6 +252,7 @@ FORMER_HANGS = ["threshold_float", "voltage_decay_nan", "bias_wrong_shape", "ext
 
 
 @pytest.mark.parametrize("name", FORMER_HANGS)
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_inspect_refuses_a_hostile_file_within_seconds_in_one_line(netx_files, tmp_path, name):
     mutation, message = next((m, text) for case, m, text in DENSE_CASES if case == name)
     path = hostile_file(netx_files["dense"], tmp_path, mutation)
@@ -265,6 +266,7 @@ def test_inspect_refuses_a_hostile_file_within_seconds_in_one_line(netx_files, t
     assert message in lines[0]
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_network_too_deep_for_lavas_process_cap_is_refused_before_any_process(tmp_path):
     from lava.lib.dl import slayer
 
@@ -282,6 +284,7 @@ def test_a_network_too_deep_for_lavas_process_cap_is_refused_before_any_process(
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_declared_giant_layer_is_refused_by_its_size_before_allocation(netx_files, tmp_path):
     def giant(handle: h5py.File, _folder: Path) -> None:  # 2 x 10^10 neurons in a small file
         handle["layer/0/shape"][...] = [2, 80_000, 80_000]

@@ -143,6 +143,7 @@ def test_the_math_layer_imports_without_torch():
     assert "torch" not in modules and not any(m.startswith("lava.") for m in modules)
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_the_library_imports_no_app_netx_export_or_sklearn():
     modules = loaded_after("import lava_init\nfrom lava_init import initialize, calibrate, "
                            "measure_activity, temporal_, rate_encode")
@@ -150,6 +151,7 @@ def test_the_library_imports_no_app_netx_export_or_sklearn():
     assert not {m for m in modules if m.startswith(("netx_export", "sklearn", *APPS))}
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_netx_export_uses_only_the_lower_layers_of_lava_init():
     modules = loaded_after("import netx_export")
     ours = {m for m in modules if m.startswith("lava_init.")}

@@ -103,6 +103,7 @@ def deep_rates(threshold, width=96, depth=60, seed=0, input_rate=0.2, sigma=None
 
 
 @pytest.mark.parametrize("threshold", [0.25, 0.5, 1.0, 1.25, 2.0])
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_default_keeps_a_narrow_deep_stack_on_grid_thresholds_alive(threshold):
     rates = deep_rates(threshold)
     assert 0.5 <= rates[-1] / rates[0] <= 2.0, rates[::10]
@@ -230,6 +231,7 @@ def per_block_gain(norms: list[float]) -> float:
 
 
 @pytest.mark.parametrize("tau_grad, scale_grad", [(0.03, 3.0), (0.01, 10.0)])
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_surrogate_conservation_keeps_weight_gradients_within_5x_over_20_layers(tau_grad,
                                                                                 scale_grad):
     """The 20 conserving blocks' weight-gradient norms lie within a factor

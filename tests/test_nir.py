@@ -366,6 +366,7 @@ def test_a_snntorch_export_steps_the_same_in_slayer():
     assert torch.equal(got[..., 2:], expected)
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_initialize_nir_gives_a_deep_graph_weights_that_carry_activity():
     """Ten Linear -> LIF layers with PyTorch-sized weights fall silent; initialize_nir's
     weights (back in the graph's own nodes, NIR units) carry spikes to the last layer."""
@@ -389,6 +390,7 @@ def test_initialize_nir_gives_a_deep_graph_weights_that_carry_activity():
     assert not [r for r in net.rounding.rounded if r.parameter == "weight (x gain)"]
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_snntorch_imports_a_lava_init_network_and_spikes_as_slayer():
     """Target 3 in small: a memoryless SLAYER MLP lava-init initialized, written with to_nir
     at snnTorch's dt (1e-4 s, which its importer assumes), loaded by snnTorch's own

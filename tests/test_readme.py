@@ -167,6 +167,7 @@ def test_a_docs_number_without_its_named_result_is_caught():
 
 
 @pytest.mark.slow
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_make_demo_prints_the_readmes_numbers(tmp_path, capsys):
     """The demo at its defaults (what ``make demo`` runs), compared with the README (within
     :data:`DEMO_TOLERANCE`: float rounding differs between CPUs) and the README with its stored

@@ -67,6 +67,7 @@ def _relay_stack(depth: int, tau_grad: float = 0.03, scale_grad: float = 3.0) ->
                      settings=BlockSettings(neuron=neuron, delay_shift=False))
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_relay_stack_keeps_its_input_spikes_through_100_layers():
     net = _relay_stack(100)
     report = initialize(net, "relay", generator=torch.Generator().manual_seed(0))
@@ -87,6 +88,7 @@ def test_relay_stack_keeps_its_input_spikes_through_100_layers():
 RELAY_GRADIENT_SPREAD = 1.3
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_relay_surrogate_rule_keeps_weight_gradients_within_1_3x_over_30_layers():
     """From lava-dl's tutorial surrogate (tau_grad 0.03, scale_grad 3): the closed-form
     amplitude of each relay block (modes 0 and 2 theta, both theta from the threshold)
@@ -105,6 +107,7 @@ def test_relay_surrogate_rule_keeps_weight_gradients_within_1_3x_over_30_layers(
     assert min(norms[False]) < max(norms[False]) / 100  # the tutorial's amplitude: it vanishes
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_relay_block_passes_the_gradient_back_unchanged():
     block = slayer.block.cuba.Dense({**MEMORYLESS.params(), "tau_grad": 0.03,
                                      "scale_grad": 3.0}, 256, 256, delay_shift=False)

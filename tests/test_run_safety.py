@@ -31,6 +31,7 @@ def dense_file(tmp_path_factory) -> Path:
     return export_netx(dense_net(), tmp_path_factory.mktemp("net") / "net.net")
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_failing_lava_process_ends_the_run_naming_its_layer(dense_file, tmp_path):
     """The file NetX loads has a threshold Lava's LIF cannot take (checked files never do:
     the plan is the good file's), so a Lava process fails mid-run: the watchdog stops it."""
@@ -50,6 +51,7 @@ def test_a_failing_lava_process_ends_the_run_naming_its_layer(dense_file, tmp_pa
     assert descendants() == []
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_run_without_progress_is_stopped_by_the_watchdog(dense_file, monkeypatch):
     from netx_export import interrupts
 
@@ -79,6 +81,7 @@ except LavaInterrupted as stop:
 """
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_signal_swallowed_in_a_fork_hook_still_stops_the_run():
     done = subprocess.run([sys.executable, "-c", SWALLOWED_SIGNAL], capture_output=True,
                           text=True, timeout=120, cwd=ROOT)
@@ -87,6 +90,7 @@ def test_a_signal_swallowed_in_a_fork_hook_still_stops_the_run():
 
 
 @pytest.mark.parametrize("delay", [0.5, 3.0])
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_signal_in_any_phase_of_verify_exits_143_with_one_line(tmp_path, delay):
     import torch
 
@@ -110,6 +114,7 @@ def test_a_signal_in_any_phase_of_verify_exits_143_with_one_line(tmp_path, delay
     assert "Traceback" not in err
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_killed_parent_takes_its_lava_processes_and_shared_memory_along(dense_file):
     shared_before = set(os.listdir("/dev/shm"))
     process = start_run_lava(dense_file, f"np.ones((100000,) + {DENSE_INPUT} + (5,))", workers=2)
@@ -186,6 +191,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(small_disk):
     assert list(small_disk.iterdir()) == []
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_importing_netx_export_prints_nothing_on_stdout():
     done = subprocess.run([sys.executable, "-c", "import netx_export"], capture_output=True,
                           text=True, timeout=120, cwd=ROOT)

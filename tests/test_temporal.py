@@ -33,13 +33,15 @@ def test_reduces_to_the_papers_rule(threshold, decays, time_steps):
     assert with_rate == pytest.approx(paper, rel=1e-9)
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_integrating_neurons_over_many_steps_do_not_reduce_to_the_papers_rule():
     memoryless = temporal.temporal_weight_variance(100, 1.25, 1.0, 1.0, 20, target_rate=0.45)
     integrating = temporal.temporal_weight_variance(100, 1.25, *TUTORIAL, 20, target_rate=0.45)
     assert integrating < 0.5 * memoryless  # the membrane integrates: far less drive holds it
 
 
-@pytest.mark.parametrize("decays, time_steps", [((1.0, 1.0), 1), (TUTORIAL, 20)])
+@pytest.mark.parametrize("decays, time_steps", [
+    ((1.0, 1.0), 1), pytest.param(TUTORIAL, 20, marks=pytest.mark.integration)])  # seconds
 def test_drive_grows_with_the_target_rate(decays, time_steps):
     targets = (0.25, 0.3, 0.4) if time_steps == 1 else (0.42, 0.44, 0.46)
     drives = [temporal.temporal_drive_scale(1.25, *decays, time_steps, target_rate=rate)
@@ -140,6 +142,7 @@ def test_predicted_rate_matches_a_slayer_layer(decays, threshold, input_rate):
 
 
 @pytest.mark.parametrize("decays", [TUTORIAL, FAST])
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_deep_temporal_network_keeps_its_rate(decays):
     neuron = NeuronConfig(current_decay=decays[0], voltage_decay=decays[1])
     net = SlayerMLP(128, 128, depth=29, width=128,
@@ -152,6 +155,7 @@ def test_deep_temporal_network_keeps_its_rate(decays):
     assert 0.5 <= rates[-1] / rates[0] <= 2.0
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_target_rate_raises_the_drive():
     onset = temporal.temporal_drive_scale(1.25, *FAST, 10)
     raised = temporal.temporal_drive_scale(1.25, *FAST, 10, target_rate=0.45)
@@ -223,6 +227,7 @@ def test_unknown_option_of_a_time_aware_method_is_an_error():
 
 
 @pytest.mark.parametrize("target", [0.25, 0.3, 0.4])
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_memoryless_stack_reaches_the_target_rate_within_20_percent(target):
     """Width 128, 60 memoryless blocks initialized with ``temporal`` at a target rate."""
     generator = torch.Generator().manual_seed(0)

@@ -84,6 +84,7 @@ def heaviside_variances(method: str, threshold: float, depth=100, width=1000, ba
 
 
 @pytest.mark.parametrize("threshold", [0.25, 0.5, 1.0])
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_monte_carlo_network_conserves_variance_over_100_layers(threshold):
     measured = heaviside_variances("variance_conserving", threshold)
     predicted = theory.variance_map(1000, theory.weight_variance(1000, threshold), threshold, 100)
@@ -91,6 +92,7 @@ def test_monte_carlo_network_conserves_variance_over_100_layers(threshold):
     np.testing.assert_allclose(measured, predicted, rtol=0.25)
 
 
+@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_monte_carlo_kaiming_goes_silent_at_threshold_one():
     measured = heaviside_variances("kaiming", 1.0)
     assert measured[100] == 0.0

@@ -42,8 +42,11 @@ CELL_TIMEOUT = 600
 KERNEL_NAME = "python3"
 #: Set to "1" in a notebook's kernel, it makes the notebook run at a tiny budget (for tests).
 QUICK_VARIABLE = "LAVA_INIT_TUTORIAL_QUICK"
-#: The notebooks that read :data:`QUICK_VARIABLE` (the long ones: training runs).
-QUICK_NOTEBOOKS = ("02_initialize_train_deploy", "03_event_data_integrating_neurons")
+#: The notebooks that read :data:`QUICK_VARIABLE` (the long ones: training runs, deep stacks
+#: over several seeds).
+QUICK_NOTEBOOKS = ("01_why_deep_snns_go_silent", "02_initialize_train_deploy",
+                   "03_event_data_integrating_neurons", "04_bring_your_own_network",
+                   "06_snntorch_to_lava_through_nir")
 HEADLINE = re.compile(r"^HEADLINE (?P<name>\S+) = (?P<value>\S+)(?: ± (?P<tolerance>\S+))?$")
 
 
