@@ -57,13 +57,22 @@ BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time
 #: input at init, trained at ``lr / relays`` (:func:`lava_init.training.config.relay_lr`), the
 #: surrogate set for backward conservation; ``lava-init+norm`` lava-init with the mean of
 #: each hidden block's current subtracted (``mean_norm``; NetX: the neuron bias; see
-#: docs/depth.md).
+#: docs/depth.md); ``lava-init+norm+drop`` that with lava-dl's neuron dropout (p 0.1) on every
+#: block but the readout, against the overfitting of long budgets (training only; NetX
+#: unchanged); ``lava-init+norm+shift`` that with each training signal moved by up to 2
+#: samples along the signal, anew each epoch (``shift``).
 RECIPES = {
     "lava-init": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
                   "conserve_gradient": True},
     "relay": {"init": "relay", "conserve_gradient": True},
     "lava-init+norm": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
                        "conserve_gradient": True, "mean_norm": True},
+    "lava-init+norm+drop": {"init": "variance_conserving", "calibrate": True,
+                            "hidden_rate": 0.1, "conserve_gradient": True, "mean_norm": True,
+                            "dropout": 0.1},
+    "lava-init+norm+shift": {"init": "variance_conserving", "calibrate": True,
+                             "hidden_rate": 0.1, "conserve_gradient": True, "mean_norm": True,
+                             "shift": 2},
     "paper": {"init": "variance_conserving"},
     "kaiming": {"init": "kaiming"},
     "slayer_default": {"init": "slayer_default"},

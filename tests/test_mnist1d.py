@@ -123,3 +123,16 @@ def test_depth_sweep_quick_row_learns_and_stores_its_provenance(mnist1d_dir, tmp
     assert lava["lava_acc"] == lava["slayer_acc"]
     assert snn["provenance"]["command"].split()[1].endswith("benchmarks/mnist1d_depth.py")
     assert "lava-init" in (out / "mnist1d_depth.md").read_text()
+
+
+def test_a_shift_moves_a_one_row_signal_along_it_and_never_blanks_it():
+    """``shift`` augments a (C, 1, length) signal along its length only: a vertical move of
+    its one row would blank it."""
+    from lava_init.apps.data import RateEncodedImages
+    signals = torch.arange(1, 11).reshape(1, 1, 1, 10).repeat(32, 1, 1, 1)
+    data = RateEncodedImages(signals, torch.zeros(32, dtype=torch.long), 10, 2,
+                             encoding="graded", shift=2)
+    data.set_epoch(1)
+    moved = [data[i][0][0, 0, :, -1] for i in range(32)]
+    assert all(m.sum() > 0 for m in moved)
+    assert any(not torch.equal(m, moved[0]) for m in moved)

@@ -122,8 +122,9 @@ class RateEncodedImages(SpikeDataset):
     (``encoding`` one of :data:`~lava_init.training.config.ENCODINGS`).
 
     Augmentation (for training sets): ``shift`` moves each image by a random whole number of
-    pixels in ``[-shift, shift]`` along each axis, ``flip`` mirrors it left-right with
-    probability 1/2, drawn anew per epoch from the sample's generator."""
+    pixels in ``[-shift, shift]`` along each axis (along the width only for one-row images, such
+    as MNIST-1D's signals, which a vertical move would blank), ``flip`` mirrors it left-right
+    with probability 1/2, drawn anew per epoch from the sample's generator."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, max_value: float,
                  time_steps: int, seed: int = 0, flatten: bool = False,
@@ -155,7 +156,7 @@ class RateEncodedImages(SpikeDataset):
         if self.shift:
             down, right = torch.randint(-self.shift, self.shift + 1, (2,),
                                         generator=generator).tolist()
-            image = shift_image(image, down, right)
+            image = shift_image(image, down if image.shape[-2] > 1 else 0, right)
         if self.flip and bool(torch.rand((), generator=generator) < 0.5):
             image = image.flip(-1)
         return image
