@@ -183,23 +183,7 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
     mnist = str(args.data_dir / "mnist")
     runs = []
     if part == "first_epoch":
-        for depth in (1, 10, 30):
-            base = TrainConfig(depth=depth, epochs=1, limit=10_000, test_limit=1000,
-                               data_dir=mnist, progress=False)
-            runs += [(f"recipe d{depth} s{seed}", dataclasses.replace(base, seed=seed), 0)
-                     for seed in seeds]
-            if depth > 1:
-                runs += [(f"recipe rate d{depth} s{seed}", dataclasses.replace(
-                    base, seed=seed, encoding="rate"), 0) for seed in seeds]
-            runs += [(f"{init} d{depth} s0", dataclasses.replace(
-                base, init=init, conserve_gradient=False), 0) for init in BASELINES]
-            if depth < 30:  # every init at each rate of the shared sweep, seed 0
-                for lr in LR_SWEEP:
-                    runs.append((f"recipe lr{lr:g} d{depth} s0",
-                                 dataclasses.replace(base, lr=lr), 0))
-                    runs += [(f"{init} lr{lr:g} d{depth} s0", dataclasses.replace(
-                        base, init=init, lr=lr, conserve_gradient=False), 0)
-                        for init in BASELINES]
+        runs = first_epoch_runs(mnist, seeds)
     elif part == "depth100":
         runs.append(("recipe d100 s0", TrainConfig(depth=100, epochs=1, data_dir=mnist,
                                                    encoding="rate", readout_population=1,
@@ -242,6 +226,30 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                 base, seed=seed, init="slayer_default", conserve_gradient=False), 0))
     else:
         raise ValueError(f"unknown part {part!r}; valid: {', '.join(PARTS)}")
+    return runs
+
+
+def first_epoch_runs(mnist: str, seeds: list[int]) -> list[tuple[str, TrainConfig, int]]:
+    """The ``first_epoch`` part: the recipe at depth 1, 10 and 30, with rate-coded input
+    deeper, the baselines, and every init at the rates of :data:`LR_SWEEP` at depth 1 and 10."""
+    runs = []
+    for depth in (1, 10, 30):
+        base = TrainConfig(depth=depth, epochs=1, limit=10_000, test_limit=1000,
+                           data_dir=mnist, progress=False)
+        runs += [(f"recipe d{depth} s{seed}", dataclasses.replace(base, seed=seed), 0)
+                 for seed in seeds]
+        if depth > 1:
+            runs += [(f"recipe rate d{depth} s{seed}", dataclasses.replace(
+                base, seed=seed, encoding="rate"), 0) for seed in seeds]
+        runs += [(f"{init} d{depth} s0", dataclasses.replace(
+            base, init=init, conserve_gradient=False), 0) for init in BASELINES]
+        if depth < 30:  # every init at each rate of the shared sweep, seed 0
+            for lr in LR_SWEEP:
+                runs.append((f"recipe lr{lr:g} d{depth} s0",
+                             dataclasses.replace(base, lr=lr), 0))
+                runs += [(f"{init} lr{lr:g} d{depth} s0", dataclasses.replace(
+                    base, init=init, lr=lr, conserve_gradient=False), 0)
+                    for init in BASELINES]
     return runs
 
 

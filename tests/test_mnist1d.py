@@ -128,7 +128,7 @@ def test_depth_sweep_quick_row_learns_and_stores_its_provenance(mnist1d_dir, tmp
 def test_a_shift_moves_a_one_row_signal_along_it_and_never_blanks_it():
     """``shift`` augments a (C, 1, length) signal along its length only: a vertical move of
     its one row would blank it."""
-    from lava_init.apps.data import RateEncodedImages
+    from lava_init.training.data import RateEncodedImages
     signals = torch.arange(1, 11).reshape(1, 1, 1, 10).repeat(32, 1, 1, 1)
     data = RateEncodedImages(signals, torch.zeros(32, dtype=torch.long), 10, 2,
                              encoding="graded", shift=2)

@@ -144,7 +144,8 @@ def test_the_propagation_page_is_generated_from_its_stored_runs():
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_every_result_number_in_a_docs_page_is_in_a_result_it_names(page):
     text = page.read_text()
-    missing = unsourced(text, named_results(text))
+    generated = results_page.readout_table() if page == results_page.RESULTS_PAGE else ""
+    missing = unsourced(text, named_results(text) + generated)  # results.md: means computed
     assert not missing, (f"{page.name} quotes numbers no stored result it names holds: "
                          f"{missing}; name the result file, rerun and store, or remove them")
 
