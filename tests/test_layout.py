@@ -74,6 +74,17 @@ def test_imports_go_down_the_layers(module):
         assert not library, f"{module} uses {library}: netx_export takes only math and glue"
 
 
+def test_the_app_layers_are_ordered_so_an_upward_import_is_caught():
+    assert layer("lava_init.network_init") < layer("lava_init.training.plan") \
+        < layer("lava_init.experiments.demo") < layer("lava_init.cli.train")
+    assert layer("lava_init.training") == layer("lava_init.training.loop")
+    assert layer("lava_init.trainingx") == layer("lava_init.network_init")  # a prefix only
+    graph = {"lava_init.training.loop": {"lava_init.cli.main", "lava_init.records"}}
+    upward = [t for t in graph["lava_init.training.loop"]
+              if layer(t) > layer("lava_init.training.loop")]
+    assert upward == ["lava_init.cli.main"]
+
+
 def test_no_import_cycle_between_files():
     state: dict[str, int] = {}
 
