@@ -10,7 +10,6 @@ L .. L + T - 1.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import torch
@@ -25,30 +24,6 @@ from lava_init.training.config import (
     BlockSettings,
     NeuronConfig,
 )
-
-
-def first_neuron_params(settings: BlockSettings, input_levels: int | None) -> dict:
-    """The first block's ``neuron_params``: a hidden block's without the mean normalization,
-    with a :class:`LavaCurrentWrap` for graded input on the ``1 / input_levels`` grid."""
-    params = hidden_neuron_params(dataclasses.replace(settings, mean_norm=False))
-    if input_levels is not None:
-        params["norm"] = functools.partial(LavaCurrentWrap, input_levels)
-    return params
-
-
-def hidden_neuron_params(settings: BlockSettings) -> dict:
-    """``neuron_params`` of a hidden block: with ``dropout`` > 0, lava-dl's neuron dropout
-    (``slayer.neuron.Dropout``: a dropped neuron stays silent over all T steps of the sample;
-    training only, so NetX export and Lava runs are unchanged); with ``mean_norm``, lava-dl's
-    ``MeanOnlyBatchNorm`` on the block's current (the running mean subtracted; exported to
-    NetX as the neuron bias, so Lava runs it)."""
-    check_dropout(settings.dropout)
-    params = settings.neuron.params()
-    if settings.dropout > 0:
-        params["dropout"] = slayer.neuron.Dropout(p=settings.dropout)
-    if settings.mean_norm:
-        params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
-    return params
 
 
 class SpikingNet(torch.nn.Module):
@@ -67,11 +42,24 @@ class SpikingNet(torch.nn.Module):
         self.input_contract = input_contract
 
     def neuron_params(self, position: str) -> dict:
-        """``neuron_params`` of the ``"first"``, a ``"hidden"`` or the ``"output"`` block."""
-        if position == "first":
-            return first_neuron_params(self.settings, input_levels_of(self))
-        return hidden_neuron_params(self.settings) if position == "hidden" \
-            else self.settings.neuron.params()
+        """``neuron_params`` of the ``"first"``, a ``"hidden"`` or the ``"output"`` block. The
+        output block takes the neuron as it is. The others take lava-dl's neuron dropout with
+        ``dropout`` > 0 (``slayer.neuron.Dropout``: a dropped neuron stays silent over all T
+        steps of the sample; training only, so NetX export and Lava runs are unchanged). The
+        hidden blocks take lava-dl's ``MeanOnlyBatchNorm`` on their current with ``mean_norm``
+        (the running mean subtracted; NetX: the neuron bias); the first block instead takes a
+        :class:`LavaCurrentWrap` for graded input on the ``1 / levels`` grid."""
+        params = self.settings.neuron.params()
+        if position == "output":
+            return params
+        if self.settings.dropout > 0:
+            params["dropout"] = slayer.neuron.Dropout(p=self.settings.dropout)
+        levels = input_levels_of(self)
+        if position == "first" and levels is not None:
+            params["norm"] = functools.partial(LavaCurrentWrap, levels)
+        elif position == "hidden" and self.settings.mean_norm:
+            params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
+        return params
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
