@@ -82,6 +82,38 @@ def raise_if_signalled(kind: type[Interrupted] = Interrupted) -> None:
         raise kind(signum)
 
 
+def interruption_of(error: BaseException) -> KeyboardInterrupt | None:
+    """The stop behind ``error``: ``error`` itself when it is a ``KeyboardInterrupt``, else the
+    first one in its chain of causes. Python wraps an exception raised while a class body is
+    set up (``__set_name__``, as during an import) in a ``RuntimeError``, so a signal handled
+    there reaches the caller as that error.
+
+    Args:
+        error: the exception that ended the work.
+
+    Returns:
+        The ``KeyboardInterrupt`` (an :class:`Interrupted` for a handled signal), or None.
+
+    Example:
+        >>> try:
+        ...     try:
+        ...         stop_handler()(signal.SIGTERM, None)
+        ...     except Interrupted as stop:
+        ...         raise RuntimeError("Error calling __set_name__") from stop
+        ... except RuntimeError as wrapped:
+        ...     print(interruption_of(wrapped), interruption_of(ValueError()))
+        interrupted by SIGTERM None
+        >>> forget_signal()
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def forget_signal() -> None:
     """Forget the pending stop signal: its exception reached whoever reports it.
 

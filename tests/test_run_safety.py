@@ -213,3 +213,24 @@ def test_inspect_and_load_refuse_a_file_whose_weights_live_in_another_file(tmp_p
         with pytest.raises(ValueError, match=r"/layer/1/weight is stored in another file .*"
                                              r"secret.bin\); a NetX file must be self-contained"):
             use()
+
+
+def test_a_signal_wrapped_by_python_during_an_import_is_still_one_line(monkeypatch, capsys):
+    """A signal handled while a class body is set up reaches the CLI as a RuntimeError (Python
+    wraps errors of ``__set_name__``, as PIL's during lava-dl's import): still exit 143 and the
+    one line, as the subprocess test above saw under load."""
+    from lava_init.cli import main as cli_main
+    from lava_init.signals import stop_handler
+
+    def import_interrupted(_args):
+        try:
+            stop_handler()(signal.SIGTERM, None)
+        except KeyboardInterrupt as stop:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property'") from stop
+
+    monkeypatch.setattr(cli_main, "_run_command", import_interrupted)
+    assert cli_main.main(["inspect", "x.net"]) == 143
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "lava-init inspect: interrupted by SIGTERM; stopped cleanly (Lava runtime and workers "
+        "ended, finished files kept)"]

@@ -18,6 +18,7 @@ from lava_init.signals import (
     Interrupted,
     forget_signal,
     handled_by,
+    interruption_of,
     raise_if_signalled,
     stop_handler,
 )
@@ -75,13 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     with handled_by(stop_handler(Interrupted)):
         try:
             return _run_command(args)
-        except KeyboardInterrupt as error:
+        except BaseException as error:  # a stop may come wrapped (see interruption_of)
+            stop = interruption_of(error)
+            if stop is None:
+                raise
             forget_signal()
-            signum = getattr(error, "signum", signal.SIGINT)
+            signum = getattr(stop, "signum", signal.SIGINT)
             print(f"lava-init {args.command}: interrupted by {signal.Signals(signum).name}; "
                   "stopped cleanly (Lava runtime and workers ended, finished files kept)",
                   file=sys.stderr)
-            return getattr(error, "exit_code", 128 + signal.SIGINT)
+            return getattr(stop, "exit_code", 128 + signal.SIGINT)
 
 
 def _run_command(args: argparse.Namespace) -> int:
