@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/lava-init demo
 
+# Two pytest-xdist workers share the 2 cores: subprocess, kernel and Lava tests overlap.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The fast tier alone (math, single blocks, layout, doctests of the math layer): seconds.
 test-fast: $(STAMP)

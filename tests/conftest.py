@@ -17,7 +17,14 @@ from lava_init.training.data import SHARED_DATA
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+#: Torch threads per test process: ``make test`` runs two pytest-xdist workers on the 2 cores,
+#: one thread each, and so do the processes they start (kernels, CLI runs); two threads each
+#: would oversubscribe the cores, which slows OpenMP many times over. A plain ``pytest``: one
+#: process with two.
+PARALLEL_WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+if PARALLEL_WORKER:
+    os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1 if PARALLEL_WORKER else max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture

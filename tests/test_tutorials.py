@@ -26,7 +26,7 @@ _spec.loader.exec_module(execute)
 #: The series, in reading order (the README links each one).
 SERIES = ("01_why_deep_snns_go_silent", "02_initialize_train_deploy",
           "03_event_data_integrating_neurons", "04_bring_your_own_network", "05_toward_loihi2",
-          "06_snntorch_to_lava_through_nir")
+          "06_snntorch_to_lava_through_nir", "07_depth_on_mnist1d")
 #: Notebooks that record MNIST and cannot run without it (notebook 2 falls back to digits).
 NEEDS_MNIST = {"03_event_data_integrating_neurons"}
 #: Notebooks that open the NetX networks lava-dl's wheel ships.

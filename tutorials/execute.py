@@ -46,7 +46,7 @@ QUICK_VARIABLE = "LAVA_INIT_TUTORIAL_QUICK"
 #: over several seeds).
 QUICK_NOTEBOOKS = ("01_why_deep_snns_go_silent", "02_initialize_train_deploy",
                    "03_event_data_integrating_neurons", "04_bring_your_own_network",
-                   "06_snntorch_to_lava_through_nir")
+                   "06_snntorch_to_lava_through_nir", "07_depth_on_mnist1d")
 HEADLINE = re.compile(r"^HEADLINE (?P<name>\S+) = (?P<value>\S+)(?: ± (?P<tolerance>\S+))?$")
 
 
