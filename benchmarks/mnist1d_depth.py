@@ -87,6 +87,9 @@ RECIPES = {
     "kaiming": {"init": "kaiming"},
     "slayer_default": {"init": "slayer_default"},
 }
+#: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape, ``ann+c64`` with the
+#: 64 channels of ``lava-init+norm+c64`` (the reference of that recipe's shape).
+ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
 #: Test samples whose layers' silent fractions are measured.
 ACTIVITY_SAMPLES = 256
 
@@ -94,7 +97,7 @@ ACTIVITY_SAMPLES = 256
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inits", default="lava-init",
-                        help=f"comma-separated, of {', '.join(RECIPES)} and ann")
+                        help=f"comma-separated, of {', '.join((*RECIPES, *ANN_SHAPES))}")
     parser.add_argument("--depths", default="1,2,4,8,16")
     parser.add_argument("--lrs", default="0.01", help="comma-separated learning rates")
     parser.add_argument("--seeds", default="0")
@@ -283,18 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     store = args.out / "runs.json"
     runs = json.loads(store.read_text()) if store.exists() else {}
     for init in args.inits.split(","):
-        if init not in (*RECIPES, "ann"):
-            raise SystemExit(f"unknown init {init!r}; valid: {', '.join(RECIPES)}, ann")
+        if init not in (*RECIPES, *ANN_SHAPES):
+            raise SystemExit(f"unknown init {init!r}; valid: "
+                             f"{', '.join((*RECIPES, *ANN_SHAPES))}")
         for depth in map(int, args.depths.split(",")):
             for seed in map(int, args.seeds.split(",")):
                 for lr in map(float, args.lrs.split(",")):
                     label = label_of(init, depth, lr, args.epochs, seed, args.time_steps)
                     if label in runs and not args.rerun:
                         continue
-                    config = row_config(args, "paper" if init == "ann" else init, depth, lr,
-                                        seed)
+                    config = (dataclasses.replace(row_config(args, "paper", depth, lr, seed),
+                                                  **ANN_SHAPES[init])
+                              if init in ANN_SHAPES else row_config(args, init, depth, lr, seed))
                     netx_path = args.out / f"{label.replace(' ', '_')}.net"
-                    record = ann_row(config) if init == "ann" else snn_row(
+                    record = ann_row(config) if init in ANN_SHAPES else snn_row(
                         config, args.lava, netx_path)
                     runs = store_row(store, label, {"init": init, **record,
                                                     "provenance": made_by})
