@@ -60,7 +60,8 @@ BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time
 #: docs/depth.md); ``lava-init+norm+drop`` that with lava-dl's neuron dropout (p 0.1) on every
 #: block but the readout, against the overfitting of long budgets (training only; NetX
 #: unchanged); ``lava-init+norm+shift`` that with each training signal moved by up to 2
-#: samples along the signal, anew each epoch (``shift``).
+#: samples along the signal, anew each epoch (``shift``); ``+T8``, ``+c64``, ``+w256``: that
+#: with T = 8 steps, 64-channel convolutions or a Dense of 256 (expressiveness levers).
 RECIPES = {
     "lava-init": {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
                   "conserve_gradient": True},
@@ -73,10 +74,22 @@ RECIPES = {
     "lava-init+norm+shift": {"init": "variance_conserving", "calibrate": True,
                              "hidden_rate": 0.1, "conserve_gradient": True, "mean_norm": True,
                              "shift": 2},
+    "lava-init+norm+T8": {"init": "variance_conserving", "calibrate": True,
+                          "hidden_rate": 0.1, "conserve_gradient": True, "mean_norm": True,
+                          "time_steps": 8},
+    "lava-init+norm+c64": {"init": "variance_conserving", "calibrate": True,
+                           "hidden_rate": 0.1, "conserve_gradient": True, "mean_norm": True,
+                           "channels": 64},
+    "lava-init+norm+w256": {"init": "variance_conserving", "calibrate": True,
+                            "hidden_rate": 0.1, "conserve_gradient": True, "mean_norm": True,
+                            "width": 256},
     "paper": {"init": "variance_conserving"},
     "kaiming": {"init": "kaiming"},
     "slayer_default": {"init": "slayer_default"},
 }
+#: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape, ``ann+c64`` with the
+#: 64 channels of ``lava-init+norm+c64`` (the reference of that recipe's shape).
+ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
 #: Test samples whose layers' silent fractions are measured.
 ACTIVITY_SAMPLES = 256
 
@@ -84,12 +97,14 @@ ACTIVITY_SAMPLES = 256
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inits", default="lava-init",
-                        help=f"comma-separated, of {', '.join(RECIPES)} and ann")
+                        help=f"comma-separated, of {', '.join((*RECIPES, *ANN_SHAPES))}")
     parser.add_argument("--depths", default="1,2,4,8,16")
     parser.add_argument("--lrs", default="0.01", help="comma-separated learning rates")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--time-steps", type=int, default=BASE.time_steps)
+    parser.add_argument("--time-steps", type=int, default=None,
+                        help=f"T (default: the recipe's, else {BASE.time_steps}; another T "
+                        "than that is named in the row's label)")
     parser.add_argument("--limit", type=int, default=None, help="training samples")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -111,9 +126,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def row_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed: int
                ) -> TrainConfig:
     """The :class:`TrainConfig` of one SNN row."""
-    return dataclasses.replace(BASE, **RECIPES[init], depth=depth, lr=lr, seed=seed,
-                               epochs=args.epochs, time_steps=args.time_steps,
-                               limit=args.limit, test_limit=args.limit and args.limit * 4,
+    recipe = dict(RECIPES[init])
+    if args.time_steps is not None:
+        recipe["time_steps"] = args.time_steps
+    return dataclasses.replace(BASE, **recipe, depth=depth, lr=lr, seed=seed,
+                               epochs=args.epochs, limit=args.limit,
+                               test_limit=args.limit and args.limit * 4,
                                data_dir=args.data_dir)
 
 
@@ -198,7 +216,7 @@ def ann_row(config: TrainConfig) -> dict:
 
     (x, y), (x_test, y_test) = signals(True), signals(False)
     torch.manual_seed(config.seed)
-    net = ann(config.depth, x.shape[1], x.shape[2])
+    net = ann(config.depth, x.shape[1], x.shape[2], config.channels, config.width)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     steps = config.epochs * math.ceil(len(x) / config.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -218,24 +236,30 @@ def ann_row(config: TrainConfig) -> dict:
             "test_acc_per_epoch": accuracies, "seconds": time.perf_counter() - started}
 
 
-def label_of(init: str, depth: int, lr: float, epochs: int, seed: int) -> str:
-    return f"{init} d{depth} lr{lr:g} e{epochs} s{seed}"
+def label_of(init: str, depth: int, lr: float, epochs: int, seed: int,
+             time_steps: int | None = None) -> str:
+    """A row's label; ``time_steps``: the T asked on the command line, named when it is not
+    the recipe's own."""
+    recipe_steps = RECIPES.get(init, {}).get("time_steps", BASE.time_steps)
+    steps = "" if time_steps in (None, recipe_steps) else f" T{time_steps}"
+    return f"{init}{steps} d{depth} lr{lr:g} e{epochs} s{seed}"
 
 
 def table(runs: dict) -> str:
     """Per init, depth and seed the row of the best final test accuracy over learning rates."""
     best: dict[tuple, dict] = {}
     for record in runs.values():
-        key = (record["init"], record["config"]["epochs"], record["config"]["depth"],
-               record["config"]["seed"])
+        key = (record["init"], record["config"]["time_steps"], record["config"]["epochs"],
+               record["config"]["depth"], record["config"]["seed"])
         if key not in best or record["test_acc"] > best[key]["test_acc"]:
             best[key] = record
-    headers = ["init", "depth", "seed", "best lr", "epochs", "epoch-1 acc", "test acc",
+    headers = ["init", "T", "depth", "seed", "best lr", "epochs", "epoch-1 acc", "test acc",
                "silent at init (max layer)", "silent trained (max layer)", "commit"]
-    rows = [[r["init"], depth, seed, r["config"]["lr"], r["config"]["epochs"], r["epoch1_acc"],
-             r["test_acc"], max(r.get("silent_init", [math.nan])),
+    rows = [[r["init"], r["config"]["time_steps"], depth, seed, r["config"]["lr"],
+             r["config"]["epochs"], r["epoch1_acc"], r["test_acc"],
+             max(r.get("silent_init", [math.nan])),
              max(r.get("silent_trained", [math.nan])), r["provenance"]["commit"][:12]]
-            for (_, _, depth, seed), r in sorted(best.items())]
+            for (_, _, _, depth, seed), r in sorted(best.items())]
     return format_table(headers, rows)
 
 
@@ -262,18 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     store = args.out / "runs.json"
     runs = json.loads(store.read_text()) if store.exists() else {}
     for init in args.inits.split(","):
-        if init not in (*RECIPES, "ann"):
-            raise SystemExit(f"unknown init {init!r}; valid: {', '.join(RECIPES)}, ann")
+        if init not in (*RECIPES, *ANN_SHAPES):
+            raise SystemExit(f"unknown init {init!r}; valid: "
+                             f"{', '.join((*RECIPES, *ANN_SHAPES))}")
         for depth in map(int, args.depths.split(",")):
             for seed in map(int, args.seeds.split(",")):
                 for lr in map(float, args.lrs.split(",")):
-                    label = label_of(init, depth, lr, args.epochs, seed)
+                    label = label_of(init, depth, lr, args.epochs, seed, args.time_steps)
                     if label in runs and not args.rerun:
                         continue
-                    config = row_config(args, "paper" if init == "ann" else init, depth, lr,
-                                        seed)
+                    config = (dataclasses.replace(row_config(args, "paper", depth, lr, seed),
+                                                  **ANN_SHAPES[init])
+                              if init in ANN_SHAPES else row_config(args, init, depth, lr, seed))
                     netx_path = args.out / f"{label.replace(' ', '_')}.net"
-                    record = ann_row(config) if init == "ann" else snn_row(
+                    record = ann_row(config) if init in ANN_SHAPES else snn_row(
                         config, args.lava, netx_path)
                     runs = store_row(store, label, {"init": init, **record,
                                                     "provenance": made_by})
