@@ -76,10 +76,13 @@ RECIPES = {
     "lava-init+norm+T8": {**NORM, "time_steps": 8},
     "lava-init+norm+c64": {**NORM, "channels": 64},
     "lava-init+norm+w256": {**NORM, "width": 256},
-    "paper": {"init": "variance_conserving"},
-    "kaiming": {"init": "kaiming"},
-    "slayer_default": {"init": "slayer_default"},
 }
+#: The controls: the paper's init as it is, Kaiming and SLAYER's default, each also with the
+#: 64 channels of ``lava-init+norm+c64`` (``+c64``: its controls at the same shape).
+CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaiming"},
+            "slayer_default": {"init": "slayer_default"}}
+RECIPES.update(CONTROLS)
+RECIPES.update({f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()})
 #: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape, ``ann+c64`` with the
 #: 64 channels of ``lava-init+norm+c64`` (the reference of that recipe's shape).
 ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
