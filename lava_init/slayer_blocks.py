@@ -21,6 +21,7 @@ from lava_init.quantization import Quantization, effective_threshold
 from lava_init.temporal import LAVA_CURRENT_LIMIT
 
 with contextlib.redirect_stdout(io.StringIO()):  # lava-dl prints a Prophesee note on stdout
+    from lava.lib.dl import slayer  # noqa: F401 (the package imports lava-dl from here)
     from lava.lib.dl.slayer import synapse as slayer_synapse
     from lava.lib.dl.slayer.neuron import cuba as slayer_cuba
 

@@ -5,28 +5,46 @@
 ``inspect`` reports the Lava activity of any NetX file layer by layer and ``load_netx``
 imports one into SLAYER. Uses only the math and SLAYER-glue layers of ``lava_init`` (and
 lava-dl / Lava).
+
+Each name is imported on first use (PEP 562), so that reading and checking a file
+(``netx_export.netx_file``) does not load torch and lava-dl: a command refuses a bad file
+in a fraction of a second.
 """
 
-from netx_export.export import export_netx, netx_layers
-from netx_export.inspection import InspectReport, LayerReport, inspect
-from netx_export.interrupts import LavaInterrupted
-from netx_export.lava_run import BACKENDS, loihi2_available, run_lava
-from netx_export.load import NetxNetwork, load_netx
-from netx_export.verify import LayerComparison, VerifyReport, verify
+from __future__ import annotations
 
-__all__ = [
-    "BACKENDS",
-    "InspectReport",
-    "LavaInterrupted",
-    "LayerComparison",
-    "LayerReport",
-    "NetxNetwork",
-    "VerifyReport",
-    "export_netx",
-    "inspect",
-    "load_netx",
-    "loihi2_available",
-    "netx_layers",
-    "run_lava",
-    "verify",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+#: Public name -> the module that defines it.
+_HOMES = {
+    "export_netx": "export", "netx_layers": "export",
+    "InspectReport": "inspection", "LayerReport": "inspection", "inspect": "inspection",
+    "LavaInterrupted": "interrupts",
+    "BACKENDS": "lava_run", "loihi2_available": "lava_run", "run_lava": "lava_run",
+    "NetxNetwork": "load", "load_netx": "load",
+    "LayerComparison": "verify", "VerifyReport": "verify", "verify": "verify",
+}
+__all__ = ["BACKENDS", "InspectReport", "LavaInterrupted", "LayerComparison", "LayerReport",
+           "NetxNetwork", "VerifyReport", "export_netx", "inspect", "load_netx",
+           "loihi2_available", "netx_layers", "run_lava", "verify"]
+
+if TYPE_CHECKING:
+    from netx_export.export import export_netx, netx_layers
+    from netx_export.inspection import InspectReport, LayerReport, inspect
+    from netx_export.interrupts import LavaInterrupted
+    from netx_export.lava_run import BACKENDS, loihi2_available, run_lava
+    from netx_export.load import NetxNetwork, load_netx
+    from netx_export.verify import LayerComparison, VerifyReport, verify
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'netx_export' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"netx_export.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,11 +10,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
-from lava.lib.dl import slayer
-from lava.lib.dl.slayer.block.base import step_delay
 
 from lava_init.checks import check_allocation
 from lava_init.quantization import DECAY_SCALE
+from lava_init.slayer_blocks import slayer
 from netx_export.netx_file import IMPORTABLE_LAYERS, MAX_DELAY, NetxLayer, read_netx_file
 
 #: NetX's integer unit of weights, biases and thresholds: 64 = 1.0 (SLAYER's ``scale``).
@@ -57,7 +56,7 @@ def _delayed_forward(block: torch.nn.Module, spikes: torch.Tensor) -> torch.Tens
     if block.delay is not None:
         current = block.delay(current)
     spikes = block.neuron(current)
-    return step_delay(block, spikes) if block.delay_shift is True else spikes
+    return slayer.block.base.step_delay(block, spikes) if block.delay_shift is True else spikes
 
 
 class NetxDense(slayer.block.cuba.Dense):

@@ -267,6 +267,28 @@ def test_inspect_refuses_a_hostile_file_within_seconds_in_one_line(netx_files, t
     assert message in lines[0]
 
 
+#: A command run in a fresh process that reports whether torch and lava-dl were loaded.
+REFUSED_BEFORE_LOADING = """
+import sys
+from lava_init.cli.main import main
+code = main(sys.argv[1:])
+print(code, "torch" in sys.modules, "lava.lib.dl.slayer" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("command", ["inspect", "verify"])
+@pytest.mark.integration  # a process start: the fast tier holds in-process tests
+def test_a_hostile_file_is_refused_before_torch_and_lava_dl_load(netx_files, tmp_path, command):
+    mutation, message = next((m, text) for case, m, text in DENSE_CASES
+                             if case == "bias_wrong_shape")
+    path = hostile_file(netx_files["dense"], tmp_path, mutation)
+    argv = [command, str(path)] if command == "inspect" else [command, "model.pt", str(path)]
+    done = subprocess.run([sys.executable, "-c", REFUSED_BEFORE_LOADING, *argv],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout.split() == ["2", "False", "False"], done.stdout + done.stderr
+    assert message in done.stderr
+
+
 @pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_network_too_deep_for_lavas_process_cap_is_refused_before_any_process(tmp_path,
                                                                                monkeypatch):

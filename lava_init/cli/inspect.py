@@ -108,6 +108,15 @@ def _netx_file(args: argparse.Namespace, folder: Path) -> Path:
     return folder / f"{path.stem}.net"
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """Refuse a missing or hostile NetX file before lava-dl loads (a ``.nir`` graph is
+    checked by its import)."""
+    from netx_export.netx_file import read_netx_file
+
+    if Path(args.net_file).suffix.lower() != ".nir":
+        read_netx_file(args.net_file)
+
+
 def run(args: argparse.Namespace) -> int:
     from lava_init.files import check_writable_folder
     from netx_export import inspect

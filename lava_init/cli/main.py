@@ -90,12 +90,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     """Run the command; its errors as one line on stderr (exit 2), a stop signal whose
-    exception was lost on the way raised at the end (SIGINT and SIGTERM stop every phase)."""
+    exception was lost on the way raised at the end (SIGINT and SIGTERM stop every phase).
+    A command's ``check_inputs(args)``, where it has one, runs before lava-dl loads, so that
+    a missing or hostile file is refused in a fraction of a second."""
     module = _command_module(COMMANDS[args.command][0])
-    _import_quietly(LAVA_DL)  # every command's work uses it; its prints are not output
     from netx_export.interrupts import LavaRunFailed
 
     try:
+        if hasattr(module, "check_inputs"):
+            module.check_inputs(args)
+        _import_quietly(LAVA_DL)  # every command's work uses it; its prints are not output
         code = module.run(args)
         raise_if_signalled()
         return code

@@ -31,6 +31,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="no progress bar (none is drawn when stderr is not a terminal)")
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """Refuse bad counts and rates, and a missing or hostile NetX file, before lava-dl
+    loads."""
+    from netx_export.netx_file import read_netx_file
+
+    check_count(args.samples, "--samples")
+    if args.workers is not None:
+        check_count(args.workers, "--workers")
+    if args.time_steps is not None:
+        check_count(args.time_steps, "--time-steps")
+    if not 0 < args.max_rate <= 1:
+        raise ValueError(f"--max-rate must be in (0, 1] (got {args.max_rate})")
+    read_netx_file(args.net_file)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -40,13 +55,6 @@ def run(args: argparse.Namespace) -> int:
     from lava_init.training.data import digits_spikes
     from netx_export import verify
 
-    check_count(args.samples, "--samples")
-    if args.workers is not None:
-        check_count(args.workers, "--workers")
-    if args.time_steps is not None:
-        check_count(args.time_steps, "--time-steps")
-    if not 0 < args.max_rate <= 1:
-        raise ValueError(f"--max-rate must be in (0, 1] (got {args.max_rate})")
     input_shape = checkpoint_input_shape(args.checkpoint)
     if input_shape is None:
         raise ValueError(f"{args.checkpoint} has no in_shape or in_features in its model config; "

@@ -9,7 +9,6 @@ from pathlib import Path
 import nir
 import numpy as np
 import torch
-from lava.lib.dl import slayer
 
 from lava_init.nir.discretization import (
     MANTISSA_SCALE,
@@ -26,6 +25,7 @@ from lava_init.nir.discretization import (
 from lava_init.nir.graph import GraphLayer, graph_layers, read_graph
 from lava_init.nir.nodes import NEURON_NODES, parameter
 from lava_init.quantization import DECAY_SCALE
+from lava_init.slayer_blocks import slayer
 from netx_export.export import export_netx
 from netx_export.load import NetxDense, NetxNetwork, cuba_params, set_block_parameters
 from netx_export.netx_file import MAX_DELAY

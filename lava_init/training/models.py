@@ -13,11 +13,10 @@ from __future__ import annotations
 import functools
 
 import torch
-from lava.lib.dl import slayer
 
 from lava_init.checks import check_count, check_dropout
 from lava_init.records import InputContract, input_levels_of
-from lava_init.slayer_blocks import LavaCurrentWrap
+from lava_init.slayer_blocks import LavaCurrentWrap, slayer
 from lava_init.training.config import (
     ARCHITECTURES,
     TUTORIAL_BLOCKS,
