@@ -39,7 +39,7 @@ from lava_init.tables import format_table  # noqa: E402
 from lava_init.training.config import BlockSettings, NeuronConfig
 from lava_init.training.models import SlayerMLP, pad_for_lava  # noqa: E402
 from netx_export.export import export_netx  # noqa: E402
-from netx_export.verify import verify  # noqa: E402
+from netx_export.verification import verify  # noqa: E402
 
 METHODS = ("slayer_default", "kaiming", "variance_conserving", "fluctuation_driven",
            "temporal", "calibrated")

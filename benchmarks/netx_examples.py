@@ -23,7 +23,7 @@ from example_nets import (
 
 from lava_init.tables import format_table
 from netx_export.export import export_netx
-from netx_export.verify import VerifyReport, verify
+from netx_export.verification import VerifyReport, verify
 
 #: name -> (network factory, one sample's input shape)
 EXAMPLES = {

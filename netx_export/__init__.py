@@ -23,7 +23,7 @@ _HOMES = {
     "LavaInterrupted": "interrupts",
     "BACKENDS": "lava_run", "loihi2_available": "lava_run", "run_lava": "lava_run",
     "NetxNetwork": "load", "load_netx": "load",
-    "LayerComparison": "verify", "VerifyReport": "verify", "verify": "verify",
+    "LayerComparison": "verification", "VerifyReport": "verification", "verify": "verification",
 }
 __all__ = ["BACKENDS", "InspectReport", "LavaInterrupted", "LayerComparison", "LayerReport",
            "NetxNetwork", "VerifyReport", "export_netx", "inspect", "load_netx",
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from netx_export.interrupts import LavaInterrupted
     from netx_export.lava_run import BACKENDS, loihi2_available, run_lava
     from netx_export.load import NetxNetwork, load_netx
-    from netx_export.verify import LayerComparison, VerifyReport, verify
+    from netx_export.verification import LayerComparison, VerifyReport, verify
 
 
 def __getattr__(name: str):

@@ -7,8 +7,10 @@ Layers: math (numpy/scipy) < SLAYER glue < library (and netx_export) < training 
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -223,3 +225,17 @@ def test_a_function_without_args_or_an_example_is_caught():
     private_and_bare = 'def _p(x):\n    pass\n\n\ndef k():\n    """>>> k()"""\n'
     assert undocumented_functions(documented + private_and_bare, "a.py") == []
     assert undocumented_functions(no_example + no_args, "a.py") == ["a.py:1 g", "a.py:7 h"]
+
+
+def test_every_public_name_of_netx_export_is_what_its_module_defines():
+    """The package loads its names on first use; none may be shadowed by a submodule of the
+    same name (Python binds a submodule to its package once it is imported)."""
+    import netx_export
+
+    for home in set(netx_export._HOMES.values()):
+        importlib.import_module(f"netx_export.{home}")
+    for name in netx_export.__all__:
+        value = getattr(netx_export, name)
+        assert not isinstance(value, types.ModuleType), f"netx_export.{name} is a module"
+        assert value is getattr(importlib.import_module(
+            f"netx_export.{netx_export._HOMES[name]}"), name)

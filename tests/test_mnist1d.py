@@ -18,7 +18,7 @@ from lava_init.training.data import MNIST1D_FILE, load_dataset, load_mnist1d
 from lava_init.training.models import build_model, pad_for_lava
 from netx_export import export_netx
 from netx_export.load import load_netx
-from netx_export.verify import verify
+from netx_export.verification import verify
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ from lava_init import initialize, measure_activity
 from lava_init.cli.main import main
 from netx_export import export, export_netx, inspect, load, load_netx, netx_file, run_lava, verify
 from netx_export.load import NetxDense
-from netx_export.verify import _is_lava_layer
+from netx_export.verification import _is_lava_layer
 
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration
