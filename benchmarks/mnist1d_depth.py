@@ -38,54 +38,14 @@ from lava_init.activity import measure_activity
 from lava_init.backward import weight_gradient_norms
 from lava_init.files import atomic_write_text
 from lava_init.tables import format_table
-from lava_init.training.config import NUM_CLASSES, TRAIN_NEURON, TrainConfig
+from lava_init.training.config import NUM_CLASSES, TrainConfig
 from lava_init.training.data import load_dataset
+from lava_init.training.depth_sweep import ANN_SHAPES, BASE, RECIPES
 from lava_init.training.lava_check import export_and_verify
 from lava_init.training.loop import build_network, load_splits, train
 from lava_init.training.plan import plan_training
 
 OUT = Path(__file__).resolve().parent / "results" / "mnist1d_depth"
-#: The neuron of every row: memoryless CUBA, threshold 1 (issue 29's setting).
-NEURON = dataclasses.replace(TRAIN_NEURON, threshold=1.0)
-#: The shared budget: MNIST-1D's 4,000 training signals, batch 32, T steps of graded input.
-BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time_steps=4,
-                   encoding="graded", batch_size=32, neuron=NEURON, readout_population=16,
-                   conserve_gradient=False, delay_shift=False, progress=False)
-#: Each init's settings on top of :data:`BASE`: ``paper`` the paper's init as it is;
-#: ``lava-init`` the paper's init calibrated to a hidden rate of 0.1 with the surrogate set
-#: for backward conservation; ``relay`` lava-init's deep recipe: relay blocks that copy their
-#: input at init, trained at ``lr / relays`` (:func:`lava_init.training.config.relay_lr`), the
-#: surrogate set for backward conservation; ``lava-init+norm`` lava-init with the mean of
-#: each hidden block's current subtracted (``mean_norm``; NetX: the neuron bias; see
-#: docs/depth.md); ``lava-init+norm+drop`` that with lava-dl's neuron dropout (p 0.1) on every
-#: block but the readout, against the overfitting of long budgets (training only; NetX
-#: unchanged); ``lava-init+norm+shift`` that with each training signal moved by up to 2
-#: samples along the signal, anew each epoch (``shift``); ``+T8``, ``+c64``, ``+w256``: that
-#: with T = 8 steps, 64-channel convolutions or a Dense of 256 (expressiveness levers).
-#: lava-init: the paper's init calibrated to a hidden rate of 0.1, the surrogate conserved.
-LAVA_INIT = {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
-             "conserve_gradient": True}
-#: lava-init with each hidden block's mean current subtracted: the base of the levers below.
-NORM = {**LAVA_INIT, "mean_norm": True}
-RECIPES = {
-    "lava-init": LAVA_INIT,
-    "relay": {"init": "relay", "conserve_gradient": True},
-    "lava-init+norm": NORM,
-    "lava-init+norm+drop": {**NORM, "dropout": 0.1},
-    "lava-init+norm+shift": {**NORM, "shift": 2},
-    "lava-init+norm+T8": {**NORM, "time_steps": 8},
-    "lava-init+norm+c64": {**NORM, "channels": 64},
-    "lava-init+norm+w256": {**NORM, "width": 256},
-}
-#: The controls: the paper's init as it is, Kaiming and SLAYER's default, each also with the
-#: 64 channels of ``lava-init+norm+c64`` (``+c64``: its controls at the same shape).
-CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaiming"},
-            "slayer_default": {"init": "slayer_default"}}
-RECIPES.update(CONTROLS)
-RECIPES.update({f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()})
-#: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape, ``ann+c64`` with the
-#: 64 channels of ``lava-init+norm+c64`` (the reference of that recipe's shape).
-ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
 #: Test samples whose layers' silent fractions are measured.
 ACTIVITY_SAMPLES = 256
 
@@ -235,7 +195,7 @@ def ann_row(config: TrainConfig) -> dict:
 def label_of(init: str, depth: int, lr: float, epochs: int, seed: int,
              time_steps: int | None = None) -> str:
     """A row's label; ``time_steps``: the T asked on the command line, named when it is not
-    the recipe's own."""
+    the recipe's own (the row's recipe, :func:`lava_init.training.depth_sweep.recipe_of`)."""
     recipe_steps = RECIPES.get(init, {}).get("time_steps", BASE.time_steps)
     steps = "" if time_steps in (None, recipe_steps) else f" T{time_steps}"
     return f"{init}{steps} d{depth} lr{lr:g} e{epochs} s{seed}"

@@ -24,6 +24,7 @@ from pathlib import Path
 from provenance import code_identity
 
 from lava_init.files import atomic_write_text
+from lava_init.training.depth_sweep import DepthResult, best_by_depth, recipe_of
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -197,30 +198,9 @@ class StoredRow:
     command: str
 
 
-def _mnist1d_by_depth(rows: dict, init: str) -> dict[int, tuple[float, float, str, int]]:
-    """``init``'s rows of the MNIST-1D sweep per depth, at the longest budget stored for that
-    depth: the best learning rate's mean final and epoch-1 accuracy over the stored seeds,
-    that learning rate and the epochs."""
-    runs: dict[tuple[int, int, str], list[dict]] = {}
-    for name, row in rows.items():
-        match = re.fullmatch(rf"{re.escape(init)} d(\d+) lr(\S+) e(\d+) s\d+", name)
-        if match:
-            runs.setdefault((int(match[1]), int(match[3]), match[2]), []).append(row)
-    longest = {depth: max(e for d, e, _ in runs if d == depth) for depth, _, _ in runs}
-    best: dict[int, tuple[float, float, str, int]] = {}
-    for (depth, epochs, lr), seeds in runs.items():
-        if epochs != longest[depth]:
-            continue
-        mean = (statistics.mean(r["test_acc"] for r in seeds),
-                statistics.mean(r["epoch1_acc"] for r in seeds), lr, epochs)
-        if depth not in best or mean[0] > best[depth][0]:
-            best[depth] = mean
-    return dict(sorted(best.items()))
-
-
-def _depth_cell(by_depth: dict[int, tuple[float, float, str, int]]) -> str:
-    return ", ".join(f"d{depth} {acc:.3f} ({first:.3f} after epoch 1, {epochs} epochs)"
-                     for depth, (acc, first, _, epochs) in by_depth.items())
+def _depth_cell(by_depth: dict[int, DepthResult]) -> str:
+    return ", ".join(f"d{depth} {result.accuracy:.3f} ({result.epoch1_accuracy:.3f} after epoch "
+                     f"1, {result.epochs} epochs)" for depth, result in by_depth.items())
 
 
 #: The MNIST-1D sweep's lava-init recipes (their names start so; the other inits are its
@@ -233,11 +213,11 @@ def _mnist1d_cells() -> tuple[str, str, str, str]:
     if not path.exists():
         return "not stored", "-", "-", "-"
     rows = json.loads(path.read_text())
-    inits = list(dict.fromkeys(name.split(" d")[0] for name in rows))
-    ours = "; ".join(f"{init}: {_depth_cell(_mnist1d_by_depth(rows, init))}"
-                     for init in inits if init.startswith(MNIST1D_OURS))
-    controls = "; ".join(f"{init}: {_depth_cell(_mnist1d_by_depth(rows, init))}"
-                         for init in inits if not init.startswith(MNIST1D_OURS))
+    recipes = list(dict.fromkeys(recipe_of(row) for row in rows.values()))
+    ours = "; ".join(f"{recipe}: {_depth_cell(best_by_depth(rows, recipe))}"
+                     for recipe in recipes if recipe.startswith(MNIST1D_OURS))
+    controls = "; ".join(f"{recipe}: {_depth_cell(best_by_depth(rows, recipe))}"
+                         for recipe in recipes if not recipe.startswith(MNIST1D_OURS))
     seeds = len({name.rsplit(" s", 1)[1] for name in rows if " s" in name})
     epochs = sorted({row["config"]["epochs"] for row in rows.values() if "config" in row})
     qualifier = (f"MNIST-1D (4,000 / 1,000), plain CNN of 1 x 5 convolutions, up to {seeds} "

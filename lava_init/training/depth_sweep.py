@@ -1,0 +1,111 @@
+"""The MNIST-1D depth sweep: its shared budget, its recipes and the rule that reads its rows.
+
+``benchmarks/mnist1d_depth.py`` trains and stores the rows, the README's results table and
+tutorial 7 read them back; all three take the settings and the reading rule from here
+(docs/depth.md describes the sweep and what it shows).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+from lava_init.training.config import TRAIN_NEURON, TrainConfig
+
+#: The neuron of every row: memoryless CUBA, threshold 1 (issue 29's setting).
+NEURON = dataclasses.replace(TRAIN_NEURON, threshold=1.0)
+#: The shared budget: MNIST-1D's 4,000 training signals, batch 32, T steps of graded input.
+BASE = TrainConfig(dataset="mnist1d", arch="cnn1d", channels=32, width=100, time_steps=4,
+                   encoding="graded", batch_size=32, neuron=NEURON, readout_population=16,
+                   conserve_gradient=False, delay_shift=False, progress=False)
+#: lava-init: the paper's init calibrated to a hidden rate of 0.1, the surrogate conserved.
+LAVA_INIT = {"init": "variance_conserving", "calibrate": True, "hidden_rate": 0.1,
+             "conserve_gradient": True}
+#: lava-init with each hidden block's mean current subtracted: the base of the levers below.
+NORM = {**LAVA_INIT, "mean_norm": True}
+#: The controls: the paper's init as it is, Kaiming and SLAYER's default.
+CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaiming"},
+            "slayer_default": {"init": "slayer_default"}}
+#: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`);
+#: ``relay`` lava-init's deep recipe: relay blocks that copy their input at init, trained at
+#: ``lr / relays`` (:func:`lava_init.training.config.relay_lr`), the surrogate set for
+#: backward conservation; ``lava-init+norm`` (:data:`NORM`: NetX stores the subtracted mean
+#: as the neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every block but the
+#: readout (training only); ``+shift`` each training signal moved by up to 2 samples along
+#: the signal, anew each epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel
+#: convolutions or a Dense of 256; the :data:`CONTROLS`, as they are and with 64 channels
+#: (``+c64``: the controls of ``lava-init+norm+c64`` at its shape).
+RECIPES = {
+    "lava-init": LAVA_INIT,
+    "relay": {"init": "relay", "conserve_gradient": True},
+    "lava-init+norm": NORM,
+    "lava-init+norm+drop": {**NORM, "dropout": 0.1},
+    "lava-init+norm+shift": {**NORM, "shift": 2},
+    "lava-init+norm+T8": {**NORM, "time_steps": 8},
+    "lava-init+norm+c64": {**NORM, "channels": 64},
+    "lava-init+norm+w256": {**NORM, "width": 256},
+    **CONTROLS,
+    **{f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()},
+}
+#: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape, ``ann+c64`` with the
+#: 64 channels of ``lava-init+norm+c64``.
+ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    """One recipe at one depth as the sweep reports it: at the longest budget stored for that
+    depth, the learning rate whose mean final accuracy over the stored seeds is best."""
+
+    accuracy: float
+    epoch1_accuracy: float
+    lr: float
+    epochs: int
+    seeds: int
+
+
+def recipe_of(row: dict) -> str:
+    """A stored row's recipe: its init, with ``T<steps>`` added where the row ran another T
+    than its recipe's own (``--time-steps``)."""
+    steps = row["config"]["time_steps"]
+    own = {**dataclasses.asdict(BASE), **RECIPES.get(row["init"], {})}["time_steps"]
+    return row["init"] if steps == own else f"{row['init']} T{steps}"
+
+
+def best_by_depth(rows: dict[str, dict], recipe: str) -> dict[int, DepthResult]:
+    """``recipe``'s stored rows per depth, read by the sweep's rule (:class:`DepthResult`).
+
+    Args:
+        rows: the stored rows (``runs.json``: label -> row with ``init``, ``config``,
+            ``test_acc``, ``epoch1_acc``).
+        recipe: a recipe as :func:`recipe_of` names it.
+
+    Returns:
+        Depth -> :class:`DepthResult`, by depth.
+
+    Example:
+        >>> def row(depth, lr, acc, seed=0):
+        ...     config = {"depth": depth, "lr": lr, "epochs": 30, "time_steps": 4, "seed": seed}
+        ...     return {"init": "kaiming", "config": config, "test_acc": acc, "epoch1_acc": 0.3}
+        >>> rows = {"a": row(4, 0.01, 0.70), "b": row(4, 0.03, 0.72), "c": row(4, 0.01, 0.76, 1)}
+        >>> best_by_depth(rows, "kaiming")[4]
+        DepthResult(accuracy=0.73, epoch1_accuracy=0.3, lr=0.01, epochs=30, seeds=2)
+    """
+    runs: dict[tuple[int, int, float], list[dict]] = defaultdict(list)
+    for row in rows.values():
+        if recipe_of(row) == recipe:
+            config = row["config"]
+            runs[config["depth"], config["epochs"], config["lr"]].append(row)
+    longest = {depth: max(e for d, e, _ in runs if d == depth) for depth, _, _ in runs}
+    best: dict[int, DepthResult] = {}
+    for (depth, epochs, lr), seeds in runs.items():
+        if epochs != longest[depth]:
+            continue
+        result = DepthResult(statistics.mean(r["test_acc"] for r in seeds),
+                             statistics.mean(r["epoch1_acc"] for r in seeds), lr, epochs,
+                             len(seeds))
+        if depth not in best or result.accuracy > best[depth].accuracy:
+            best[depth] = result
+    return dict(sorted(best.items()))
