@@ -21,7 +21,7 @@ demo: $(STAMP)
 # demo and the long notebooks run at a short budget here; `make rerun` holds their full budget
 # to the published numbers.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 -m "not rerun"
+	$(PY) -m pytest -q -n 2 --dist worksteal -m "not rerun"
 
 # The fast tier alone (math, single blocks, layout, doctests of the math layer): seconds.
 test-fast: $(STAMP)

@@ -152,7 +152,7 @@ def test_verify_draws_a_progress_bar_on_a_terminal_unless_told_not_to(tmp_path):
     model = build_model(config)
     path = save_model(tmp_path / "m.pt", model, config)
     assert cli.main(["export", str(path), str(tmp_path / "m.net")]) == 0
-    argv = ["verify", str(path), str(tmp_path / "m.net"), "--samples", "6", "--time-steps", "6"]
+    argv = ["verify", str(path), str(tmp_path / "m.net"), "--samples", "2", "--time-steps", "6"]
     assert "sample" in _stderr_on_a_terminal(argv)
     assert "sample" not in _stderr_on_a_terminal([*argv, "--no-progress"])
 

@@ -327,7 +327,7 @@ def test_20_layer_net_keeps_its_rate_on_lava_and_slayer_default_is_silent(tmp_pa
         default = deep_mlp("slayer_default")
     kept = verify(variance_conserving,
                   export_netx(variance_conserving, tmp_path / "vc.net"), spikes)
-    silent = verify(default, export_netx(default, tmp_path / "default.net"), spikes)
+    silent = verify(default, export_netx(default, tmp_path / "default.net"), spikes[:1])
 
     assert kept.total_mismatches == 0 and silent.total_mismatches == 0
     first_hidden = kept.layers[0].lava_rate
@@ -344,7 +344,7 @@ def test_narrow_30_layer_default_net_at_threshold_half_holds_its_rate_on_lava(tm
     """Issue 12's Lava target: width 64, 30 layers, theta 0.5, default init."""
     net = deep_mlp("variance_conserving", depth=30, width=64, threshold=0.5, in_features=64)
     report = verify(net, export_netx(net, tmp_path / "narrow.net"),
-                    random_spikes((64,), steps=40, batch=2, rate=0.2))
+                    random_spikes((64,), steps=40, batch=1, rate=0.2))
     assert report.total_mismatches == 0
     hidden = [layer.lava_rate for layer in report.layers[:-1]]
     assert 0.5 <= hidden[-1] / hidden[0] <= 2.0, str(report)
