@@ -44,6 +44,23 @@ def _title(records: Sequence[LayerRecord]) -> str:
 
 
 def save_figure(figure: plt.Figure, path: Path) -> Path:
+    """Save ``figure`` as a PNG at :data:`DPI`, atomically, and close it.
+
+    Args:
+        figure: the matplotlib figure (closed afterwards).
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> figure, axis = plt.subplots(figsize=(1, 1))
+        >>> _ = axis.plot([0, 1])
+        >>> path = save_figure(figure, Path(tempfile.mkdtemp()) / "line.png")
+        >>> path.read_bytes()[1:4], plt.fignum_exists(figure.number)
+        (b'PNG', False)
+    """
     atomic_write(path, lambda temp: figure.savefig(temp, dpi=DPI, format="png"))
     plt.close(figure)
     return path
@@ -73,7 +90,26 @@ def _threshold_panels(records: Sequence[LayerRecord], path: Path, draw, ylabel: 
 
 
 def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
-    """Var[u] vs layer, one panel per threshold; measured solid, theory dashed."""
+    """Var[u] vs layer, one panel per threshold; measured solid, theory dashed.
+
+    Args:
+        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        Drawing the log axes takes most of a second, so the drawing is skipped here (it
+        returns the path of a PNG):
+
+        >>> import tempfile
+        >>> from lava_init.experiments.propagation import PropagationSetup, simulate
+        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
+        >>> out = Path(tempfile.mkdtemp())
+        >>> variance_figure(records, out / "variance.png").read_bytes()[1:4]  # doctest: +SKIP
+        b'PNG'
+    """
     top = max(10.0, 2.0 * max(r.variance for r in records))
 
     def draw(axis, method: str, threshold: float, color: str) -> None:
@@ -89,7 +125,23 @@ def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
 
 
 def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
-    """Spike rate vs layer, one panel per threshold; dashed: P(u > theta) from the theory."""
+    """Spike rate vs layer, one panel per threshold; dashed: P(u > theta) from the theory.
+
+    Args:
+        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> from lava_init.experiments.propagation import PropagationSetup, simulate
+        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
+        >>> out = Path(tempfile.mkdtemp())
+        >>> rate_figure(records, out / "rate.png").read_bytes()[1:4]
+        b'PNG'
+    """
 
     def draw(axis, method: str, threshold: float, color: str) -> None:
         layers, rate = _series(records, method, threshold, "rate")
@@ -104,7 +156,23 @@ def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
 
 
 def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:
-    """Spike rate over (threshold, layer), one panel per method; black = silent."""
+    """Spike rate over (threshold, layer), one panel per method; black = silent.
+
+    Args:
+        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> from lava_init.experiments.propagation import PropagationSetup, simulate
+        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
+        >>> out = Path(tempfile.mkdtemp())
+        >>> activity_heatmap(records, out / "heatmap.png").read_bytes()[1:4]
+        b'PNG'
+    """
     methods, thresholds = _keys(records)
     depth = max(r.layer for r in records)
     figure, axes = plt.subplots(len(methods), 1, figsize=(7.0, 1.0 + 0.9 * len(methods)),
@@ -128,14 +196,53 @@ def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:
 
 
 def propagation_figures(records: Sequence[LayerRecord], out: Path) -> list[Path]:
-    """variance_vs_layer.png, rate_vs_layer.png and activity_heatmap.png in ``out``."""
+    """variance_vs_layer.png, rate_vs_layer.png and activity_heatmap.png in ``out``.
+
+    Args:
+        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
+        out: the folder to write into.
+
+    Returns:
+        The three paths: :func:`variance_figure`, :func:`rate_figure`,
+        :func:`activity_heatmap`.
+
+    Example:
+        Three figures take over a second to draw, so the drawing is skipped here:
+
+        >>> import tempfile
+        >>> from lava_init.experiments.propagation import PropagationSetup, simulate
+        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
+        >>> out = Path(tempfile.mkdtemp())
+        >>> [path.name for path in propagation_figures(records, out)]  # doctest: +SKIP
+        ['variance_vs_layer.png', 'rate_vs_layer.png', 'activity_heatmap.png']
+    """
     return [variance_figure(records, out / "variance_vs_layer.png"),
             rate_figure(records, out / "rate_vs_layer.png"),
             activity_heatmap(records, out / "activity_heatmap.png")]
 
 
 def width_sweep_figure(records: Sequence[LayerRecord], path: Path) -> Path:
-    """Last-layer Var[u] / theory and worst per-layer deviation from theory vs width."""
+    """Last-layer Var[u] / theory and worst per-layer deviation from theory vs width.
+
+    Args:
+        records: the records of a width sweep
+            (:func:`~lava_init.experiments.propagation.width_sweep`).
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        Drawing the log axes takes most of a second, so the drawing is skipped here (it
+        returns the path of a PNG):
+
+        >>> import tempfile
+        >>> from lava_init.experiments.propagation import PropagationSetup, width_sweep
+        >>> records = width_sweep([20, 40], ["kaiming"], [1.0], PropagationSetup(depth=2))
+        >>> path = Path(tempfile.mkdtemp()) / "width_sweep.png"
+        >>> width_sweep_figure(records, path).read_bytes()[1:4]  # doctest: +SKIP
+        b'PNG'
+    """
     methods, thresholds = _keys(records)
     widths = sorted({r.width for r in records})
     depth = max(r.layer for r in records)

@@ -113,7 +113,22 @@ _FIELD_TYPES.update({name: float for name in CSV_COLUMNS if name not in _FIELD_T
 
 
 def parse_thresholds(text: str, neuron: str = "heaviside") -> tuple[float, ...]:
-    """``"0,0.5,1"`` -> (0.0, 0.5, 1.0); thresholds must be finite and >= 0 (> 0 for cuba)."""
+    """``"0,0.5,1"`` -> (0.0, 0.5, 1.0); thresholds must be finite and >= 0 (> 0 for cuba).
+
+    Args:
+        text: the comma-separated thresholds (``--thresholds``).
+        neuron: the neuron model; ``cuba`` needs thresholds of at least SLAYER's step 1/64.
+
+    Returns:
+        The thresholds; ValueError naming the option for anything else.
+
+    Example:
+        >>> parse_thresholds("0,0.5,1")
+        (0.0, 0.5, 1.0)
+        >>> parse_thresholds("0,1", neuron="cuba")
+        Traceback (most recent call last):
+        ValueError: --thresholds: 0.0 is below SLAYER's threshold step 1/64 ...
+    """
     values = _parse_list(text, float, "--thresholds", "0,0.5,1")
     for value in values:
         if not math.isfinite(value) or value < 0:
@@ -127,7 +142,18 @@ def parse_thresholds(text: str, neuron: str = "heaviside") -> tuple[float, ...]:
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
-    """``"50,100,200"`` -> (50, 100, 200); an empty string means no sweep."""
+    """``"50,100,200"`` -> (50, 100, 200); an empty string means no sweep.
+
+    Args:
+        text: the comma-separated widths (``--widths``).
+
+    Returns:
+        The widths, each at least 1; ValueError for anything else.
+
+    Example:
+        >>> parse_widths("50,100,200"), parse_widths("")
+        ((50, 100, 200), ())
+    """
     if not text.strip():
         return ()
     values = _parse_list(text, int, "--widths", "50,100,1000")
@@ -137,7 +163,20 @@ def parse_widths(text: str) -> tuple[int, ...]:
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
-    """Comma-separated registered names, or ``all`` for every registered initializer."""
+    """Comma-separated registered names, or ``all`` for every registered initializer.
+
+    Args:
+        text: the comma-separated initializer names (``--methods``), or ``all``.
+
+    Returns:
+        The names; ValueError for one that is not registered.
+
+    Example:
+        >>> parse_methods("kaiming,xavier")
+        ('kaiming', 'xavier')
+        >>> "variance_conserving" in parse_methods("all")
+        True
+    """
     if text.strip() == "all":
         return tuple(INITIALIZERS)
     names = _parse_list(text, str, "--methods", "variance_conserving,kaiming")
@@ -160,7 +199,24 @@ def _parse_list(text: str, kind: type, flag: str, example: str) -> tuple:
 
 def predicted_variances(method: InitMethod, threshold: float, setup: PropagationSetup
                         ) -> np.ndarray:
-    """``variance_map`` for layers 0..depth with the method's closed-form Var[w] (NaN if none)."""
+    """``variance_map`` for layers 0..depth with the method's closed-form Var[w] (NaN if none).
+
+    Args:
+        method: a registered initializer (:func:`~lava_init.initializers.get_initializer`).
+        threshold: the neurons' threshold.
+        setup: the network (its depth, width and sigma).
+
+    Returns:
+        The predicted membrane variance of layers 0..depth.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> conserving, kaiming = get_initializer("variance_conserving"), get_initializer("kaiming")
+        >>> predicted_variances(conserving, 1.0, setup).round(3).tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        >>> predicted_variances(kaiming, 1.0, setup).round(3).tolist()
+        [1.0, 0.317, 0.076, 0.0]
+    """
     if method.variance is None:
         return np.full(setup.depth + 1, np.nan)
     weight_var = method.variance(setup.width, setup.width, threshold, setup.sigma)
@@ -174,7 +230,23 @@ def _realization_seeds(seed: int, network: int) -> tuple[int, int]:
 
 
 def input_currents(setup: PropagationSetup, network: int = 0) -> torch.Tensor:
-    """The seeded input ``u_0 ~ N(0, 1)`` of one realization, shape (batch, width), float32."""
+    """The seeded input ``u_0 ~ N(0, 1)`` of one realization, shape (batch, width), float32.
+
+    Args:
+        setup: the network (its batch, width and seed).
+        network: the realization's index.
+
+    Returns:
+        The input currents, (batch, width).
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> currents = input_currents(setup)
+        >>> tuple(currents.shape), torch.equal(currents, input_currents(setup))
+        ((8, 50), True)
+        >>> torch.equal(currents, input_currents(setup, network=1))
+        False
+    """
     generator = torch.Generator().manual_seed(_realization_seeds(setup.seed, network)[0])
     return torch.randn((setup.batch, setup.width), generator=generator)
 
@@ -189,8 +261,22 @@ def lif_soft_reset(drive: torch.Tensor, thresholds: torch.Tensor, leak: float
     """LIF neurons with soft reset over the time axis 1 of ``drive`` (thresholds, T, ...).
 
     ``v[t] = leak * v[t-1] + drive[t]``; spike when ``v[t] > theta``; then ``v -= theta``.
-    ``thresholds`` broadcasts against ``drive[:, t]``. Returns (membrane before reset, spikes).
-    With ``leak = 0`` this is the Heaviside neuron ``H(drive - theta)``.
+    ``thresholds`` broadcasts against ``drive[:, t]``. With ``leak = 0`` this is the Heaviside
+    neuron ``H(drive - theta)``.
+
+    Args:
+        drive: the input per step, (thresholds, T, ...).
+        thresholds: the thresholds, broadcast against ``drive[:, t]``.
+        leak: ``beta``, the fraction of the voltage kept per step.
+
+    Returns:
+        ``(membrane, spikes)``: the voltage before reset and the 0/1 spikes, both of
+        ``drive``'s shape.
+
+    Example:
+        >>> membrane, spikes = lif_soft_reset(torch.full((1, 3, 1), 0.6), torch.tensor(1.0), 1.0)
+        >>> [round(v, 2) for v in membrane.flatten().tolist()], spikes.flatten().tolist()
+        ([0.6, 1.2, 0.8], [0.0, 1.0, 0.0])
     """
     membrane = torch.empty_like(drive)
     spikes = torch.empty_like(drive)
@@ -326,9 +412,25 @@ def simulate(method: str, thresholds: Sequence[float], setup: PropagationSetup,
              progress: tqdm | None = None) -> list[LayerRecord]:
     """Run the network of ``setup`` initialized with ``method`` at each threshold.
 
-    Returns one :class:`LayerRecord` per threshold and layer (0..depth), thresholds outer;
-    statistics are means over ``setup.networks`` realizations. ``progress`` (optional)
+    Statistics are means over ``setup.networks`` realizations. ``progress`` (optional)
     advances once per simulated layer (per threshold for cuba).
+
+    Args:
+        method: a registered initializer's name.
+        thresholds: the neurons' thresholds to run.
+        setup: the network.
+        progress: a tqdm bar to advance, or None.
+
+    Returns:
+        One :class:`LayerRecord` per threshold and layer (0..depth), thresholds outer.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = simulate("variance_conserving", [0.0, 1.0], setup)
+        >>> [(r.threshold, r.layer) for r in records][:5]
+        [(0.0, 0), (0.0, 1), (0.0, 2), (0.0, 3), (1.0, 0)]
+        >>> all(r.rate > 0 for r in records), round(records[-1].predicted_variance, 6)
+        (True, 1.0)
     """
     init_method = get_initializer(method)
     if not thresholds:
@@ -357,7 +459,23 @@ def _progress_steps(setup: PropagationSetup, thresholds: Sequence[float]) -> int
 def propagation_experiment(methods: Iterable[str], thresholds: Sequence[float],
                            setup: PropagationSetup, progress: bool = False
                            ) -> list[LayerRecord]:
-    """:func:`simulate` for every method; records in method, threshold, layer order."""
+    """:func:`simulate` for every method; records in method, threshold, layer order.
+
+    Args:
+        methods: registered initializers' names.
+        thresholds: the neurons' thresholds.
+        setup: the network.
+        progress: show a progress bar.
+
+    Returns:
+        The records of every method, threshold and layer.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> len(records), [r.method for r in records[::4]]
+        (8, ['variance_conserving', 'kaiming'])
+    """
     methods = list(methods)
     total = len(methods) * _progress_steps(setup, thresholds)
     with tqdm(total=total, desc=f"{setup.neuron} propagation", unit="layer",
@@ -368,7 +486,24 @@ def propagation_experiment(methods: Iterable[str], thresholds: Sequence[float],
 
 def width_sweep(widths: Iterable[int], methods: Iterable[str], thresholds: Sequence[float],
                 setup: PropagationSetup, progress: bool = False) -> list[LayerRecord]:
-    """The experiment at each width; batch = max(8, 64000 / width) keeps the sample size."""
+    """The experiment at each width; batch = max(8, 64000 / width) keeps the sample size.
+
+    Args:
+        widths: the widths to run.
+        methods: registered initializers' names.
+        thresholds: the neurons' thresholds.
+        setup: the network (its width and batch are replaced per width).
+        progress: show a progress bar.
+
+    Returns:
+        The records, width by width.
+
+    Example:
+        >>> setup = PropagationSetup(depth=2)
+        >>> records = width_sweep([50, 100], ["variance_conserving"], [1.0], setup)
+        >>> [(r.width, r.layer) for r in records]
+        [(50, 0), (50, 1), (50, 2), (100, 0), (100, 1), (100, 2)]
+    """
     setups = [replace(setup, width=width, batch=max(8, SWEEP_SAMPLES_PER_LAYER // width))
               for width in widths]
     methods = list(methods)
@@ -380,7 +515,22 @@ def width_sweep(widths: Iterable[int], methods: Iterable[str], thresholds: Seque
 
 
 def silent_depth(records: Iterable[LayerRecord], method: str, threshold: float) -> int | None:
-    """The first layer where ``method`` at ``threshold`` emits no spike (None if none is)."""
+    """The first layer where ``method`` at ``threshold`` emits no spike (None if none is).
+
+    Args:
+        records: the experiment's records.
+        method: the initializer's name.
+        threshold: the threshold.
+
+    Returns:
+        The layer, or None.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> silent_depth(records, "kaiming", 1.0), silent_depth(records, "variance_conserving", 1.0)
+        (3, None)
+    """
     for record in records:
         if record.method == method and record.threshold == threshold and record.rate == 0:
             return record.layer
@@ -388,7 +538,23 @@ def silent_depth(records: Iterable[LayerRecord], method: str, threshold: float) 
 
 
 def write_csv(records: Iterable[LayerRecord], path: str | Path) -> Path:
-    """Write the records with a header of :data:`CSV_COLUMNS`, atomically."""
+    """Write the records with a header of :data:`CSV_COLUMNS`, atomically.
+
+    Args:
+        records: the records to write (floats to 6 significant digits).
+        path: the CSV file.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> path = write_csv(records, Path(tempfile.mkdtemp()) / "propagation.csv")
+        >>> path.read_text().splitlines()[0] == ",".join(CSV_COLUMNS)
+        True
+    """
     rows = [{key: f"{value:.6g}" if isinstance(value, float) else value
              for key, value in asdict(record).items()} for record in records]
     text = io.StringIO(newline="")
@@ -403,6 +569,23 @@ def theory_deviation(records: Iterable[LayerRecord], method: str, threshold: flo
     """max over layers of ``|variance / predicted - 1|`` where the prediction exceeds ``floor``.
 
     NaN when no layer qualifies (no closed form, or the theory predicts silence at once).
+
+    Args:
+        records: the experiment's records.
+        method: the initializer's name.
+        threshold: the threshold.
+        floor: the smallest prediction compared.
+
+    Returns:
+        The largest relative deviation from the theory.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> 0 <= theory_deviation(records, "variance_conserving", 1.0) < 1
+        True
+        >>> theory_deviation(records, "variance_conserving", 0.5)  # no such records
+        nan
     """
     ratios = [abs(r.variance / r.predicted_variance - 1.0) for r in records
               if r.method == method and r.threshold == threshold and r.predicted_variance > floor]
@@ -410,7 +593,22 @@ def theory_deviation(records: Iterable[LayerRecord], method: str, threshold: flo
 
 
 def read_csv(path: str | Path) -> list[LayerRecord]:
-    """The records of a CSV written by :func:`write_csv` (e.g. to redraw or tabulate a run)."""
+    """The records of a CSV written by :func:`write_csv` (e.g. to redraw or tabulate a run).
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        The records; FileNotFoundError without the file, ValueError for other columns.
+
+    Example:
+        >>> import tempfile
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> back = read_csv(write_csv(records, Path(tempfile.mkdtemp()) / "propagation.csv"))
+        >>> len(back), back[5].method, back[5].layer, abs(back[5].rate - records[5].rate) < 1e-6
+        (8, 'kaiming', 1, True)
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no propagation CSV at {path}; write one with "
@@ -427,7 +625,24 @@ def read_csv(path: str | Path) -> list[LayerRecord]:
 def summary_rows(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)
                  ) -> tuple[list[str], list[list]]:
     """Var[u] and rate at the given layers, worst deviation from theory and the silent depth:
-    the headers and one row per method and threshold."""
+    the headers and one row per method and threshold.
+
+    Args:
+        records: the experiment's records.
+        layers: the layers shown (those the records have).
+
+    Returns:
+        ``(headers, rows)``.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> headers, rows = summary_rows(records, layers=(1, 3))
+        >>> headers[:4], headers[-2:]
+        (['method', 'theta', 'Var[u] l1', 'Var[u] l3'], ['max|Var/theory-1|', 'silent from'])
+        >>> [(row[0], row[-1]) for row in rows]
+        [('variance_conserving', '-'), ('kaiming', 3)]
+    """
     by_key = {(r.method, r.threshold, r.layer): r for r in records}
     keys = list(dict.fromkeys((r.method, r.threshold) for r in records))
     shown = [layer for layer in layers if any(k[2] == layer for k in by_key)]
@@ -444,5 +659,21 @@ def summary_rows(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50
 
 
 def summary_table(records: Sequence[LayerRecord], layers: Sequence[int] = (10, 50, 100)) -> str:
-    """:func:`summary_rows` as the plain-text table the command prints."""
+    """:func:`summary_rows` as the plain-text table the command prints.
+
+    Args:
+        records: the experiment's records.
+        layers: the layers shown (those the records have).
+
+    Returns:
+        The table, a header, a rule and one line per method and threshold.
+
+    Example:
+        >>> setup = PropagationSetup(depth=3, width=50, batch=8)
+        >>> records = propagation_experiment(["variance_conserving", "kaiming"], [1.0], setup)
+        >>> table = summary_table(records, layers=(1, 3))
+        >>> lines = table.splitlines()
+        >>> lines[0].split("  ")[0], len(lines), lines[3].split()[0], lines[3].split()[-1]
+        ('method', 4, 'kaiming', '3')
+    """
     return format_table(*summary_rows(records, layers))

@@ -104,13 +104,36 @@ class RoundingReport:
 
 
 def on_grid(values) -> np.ndarray:
-    """Where ``values`` (in grid units) lie on whole numbers, up to float32 storage."""
+    """Where ``values`` (in grid units) lie on whole numbers, up to float32 storage.
+
+    Args:
+        values: numbers in units of the grid step (e.g. weights times 64).
+
+    Returns:
+        A bool array of ``values``' shape: True within :data:`GRID_TOLERANCE` (relative) of a
+        whole number.
+
+    Example:
+        >>> on_grid([1.0, 1.5, 2.0000001]).tolist()
+        [True, False, True]
+    """
     values = np.asarray(values, dtype=np.float64)
     return np.abs(values - np.round(values)) <= GRID_TOLERANCE * np.maximum(1.0, np.abs(values))
 
 
 def snap(values) -> np.ndarray:
-    """``values`` with those on the grid (:func:`on_grid`) made whole, the rest untouched."""
+    """``values`` with those on the grid (:func:`on_grid`) made whole, the rest untouched.
+
+    Args:
+        values: numbers in units of the grid step.
+
+    Returns:
+        A float64 array of ``values``' shape.
+
+    Example:
+        >>> snap([1.0000001, 1.5]).tolist()
+        [1.0, 1.5]
+    """
     values = np.asarray(values, dtype=np.float64)
     return np.where(on_grid(values), np.round(values), values)
 
@@ -118,8 +141,16 @@ def snap(values) -> np.ndarray:
 def decay_units(decay: float, rounding: str = "nearest") -> int:
     """A decay (fraction per step, in [0, 1]) as Loihi's integer in 1/4096.
 
-    >>> decay_units(1e-4 / 0.0025), decay_units(1e-4 / 0.0025, "floor")
-    (164, 163)
+    Args:
+        decay: the fraction of the state lost per step (``dt / tau``).
+        rounding: one of :data:`DECAY_ROUNDING`: ``"nearest"`` or ``"floor"``.
+
+    Returns:
+        The decay's integer, ``decay * 4096`` rounded.
+
+    Example:
+        >>> decay_units(1e-4 / 0.0025), decay_units(1e-4 / 0.0025, "floor")
+        (164, 163)
     """
     if rounding not in DECAY_ROUNDING:
         raise ValueError(f"decay rounding {rounding!r}; valid: {', '.join(DECAY_ROUNDING)}")
@@ -131,8 +162,15 @@ def weight_mantissas(weight: np.ndarray) -> np.ndarray:
     """Weights (SLAYER volts) as Loihi's 8-bit mantissas: even integers in [-256, 254]
     (SLAYER's ``quantize_8bit``: nearest multiple of 1/32, clamped).
 
-    >>> weight_mantissas(np.array([0.16, -0.04, 9.0])).tolist()
-    [10, -2, 254]
+    Args:
+        weight: the weights in SLAYER volts (voltage gain and scale applied).
+
+    Returns:
+        An int64 array of ``weight``'s shape, in 1/64.
+
+    Example:
+        >>> weight_mantissas(np.array([0.16, -0.04, 9.0])).tolist()
+        [10, -2, 254]
     """
     return np.rint(SLAYER_8BIT.apply(snap(weight * MANTISSA_SCALE) / MANTISSA_SCALE)
                    * MANTISSA_SCALE).astype(np.int64)
@@ -141,20 +179,52 @@ def weight_mantissas(weight: np.ndarray) -> np.ndarray:
 def threshold_mantissa(threshold: float) -> int:
     """A threshold (SLAYER volts) as lava-dl stores it, ``int(theta * 64)``.
 
-    >>> threshold_mantissa(0.4)
-    25
+    Args:
+        threshold: the threshold in SLAYER volts.
+
+    Returns:
+        The mantissa, truncated toward zero (values on the grid made whole first).
+
+    Example:
+        >>> threshold_mantissa(0.4), threshold_mantissa(1.0)
+        (25, 64)
     """
     return int(snap(threshold * MANTISSA_SCALE))
 
 
 def bias_mantissas(bias: np.ndarray) -> np.ndarray:
-    """Biases (SLAYER volts per step) as integers in 1/64, nearest."""
+    """Biases (SLAYER volts per step) as integers in 1/64, nearest.
+
+    Args:
+        bias: the biases in SLAYER volts per step.
+
+    Returns:
+        An int64 array of ``bias``' shape.
+
+    Example:
+        >>> bias_mantissas(np.array([0.5, -0.01])).tolist()
+        [32, -1]
+    """
     return np.rint(snap(np.asarray(bias) * MANTISSA_SCALE)).astype(np.int64)
 
 
 def fits(dynamics: NeuronDynamics, weight: np.ndarray, scale: float) -> bool:
     """True when ``scale`` keeps the weights in 8 bits and threshold and biases in Loihi's
-    range, with a threshold of at least one mantissa unit."""
+    range, with a threshold of at least one mantissa unit.
+
+    Args:
+        dynamics: the layer's neuron at ``dt``.
+        weight: the synapse's weights in NIR units (before the gain).
+        scale: SLAYER volts per NIR volt.
+
+    Returns:
+        Whether the layer fits Loihi's ranges at ``scale``.
+
+    Example:
+        >>> dynamics = NeuronDynamics(1.0, 0.04, 0.04, np.zeros(1), 0.1)
+        >>> fits(dynamics, np.ones((1, 1)), 64.0), fits(dynamics, np.ones((1, 1)), 128.0)
+        (True, False)
+    """
     largest = float(np.abs(weight).max(initial=0.0)) * dynamics.gain * scale
     threshold = dynamics.threshold * scale * MANTISSA_SCALE
     bias = float(np.abs(dynamics.bias).max(initial=0.0)) * scale * MANTISSA_SCALE
@@ -162,7 +232,23 @@ def fits(dynamics: NeuronDynamics, weight: np.ndarray, scale: float) -> bool:
 
 
 def exact_at(dynamics: NeuronDynamics, weight: np.ndarray, scale: float) -> bool:
-    """True when nothing but the decays needs rounding at ``scale``."""
+    """True when nothing but the decays needs rounding at ``scale``.
+
+    Args:
+        dynamics: the layer's neuron at ``dt``.
+        weight: the synapse's weights in NIR units (before the gain).
+        scale: SLAYER volts per NIR volt.
+
+    Returns:
+        Whether the layer fits (:func:`fits`) with weights, threshold and biases on their grids.
+
+    Example:
+        >>> weight = np.ones((1, 1))
+        >>> exact_at(NeuronDynamics(1.0, 0.5, 0.5, np.zeros(1), 1.0), weight, 1.0)  # w 0.5
+        True
+        >>> exact_at(NeuronDynamics(1.0, 0.04, 0.04, np.zeros(1), 0.1), weight, 1.0)  # w 0.04
+        False
+    """
     weights = np.asarray(weight) * dynamics.gain * scale * MANTISSA_SCALE
     return (fits(dynamics, weight, scale) and bool(on_grid(weights / 2).all())
             and bool(on_grid(dynamics.threshold * scale * MANTISSA_SCALE))
@@ -174,9 +260,17 @@ def voltage_scale(dynamics: NeuronDynamics, weight: np.ndarray) -> float:
     at 1 (a graph :func:`lava_init.nir.to_nir` wrote), else the largest power of two that
     keeps its weights in 8 bits and threshold and biases in range (the finest grid).
 
-    >>> dynamics = NeuronDynamics(1.0, 0.04, 0.04, np.zeros(1), 0.1)
-    >>> voltage_scale(dynamics, np.ones((1, 1)))
-    64.0
+    Args:
+        dynamics: the layer's neuron at ``dt``.
+        weight: the synapse's weights in NIR units (before the gain).
+
+    Returns:
+        The scale; ValueError when no power of two fits.
+
+    Example:
+        >>> dynamics = NeuronDynamics(1.0, 0.04, 0.04, np.zeros(1), 0.1)
+        >>> voltage_scale(dynamics, np.ones((1, 1)))
+        64.0
     """
     if exact_at(dynamics, weight, 1.0):
         return 1.0
@@ -188,7 +282,22 @@ def voltage_scale(dynamics: NeuronDynamics, weight: np.ndarray) -> float:
 
 
 def rounding(node: str, parameter: str, wanted, stored) -> Rounding:
-    """The :class:`Rounding` of ``wanted`` -> ``stored`` (arrays: the element that moved most)."""
+    """The :class:`Rounding` of ``wanted`` -> ``stored`` (arrays: the element that moved most).
+
+    Args:
+        node: the NIR node's name.
+        parameter: the parameter's name as the report shows it.
+        wanted: the value(s) NIR asks for.
+        stored: the value(s) on Loihi's grid (broadcast to ``wanted``).
+
+    Returns:
+        The record: the worst element's wanted and stored values, and how many elements moved.
+
+    Example:
+        >>> moved = rounding("lif", "v_threshold", [1.0, 0.3], [1.0, 0.296875])
+        >>> moved.wanted, moved.stored, moved.changed, moved.count, round(moved.relative_error, 4)
+        (0.3, 0.296875, 1, 2, 0.0104)
+    """
     wanted = np.atleast_1d(np.asarray(wanted, dtype=np.float64)).ravel()
     stored = np.broadcast_to(np.asarray(stored, dtype=np.float64).ravel(), wanted.shape)
     worst = int(np.argmax(np.abs(stored - wanted)))

@@ -41,7 +41,30 @@ def neuron_node(group: h5py.Group, name: str, shape: tuple[int, ...], dt: float,
                 bias: np.ndarray, leak: bool = False) -> tuple[nir.NIRNode, np.ndarray | None]:
     """The NIR neuron of a NetX layer's CUBA ``neuron`` group with ``bias`` (volts per step,
     one per neuron), and the bias its synapse must carry instead (LIF, IF), else None;
-    ``leak``: a LIF carries its bias as ``v_leak`` (a synapse without a bias before it)."""
+    ``leak``: a LIF carries its bias as ``v_leak`` (a synapse without a bias before it).
+
+    Args:
+        group: the NetX layer's HDF5 group (its ``neuron`` subgroup is read).
+        name: the layer's name (for the error).
+        shape: the layer's neuron shape.
+        dt: the time step in seconds.
+        bias: the layer's bias in volts per step, one per neuron.
+        leak: carry a LIF's bias as ``v_leak``.
+
+    Returns:
+        ``(node, synapse_bias)``: a LIF, IF or CubaLIF chosen by the decays (see the
+        module), and the bias its synapse must carry or None.
+
+    Example:
+        >>> import tempfile; from lava.lib.dl import slayer
+        >>> neuron = {"threshold": 1.0, "current_decay": 1.0, "voltage_decay": 0.5}
+        >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 3, 2))
+        >>> path = export_netx(net, tempfile.mkdtemp() + "/net.net")
+        >>> with h5py.File(path) as handle:
+        ...     node, bias = neuron_node(handle["layer/0"], "layer0", (2,), 1e-3, np.zeros(2))
+        >>> type(node).__name__, node.tau.tolist(), node.r.tolist(), bias.tolist()
+        ('LIF', [0.002, 0.002], [2.0, 2.0], [0.0, 0.0])
+    """
     neuron = group["neuron"]
     kind = neuron["type"][()]
     kind = (kind[0] if np.ndim(kind) else kind)
@@ -135,11 +158,30 @@ def _layer_nodes(group: h5py.Group, layer: NetxLayer, dt: float) -> dict[str, ni
 
 
 def netx_to_nir(path: str | Path, dt: float) -> nir.NIRGraph:
-    """The NIR graph of the NetX file ``path`` at time step ``dt`` (seconds): an Input, a
-    synapse (a Scale for an input layer with neurons), a Delay where the layer has delays
-    (steps x dt) and a neuron node per CUBA layer (see the module), Flatten nodes, an Output;
-    ``graph.metadata["dt"]`` holds ``dt``. Layers NetX skips are left out with a warning;
-    ValueError for layers NIR cannot carry here."""
+    """The NIR graph of the NetX file ``path`` at time step ``dt`` (seconds).
+
+    The graph is an Input, a synapse (a Scale for an input layer with neurons), a Delay where
+    the layer has delays (steps x dt) and a neuron node per CUBA layer (see the module),
+    Flatten nodes, an Output; ``graph.metadata["dt"]`` holds ``dt``. Layers NetX skips are
+    left out with a warning; ValueError for layers NIR cannot carry here.
+
+    Args:
+        path: a NetX file (:func:`netx_export.export_netx` writes them).
+        dt: the time step the graph's time constants refer to, in seconds.
+
+    Returns:
+        The ``nir.NIRGraph``.
+
+    Example:
+        >>> import tempfile; from lava.lib.dl import slayer
+        >>> neuron = {"threshold": 1.0, "current_decay": 0.25, "voltage_decay": 0.5}
+        >>> net = torch.nn.Sequential(slayer.block.cuba.Dense(neuron, 3, 2))
+        >>> graph = netx_to_nir(export_netx(net, tempfile.mkdtemp() + "/net.net"), dt=1e-3)
+        >>> list(graph.nodes), graph.metadata
+        (['input', 'layer0.synapse', 'layer0.cubalif', 'output'], {'dt': 0.001})
+        >>> graph.nodes["layer0.cubalif"].tau_syn.tolist()  # dt / 0.25
+        [0.004, 0.004]
+    """
     netx = read_netx_file(path)
     if netx.input_levels:
         raise ValueError(f"{path}: its first layer takes graded messages (input_levels "
@@ -190,5 +232,21 @@ def to_nir(net: torch.nn.Module, dt: float, input_shape: Sequence[int] | None = 
 
 def write_nir(graph: nir.NIRGraph, path: str | Path) -> Path:
     """Write ``graph`` to the ``.nir`` file ``path`` atomically (:func:`nir.write` to a temp
-    file beside it, renamed over ``path``: a failure leaves nothing new); returns the path."""
+    file beside it, renamed over ``path``: a failure leaves nothing new); returns the path.
+
+    Args:
+        graph: the NIR graph.
+        path: the ``.nir`` file to write.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), nir.IF(
+        ...     r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)))
+        >>> path = write_nir(graph, Path(tempfile.mkdtemp()) / "net.nir")
+        >>> sorted(nir.read(path).nodes)
+        ['if', 'input', 'linear', 'output']
+    """
     return atomic_write(path, lambda temp: nir.write(temp, graph))

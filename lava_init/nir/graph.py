@@ -39,7 +39,27 @@ class GraphLayer:
 
 
 def read_graph(graph: nir.NIRGraph | str | Path) -> nir.NIRGraph:
-    """``graph`` itself, or the graph of the ``.nir`` file it names (``nir.read``)."""
+    """``graph`` itself, or the graph of the ``.nir`` file it names (``nir.read``).
+
+    Args:
+        graph: a ``nir.NIRGraph`` or the path of a ``.nir`` file.
+
+    Returns:
+        The graph; FileNotFoundError for a missing file, ValueError for one ``nir.read``
+        cannot load.
+
+    Example:
+        >>> import tempfile
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), lif)
+        >>> read_graph(graph) is graph
+        True
+        >>> path = Path(tempfile.mkdtemp()) / "net.nir"
+        >>> nir.write(path, graph)
+        >>> sorted(read_graph(path).nodes)
+        ['input', 'lif', 'linear', 'output']
+    """
     if isinstance(graph, nir.NIRGraph):
         return graph
     path = Path(graph)
@@ -89,7 +109,21 @@ def _refuse_cycle(graph: nir.NIRGraph) -> None:
 
 def chain(graph: nir.NIRGraph) -> list[str]:
     """The node names from the Input to the Output; ValueError naming the first node that
-    does not sit on one path (an unknown type, a branch, a loose node, a cycle)."""
+    does not sit on one path (an unknown type, a branch, a loose node, a cycle).
+
+    Args:
+        graph: the NIR graph.
+
+    Returns:
+        The node names in order, Input first and Output last.
+
+    Example:
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), lif)
+        >>> chain(graph)
+        ['input', 'linear', 'lif', 'output']
+    """
     for name, node in graph.nodes.items():
         node_kind(name, node)
     for source, target in graph.edges:
@@ -191,7 +225,24 @@ def _layer_names(graph: nir.NIRGraph, order: list[str], index: int) -> list[str]
 
 
 def graph_layers(graph: nir.NIRGraph) -> tuple[Shape, list[GraphLayer]]:
-    """One sample's input shape and the lava-dl blocks of the checked graph, in order."""
+    """One sample's input shape and the lava-dl blocks of the checked graph, in order.
+
+    Args:
+        graph: the NIR graph (checked with :func:`chain` and layer by layer).
+
+    Returns:
+        ``(input_shape, layers)``: the shape without time and one :class:`GraphLayer` per
+        lava-dl block; ValueError in one line naming the node and the fix for anything not
+        mapped.
+
+    Example:
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), lif)
+        >>> shape, layers = graph_layers(graph)
+        >>> shape, [(layer.kind, layer.synapse, layer.neuron, layer.shape) for layer in layers]
+        ((3,), [('dense', 'linear', 'lif', (2,))])
+    """
     order = chain(graph)
     shape = _input_shape(graph, order[0])
     layers, index = [], 1

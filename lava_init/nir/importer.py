@@ -95,7 +95,27 @@ def _delays(graph: nir.NIRGraph, layer: GraphLayer, dt: float) -> tuple[np.ndarr
 def loihi_layer(graph: nir.NIRGraph, layer: GraphLayer, dt: float, scale: float | None = None,
                 decay_rounding: str = "nearest") -> LoihiLayer:
     """The checked ``layer`` of ``graph`` on Loihi's grids at ``dt``; ``scale``: SLAYER volts
-    per NIR volt (None: :func:`voltage_scale`)."""
+    per NIR volt (None: :func:`voltage_scale`).
+
+    Args:
+        graph: the NIR graph.
+        layer: one of its layers (:func:`~lava_init.nir.graph.graph_layers`), not a Flatten.
+        dt: the time step in seconds.
+        scale: SLAYER volts per NIR volt (None: chosen).
+        decay_rounding: ``"nearest"`` or ``"floor"`` (:func:`decay_units`).
+
+    Returns:
+        The :class:`LoihiLayer`: mantissas, decays in 1/4096, the scale and the roundings.
+
+    Example:
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), lif)
+        >>> layer = graph_layers(graph)[1][0]
+        >>> loihi = loihi_layer(graph, layer, dt=1e-4)  # decay 1e-4 / 1.6e-3 = 1/16, gain 1
+        >>> loihi.weight.tolist(), loihi.threshold, loihi.voltage_decay, loihi.voltage_scale
+        ([[64, 64, 64], [64, 64, 64]], 64, 256, 1.0)
+    """
     name, node = layer.neuron, graph.nodes[layer.neuron]
     dynamics = NEURON_NODES[type(node)](name, node, dt)
     scale = voltage_scale(dynamics, layer.weight) if scale is None else float(scale)
@@ -152,7 +172,25 @@ def _block(layer: GraphLayer, loihi: LoihiLayer | None) -> torch.nn.Module:
 
 
 def graph_dt(graph: nir.NIRGraph, dt: float | None) -> float:
-    """``dt``, else the graph's ``metadata["dt"]``; ValueError when neither is a time step."""
+    """``dt``, else the graph's ``metadata["dt"]``; ValueError when neither is a time step.
+
+    Args:
+        graph: the NIR graph.
+        dt: the time step in seconds, or None to read the graph's.
+
+    Returns:
+        The time step in seconds.
+
+    Example:
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), lif)
+        >>> graph_dt(graph, 1e-4)
+        0.0001
+        >>> graph.metadata["dt"] = 1e-3
+        >>> graph_dt(graph, None)
+        0.001
+    """
     if dt is None:
         metadata = graph.metadata if isinstance(graph.metadata, dict) else {}
         dt = metadata.get("dt")
@@ -223,7 +261,28 @@ def nir_to_netx(graph: nir.NIRGraph | str | Path, path: str | Path, dt: float | 
                 voltage_scale: float | None = None, decay_rounding: str = "nearest"
                 ) -> NirNetwork:
     """:func:`from_nir`, then :func:`netx_export.export_netx` to ``path`` (atomically: a
-    failure writes nothing); returns the imported network (its ``rounding`` report)."""
+    failure writes nothing); returns the imported network (its ``rounding`` report).
+
+    Args:
+        graph: a ``nir.NIRGraph`` or the path of a ``.nir`` file.
+        path: the NetX file to write.
+        dt: the time step in seconds (None: the graph's ``metadata["dt"]``).
+        voltage_scale: SLAYER volts per NIR volt (None: chosen per layer).
+        decay_rounding: ``"nearest"`` or ``"floor"``.
+
+    Returns:
+        The :class:`NirNetwork` written.
+
+    Example:
+        >>> import tempfile
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.ones((2, 3))), lif)
+        >>> path = Path(tempfile.mkdtemp()) / "net.net"
+        >>> net = nir_to_netx(graph, path, dt=1e-4)
+        >>> path.is_file(), len(net.rounding.rounded)  # nothing rounded: the graph is on the grid
+        (True, 0)
+    """
     net = from_nir(graph, dt, voltage_scale, decay_rounding)
     export_netx(net, path, input_shape=net.input_shape)
     return net

@@ -31,13 +31,28 @@ def initialize_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None,
     Sinabs user copies them into the modules the nodes are named after. Biases, Scale nodes
     and neurons are left as they are.
 
-    >>> import nir, numpy as np
-    >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.zeros((32, 64))), nir.LIF(
-    ...     tau=np.full(32, 1e-3), r=np.ones(32), v_leak=np.zeros(32),
-    ...     v_threshold=np.ones(32), v_reset=np.zeros(32)))
-    >>> initialized, report = initialize_nir(graph, dt=1e-3)
-    >>> float(np.abs(initialized.nodes["linear"].weight).max()) > 0
-    True
+    Args:
+        graph: a ``nir.NIRGraph`` or the path of a ``.nir`` file (not changed).
+        dt: the time step in seconds (None: the graph's ``metadata["dt"]``).
+        method: an initializer's name (:func:`lava_init.initialize`).
+        voltage_scale: SLAYER volts per NIR volt for every layer (None: per layer, the
+            threshold in [1, 2)).
+        **options: more options of :func:`lava_init.initialize` (e.g. ``generator``).
+
+    Returns:
+        ``(initialized, report)``: the graph with the new weights, and the
+        :class:`~lava_init.network_init.InitReport`.
+
+    Example:
+        >>> import nir, numpy as np
+        >>> graph = nir.NIRGraph.from_list(nir.Linear(weight=np.zeros((32, 64))), nir.LIF(
+        ...     tau=np.full(32, 1e-3), r=np.ones(32), v_leak=np.zeros(32),
+        ...     v_threshold=np.ones(32), v_reset=np.zeros(32)))
+        >>> initialized, report = initialize_nir(graph, dt=1e-3)
+        >>> float(np.abs(initialized.nodes["linear"].weight).max()) > 0
+        True
+        >>> float(np.abs(graph.nodes["linear"].weight).max())  # the original is left as it was
+        0.0
     """
     graph = read_graph(graph)
     dt = graph_dt(graph, dt)

@@ -30,7 +30,26 @@ class Conv:
 
 
 def parameter(name: str, node: nir.NIRNode, key: str) -> np.ndarray:
-    """The node's parameter ``key`` as float64; ValueError naming both if it is not finite."""
+    """The node's parameter ``key`` as float64; ValueError naming both if it is not finite.
+
+    Args:
+        name: the node's name in the graph (for the error).
+        node: the NIR node.
+        key: the parameter's attribute name.
+
+    Returns:
+        The values as a float64 array.
+
+    Example:
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> parameter("lif", lif, "tau").tolist()
+        [0.0016, 0.0016]
+        >>> lif.tau[1] = np.nan
+        >>> parameter("lif", lif, "tau")
+        Traceback (most recent call last):
+        ValueError: NIR node 'lif' (LIF): parameter tau holds nan; give finite values
+    """
     values = np.asarray(getattr(node, key), dtype=np.float64)
     if not np.isfinite(values).all():
         bad = values[~np.isfinite(values)].ravel()[0]
@@ -40,7 +59,28 @@ def parameter(name: str, node: nir.NIRNode, key: str) -> np.ndarray:
 
 
 def uniform(name: str, node: nir.NIRNode, key: str, positive: bool = False) -> float:
-    """The one value of a per-neuron parameter lava-dl shares across a layer."""
+    """The one value of a per-neuron parameter lava-dl shares across a layer.
+
+    Args:
+        name: the node's name in the graph (for the error).
+        node: the NIR node.
+        key: the parameter's attribute name.
+        positive: also refuse a value that is not above 0.
+
+    Returns:
+        The value; ValueError when the neurons differ (or, with ``positive``, it is not
+        positive).
+
+    Example:
+        >>> lif = nir.LIF(tau=np.full(2, 1.6e-3), r=np.full(2, 16.0), v_leak=np.zeros(2),
+        ...               v_threshold=np.ones(2), v_reset=np.zeros(2))
+        >>> uniform("lif", lif, "r")
+        16.0
+        >>> lif.r[1] = 8.0
+        >>> uniform("lif", lif, "r")
+        Traceback (most recent call last):
+        ValueError: NIR node 'lif' (LIF): r takes 2 values; lava-dl and NetX hold one per layer ...
+    """
     values = parameter(name, node, key)
     if values.size and not np.all(values == values.ravel()[0]):
         raise ValueError(f"NIR node {name!r} ({type(node).__name__}): {key} takes "
@@ -149,7 +189,24 @@ REFUSED_NODES: dict[type, str] = {
 
 
 def node_kind(name: str, node: nir.NIRNode) -> str:
-    """``neuron``, ``synapse``, ``shape`` or ``delay``; ValueError naming anything else."""
+    """``neuron``, ``synapse``, ``shape`` or ``delay``; ValueError naming anything else.
+
+    Args:
+        name: the node's name in the graph (for the error).
+        node: the NIR node.
+
+    Returns:
+        The node's role in a lava-dl chain.
+
+    Example:
+        >>> node_kind("fc", nir.Linear(weight=np.ones((2, 3)))), node_kind("in", nir.Input(
+        ...     input_type={"input": np.array([3])}))
+        ('synapse', 'shape')
+        >>> node_kind("pool", nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+        ...                                 padding=np.array([0, 0])))
+        Traceback (most recent call last):
+        ValueError: NIR node 'pool' is a SumPool2d, which Lava cannot run exactly here; replace ...
+    """
     kind = type(node)
     if kind in NEURON_NODES:
         return "neuron"

@@ -107,8 +107,16 @@ READOUT_POPULATION = 16
 def count_scale(time_steps: int, scale: float | None = None) -> float:
     """``scale`` or, when None, ``READOUT_STEPS / time_steps``.
 
-    >>> count_scale(3), count_scale(20)
-    (1.0, 0.15)
+    Args:
+        time_steps: T, the steps of one sample.
+        scale: an explicit scale (logits per output spike), or None for the default.
+
+    Returns:
+        The count scale.
+
+    Example:
+        >>> count_scale(3), count_scale(20), count_scale(20, 0.5)
+        (1.0, 0.15, 0.5)
     """
     return READOUT_STEPS / time_steps if scale is None else scale
 
@@ -129,8 +137,15 @@ INTEGRATING_HIDDEN_RATE = 0.025
 def default_lr(time_steps: int) -> float:
     """``BASE_LR * min(1, READOUT_STEPS / time_steps)``.
 
-    >>> default_lr(3), round(default_lr(20), 6)
-    (0.003, 0.00045)
+    Args:
+        time_steps: T, the steps of one sample.
+
+    Returns:
+        Adam's default learning rate at ``time_steps``.
+
+    Example:
+        >>> default_lr(3), round(default_lr(20), 6)
+        (0.003, 0.00045)
     """
     return BASE_LR * min(1.0, READOUT_STEPS / time_steps)
 
@@ -139,21 +154,36 @@ def default_readout_population(neuron: NeuronConfig) -> int:
     """:data:`READOUT_POPULATION` output neurons per class for memoryless neurons, 1 for
     integrating ones (the readout the integrating recipe was measured with).
 
-    >>> default_readout_population(MEMORYLESS), default_readout_population(TUTORIAL_NEURON)
-    (16, 1)
+    Args:
+        neuron: the network's neuron.
+
+    Returns:
+        Output neurons per class.
+
+    Example:
+        >>> default_readout_population(MEMORYLESS), default_readout_population(TUTORIAL_NEURON)
+        (16, 1)
     """
     return READOUT_POPULATION if neuron.memoryless else 1
 
 
 def default_encoding(neuron: NeuronConfig) -> str:
-    """``regular`` for memoryless neurons (at T = 3 with one output neuron per class the
-    Bernoulli noise of ``rate`` cost accuracy: MLP 10 x 100, 2 epochs of MNIST, 0.951 against
-    0.947; 1 epoch of 10,000 samples, 0.854 against 0.848 over 3 seeds; with the readout
-    population the 1-epoch runs are even, 0.883 against 0.884), ``rate`` for integrating ones
-    (the encoding the integrating recipe was measured with).
+    """``regular`` for memoryless neurons, ``rate`` for integrating ones.
 
-    >>> default_encoding(MEMORYLESS), default_encoding(TUTORIAL_NEURON)
-    ('regular', 'rate')
+    At T = 3 with one output neuron per class the Bernoulli noise of ``rate`` cost accuracy
+    (MLP 10 x 100, 2 epochs of MNIST, 0.951 against 0.947; 1 epoch of 10,000 samples, 0.854
+    against 0.848 over 3 seeds; with the readout population the 1-epoch runs are even, 0.883
+    against 0.884); ``rate`` is the encoding the integrating recipe was measured with.
+
+    Args:
+        neuron: the network's neuron.
+
+    Returns:
+        One of :data:`ENCODINGS`.
+
+    Example:
+        >>> default_encoding(MEMORYLESS), default_encoding(TUTORIAL_NEURON)
+        ('regular', 'rate')
     """
     return "regular" if neuron.memoryless else "rate"
 
@@ -168,8 +198,16 @@ RELAY_LR_DEPTH = 1
 def relay_lr(lr: float, relays: int) -> float:
     """Learning rate of each of ``relays`` relay blocks: ``lr * min(1, RELAY_LR_DEPTH / relays)``.
 
-    >>> relay_lr(3e-3, 1), round(relay_lr(3e-3, 30), 6)
-    (0.003, 0.0001)
+    Args:
+        lr: the learning rate of the other blocks.
+        relays: how many relay blocks the network has (0 counts as 1).
+
+    Returns:
+        The relay blocks' learning rate.
+
+    Example:
+        >>> relay_lr(3e-3, 1), round(relay_lr(3e-3, 30), 6)
+        (0.003, 0.0001)
     """
     return lr * min(1.0, RELAY_LR_DEPTH / max(relays, 1))
 

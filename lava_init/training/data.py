@@ -61,12 +61,36 @@ SHARED_DATA = Path(os.environ.get("LAVA_INIT_DATA",
 
 
 def default_data_dir(name: str) -> Path:
-    """Where downloads go when no folder is given: ``~/.cache/lava-init/NAME``."""
+    """Where downloads go when no folder is given: ``~/.cache/lava-init/NAME``.
+
+    Args:
+        name: the data set's name (one of :data:`~lava_init.training.config.DATASETS`).
+
+    Returns:
+        The folder (not created).
+
+    Example:
+        >>> default_data_dir("mnist") == Path.home() / ".cache" / "lava-init" / "mnist"
+        True
+    """
     return Path.home() / ".cache" / "lava-init" / name
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
-    """The seed of one sample's spike generator (deterministic, distinct per epoch and index)."""
+    """The seed of one sample's spike generator (deterministic, distinct per epoch and index).
+
+    Args:
+        seed: the run's seed.
+        epoch: the epoch (each draws new spikes).
+        index: the sample's index in the data set.
+
+    Returns:
+        A seed in [0, 2**63) for ``torch.Generator.manual_seed``.
+
+    Example:
+        >>> sample_seed(0, 0, 5), sample_seed(0, 1, 5) != sample_seed(0, 0, 5)
+        (5, True)
+    """
     return ((seed * 1_000_003 + epoch) * 2_147_483_647 + index) % (2**63)
 
 
@@ -102,8 +126,17 @@ def shift_image(image: torch.Tensor, down: int, right: int) -> torch.Tensor:
     """``image`` (..., H, W) moved ``down`` rows and ``right`` columns (negative: up, left),
     the pixels moved in from outside 0.
 
-    >>> shift_image(torch.tensor([[1, 2], [3, 4]]), 1, -1).tolist()
-    [[0, 0], [2, 0]]
+    Args:
+        image: the image, height and width last.
+        down: rows to move down (negative: up).
+        right: columns to move right (negative: left).
+
+    Returns:
+        A new tensor of ``image``'s shape and dtype (all zero when moved out of the frame).
+
+    Example:
+        >>> shift_image(torch.tensor([[1, 2], [3, 4]]), 1, -1).tolist()
+        [[0, 0], [2, 0]]
     """
     height, width = image.shape[-2:]
     if abs(down) >= height or abs(right) >= width:
@@ -191,7 +224,23 @@ class NMNISTFrames(SpikeDataset):
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """An IDX file (plain or .gz) of unsigned bytes as an array; ValueError when corrupt."""
+    """An IDX file (plain or .gz) of unsigned bytes as an array; ValueError when corrupt.
+
+    Args:
+        path: the IDX file (MNIST's format; gzip-compressed when it ends in .gz).
+
+    Returns:
+        A uint8 array of the shape the header names.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_idx(tempfile.mkdtemp() + "/x.gz", np.arange(6).reshape(2, 3))
+        >>> read_idx(path).tolist()
+        [[0, 1, 2], [3, 4, 5]]
+        >>> read_idx(path.with_name("x")) if path.with_name("x").write_bytes(b"junk") else None
+        Traceback (most recent call last):
+        ValueError: corrupt IDX file ... (no IDX unsigned-byte header); replace it ...
+    """
     path = Path(path)
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -215,7 +264,21 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> Path:
-    """Write a uint8 array as an IDX file (gzip-compressed when ``path`` ends in .gz)."""
+    """Write a uint8 array as an IDX file (gzip-compressed when ``path`` ends in .gz).
+
+    Args:
+        path: the file to write.
+        array: the values, converted to uint8.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_idx(tempfile.mkdtemp() + "/labels", np.array([7, 2, 1]))
+        >>> path.read_bytes()[:8].hex()  # magic 0x00000801 (ubyte, 1 dim), then 3 items
+        '0000080100000003'
+    """
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, IDX_UBYTE, array.ndim]) + np.array(array.shape, ">u4").tobytes()
     payload = header + array.tobytes()
@@ -240,7 +303,25 @@ class _CifarUnpickler(pickle.Unpickler):
 
 
 def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """A CIFAR-10 python batch file: images (N, 3, 32, 32) uint8 and labels (N,)."""
+    """A CIFAR-10 python batch file: images (N, 3, 32, 32) uint8 and labels (N,).
+
+    Only numpy arrays are unpickled (anything else is refused); a file that is not a batch
+    gives one ValueError line.
+
+    Args:
+        path: a batch file of cifar-10-python.tar.gz (``data_batch_1``, ..., ``test_batch``).
+
+    Returns:
+        ``(images, labels)``, uint8 and int64 arrays.
+
+    Example:
+        >>> import tempfile
+        >>> images = np.zeros((2, 3, 32, 32), dtype=np.uint8)
+        >>> images, labels = read_cifar_batch(
+        ...     write_cifar_batch(tempfile.mkdtemp() + "/test_batch", images, [3, 8]))
+        >>> images.shape, labels.tolist()
+        ((2, 3, 32, 32), [3, 8])
+    """
     path = Path(path)
     try:
         with path.open("rb") as handle:
@@ -258,7 +339,23 @@ def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_cifar_batch(path: str | Path, images: np.ndarray, labels: np.ndarray) -> Path:
-    """Write images (N, 3, 32, 32) uint8 and labels as a CIFAR-10 python batch file."""
+    """Write images (N, 3, 32, 32) uint8 and labels as a CIFAR-10 python batch file.
+
+    Args:
+        path: the file to write.
+        images: the images, (N, 3, 32, 32), converted to uint8.
+        labels: N class indices.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> images = np.full((1, 3, 32, 32), 7, dtype=np.uint8)
+        >>> path = write_cifar_batch(tempfile.mkdtemp() + "/data_batch_1", images, [5])
+        >>> int(read_cifar_batch(path)[0].max())
+        7
+    """
     batch = {
         b"batch_label": b"written by lava_init",
         b"labels": [int(label) for label in labels],
@@ -272,7 +369,23 @@ def write_cifar_batch(path: str | Path, images: np.ndarray, labels: np.ndarray) 
 
 
 def read_nmnist_events(path: str | Path) -> np.ndarray:
-    """Events (x, y, t, p) of one N-MNIST .bin file (40 bits per event), read by tonic."""
+    """Events (x, y, t, p) of one N-MNIST .bin file (40 bits per event), read by tonic.
+
+    Args:
+        path: a .bin file of the N-MNIST archives; ValueError when its size is not a whole
+            number of 5-byte events.
+
+    Returns:
+        A structured array with fields ``x``, ``y``, ``t`` (microseconds) and ``p``.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_nmnist_events(tempfile.mkdtemp() + "/0.bin", [3, 4], [5, 6], [10, 300],
+        ...                            [1, 0])
+        >>> events = read_nmnist_events(path)
+        >>> events["x"].tolist(), events["t"].tolist(), events["p"].tolist()
+        ([3, 4], [10, 300], [1, 0])
+    """
     from tonic.datasets import NMNIST
     from tonic.io import read_mnist_file
 
@@ -285,7 +398,24 @@ def read_nmnist_events(path: str | Path) -> np.ndarray:
 
 def write_nmnist_events(path: str | Path, x, y, t, p) -> Path:
     """Write events in the original N-MNIST format: x, y, then polarity bit + 23-bit time (us),
-    atomically (temp file, then rename)."""
+    atomically (temp file, then rename).
+
+    Args:
+        path: the .bin file to write.
+        x: the events' columns.
+        y: the events' rows.
+        t: their times in microseconds, in [0, 2**23).
+        p: their polarities, 0 or 1.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_nmnist_events(tempfile.mkdtemp() + "/0.bin", [1], [2], [256], [1])
+        >>> path.read_bytes().hex()  # 5 bytes per event
+        '0102800100'
+    """
     x, y, t, p = (np.asarray(v, dtype=np.int64) for v in (x, y, t, p))
     if t.size and (t.min() < 0 or t.max() >= 2**23):
         raise ValueError("N-MNIST time stamps must lie in [0, 2**23) microseconds")
@@ -344,6 +474,25 @@ def load_idx_images(name: str, data_dir: str | Path | None, train: bool,
 
     Looks in ``data_dir``, ``data_dir/NAME`` and torchvision's ``data_dir/MNIST/raw``; with
     ``download`` fetches them with torchvision first when absent.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"``.
+        data_dir: the folder of the IDX files (None: none given; only a download can help).
+        train: the training split, else the test split.
+        download: fetch the files with torchvision when they are not there.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, 1, H, W) and int64 (N,); FileNotFoundError naming the
+        files and both ways to get them when they are missing.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((3, 28, 28)))
+        >>> _ = write_idx(folder / "t10k-labels-idx1-ubyte", np.array([4, 0, 9]))
+        >>> images, labels = load_idx_images("mnist", folder, train=False)
+        >>> tuple(images.shape), labels.tolist()
+        ((3, 1, 28, 28), [4, 0, 9])
     """
     data_dir = Path(data_dir) if data_dir is not None else None
     split = "train" if train else "test"
@@ -372,7 +521,28 @@ def load_idx_images(name: str, data_dir: str | Path | None, train: bool,
 
 def load_cifar10(data_dir: str | Path | None, train: bool,
                  download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """CIFAR-10 images (N, 3, 32, 32) uint8 and labels from the python batch files."""
+    """CIFAR-10 images (N, 3, 32, 32) uint8 and labels from the python batch files.
+
+    Looks in ``data_dir`` and ``data_dir/cifar-10-batches-py``; with ``download`` fetches
+    them with torchvision first when absent.
+
+    Args:
+        data_dir: the folder of the batch files (None: none given).
+        train: the five training batches, else ``test_batch``.
+        download: fetch the files with torchvision when they are not there.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, 3, 32, 32) and int64 (N,); FileNotFoundError when
+        the files are missing.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = write_cifar_batch(folder / "test_batch", np.zeros((2, 3, 32, 32)), [1, 2])
+        >>> images, labels = load_cifar10(folder, train=False)
+        >>> tuple(images.shape), labels.tolist()
+        ((2, 3, 32, 32), [1, 2])
+    """
     data_dir = Path(data_dir) if data_dir is not None else None
     names = CIFAR_FILES["train" if train else "test"]
 
@@ -401,8 +571,16 @@ def load_cifar10(data_dir: str | Path | None, train: bool,
 def mnist1d_images(signals: np.ndarray) -> torch.Tensor:
     """MNIST-1D signals (N, length) as ON / OFF images (N, 2, 1, length) in [0, 1].
 
-    >>> mnist1d_images(np.array([[1.5, -6.0, 0.75]])).tolist()
-    [[[[0.5, 0.0, 0.25]], [[0.0, 1.0, 0.0]]]]
+    Args:
+        signals: the signals, (N, length).
+
+    Returns:
+        A float tensor: channel 0 the positive part, channel 1 the negative part, each over
+        :data:`MNIST1D_SCALE` and clipped to [0, 1].
+
+    Example:
+        >>> mnist1d_images(np.array([[1.5, -6.0, 0.75]])).tolist()
+        [[[[0.5, 0.0, 0.25]], [[0.0, 1.0, 0.0]]]]
     """
     signals = torch.as_tensor(signals, dtype=torch.float32) / MNIST1D_SCALE
     return torch.stack([signals.clamp(0, 1), (0.0 - signals).clamp(0, 1)], dim=1).unsqueeze(2)
@@ -426,6 +604,15 @@ def load_mnist1d(data_dir: str | Path | None, train: bool) -> tuple[torch.Tensor
 
     Returns:
         images (N, 2, 1, 40) float in [0, 1] and labels (N,) int64.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())  # a small cache in place of the generated one
+        >>> np.savez(folder / MNIST1D_FILE, x=np.zeros((4, 40)), y=np.arange(4),
+        ...          x_test=np.full((2, 40), -3.0), y_test=np.array([7, 1]))
+        >>> images, labels = load_mnist1d(folder, train=False)
+        >>> tuple(images.shape), images[:, 1].min().item(), labels.tolist()
+        ((2, 2, 1, 40), 1.0, [7, 1])
     """
     path = Path(data_dir or default_data_dir("mnist1d")) / MNIST1D_FILE
     if not path.is_file():
@@ -445,7 +632,19 @@ def load_mnist1d(data_dir: str | Path | None, train: bool) -> tuple[torch.Tensor
 
 
 def load_digits_images(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's 8x8 digits (N, 1, 8, 8), intensities 0..16; first 80% train, rest test."""
+    """scikit-learn's 8x8 digits (N, 1, 8, 8), intensities 0..16; first 80% train, rest test.
+
+    Args:
+        train: the first 80 % of the 1,797 digits, else the rest.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, 1, 8, 8) and int64 (N,).
+
+    Example:
+        >>> images, labels = load_digits_images(train=False)
+        >>> tuple(images.shape), int(images.max()), labels[:5].tolist()
+        ((360, 1, 8, 8), 16, [2, 3, 4, 5, 6])
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -457,7 +656,23 @@ def load_digits_images(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
 def digits_spikes(samples: int, time_steps: int, seed: int) -> torch.Tensor:
     """The first ``samples`` scikit-learn digits (8x8, intensities / 16) as Bernoulli spikes,
-    shape (samples, 64, time_steps)."""
+    shape (samples, 64, time_steps).
+
+    Args:
+        samples: how many digits, from the first.
+        time_steps: T, the steps per sample.
+        seed: the Bernoulli draws' seed.
+
+    Returns:
+        A float tensor of 0/1, (samples, 64, time_steps).
+
+    Example:
+        >>> spikes = digits_spikes(8, 5, seed=0)
+        >>> tuple(spikes.shape), set(spikes.unique().tolist()) <= {0.0, 1.0}
+        ((8, 64, 5), True)
+        >>> torch.equal(spikes, digits_spikes(8, 5, seed=0))
+        True
+    """
     from sklearn.datasets import load_digits
 
     images = load_digits().data[:samples] / 16.0
@@ -469,7 +684,28 @@ def nmnist_files(data_dir: str | Path | None, train: bool,
                  download: bool = False) -> tuple[list[Path], list[int]]:
     """N-MNIST .bin files and labels from ``DIR/{Train,Test}/<digit>/*.bin`` (the original
     archives unpacked, also tonic's ``DIR/NMNIST/...``), or tonic's download. The order
-    interleaves the classes, so ``limit`` keeps them balanced."""
+    interleaves the classes, so ``limit`` keeps them balanced.
+
+    Args:
+        data_dir: the folder holding ``Train`` / ``Test`` (None: none given).
+        train: the ``Train`` folder, else ``Test``.
+        download: fetch the archives with tonic when they are not there.
+
+    Returns:
+        ``(files, labels)``: the paths and their digits, class by class in turn;
+        FileNotFoundError when there are none.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for digit, count in ((0, 2), (1, 1)):
+        ...     for i in range(count):
+        ...         _ = (folder / "Test" / str(digit)).mkdir(parents=True, exist_ok=True)
+        ...         _ = write_nmnist_events(folder / f"Test/{digit}/{i}.bin", [1], [1], [0], [1])
+        >>> files, labels = nmnist_files(folder, train=False)
+        >>> [f.name for f in files], labels
+        (['0.bin', '0.bin', '1.bin'], [0, 1, 0])
+    """
     data_dir = Path(data_dir) if data_dir is not None else None
     split_folder = NMNIST_FOLDERS["train" if train else "test"]
 
@@ -521,10 +757,36 @@ def load_dataset(
 ) -> SpikeDataset:
     """The ``train`` or test split of data set ``name`` as spikes over ``time_steps`` steps.
 
-    ``limit``: keep the first ``limit`` samples. ``seed``: the rate encoding's seed.
-    ``encoding``: how static images become spikes (:data:`~lava_init.training.config.ENCODINGS`;
-    N-MNIST recordings are events already and ignore it). ``shift`` / ``flip``: augment the
-    images (:class:`RateEncodedImages`; not N-MNIST's events).
+    Static images are read by :func:`load_digits_images`, :func:`load_idx_images`,
+    :func:`load_cifar10` or :func:`load_mnist1d` and encoded per sample
+    (:class:`RateEncodedImages`); N-MNIST recordings become binary frames
+    (:class:`NMNISTFrames`).
+
+    Args:
+        name: one of :data:`~lava_init.training.config.DATASETS`.
+        train: the training split, else the test split.
+        data_dir: the folder of the data files (not needed for ``digits``).
+        time_steps: T, the steps per sample.
+        seed: the rate encoding's seed.
+        flatten: samples (C*H*W, T) for an MLP, else (C, H, W, T).
+        limit: keep the first ``limit`` samples (None: all).
+        download: fetch missing files (MNIST, Fashion-MNIST, CIFAR-10 with torchvision,
+            N-MNIST with tonic).
+        encoding: how static images become spikes
+            (:data:`~lava_init.training.config.ENCODINGS`; N-MNIST recordings are events
+            already and ignore it).
+        shift: augment the images, moved by up to ``shift`` pixels (not N-MNIST's events).
+        flip: augment the images, mirrored left-right at random (not N-MNIST's events).
+
+    Returns:
+        A :class:`SpikeDataset` of ``(spikes, label)``.
+
+    Example:
+        >>> data = load_dataset("digits", train=False, time_steps=4, flatten=True, limit=8,
+        ...                     encoding="regular")
+        >>> spikes, label = data[0]
+        >>> len(data), tuple(spikes.shape), label, data.model_input_shape
+        (8, (64, 4), 2, (64,))
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")

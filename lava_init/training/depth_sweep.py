@@ -68,7 +68,22 @@ class DepthResult:
 
 def recipe_of(row: dict) -> str:
     """A stored row's recipe: its init, with ``T<steps>`` added where the row ran another T
-    than its recipe's own (``--time-steps``)."""
+    than its recipe's own (``--time-steps``).
+
+    Args:
+        row: a stored row of the sweep (its ``init`` and ``config["time_steps"]``).
+
+    Returns:
+        The recipe's name, as :data:`RECIPES` keys it, or that name and ``T<steps>``.
+
+    Example:
+        >>> recipe_of({"init": "lava-init+norm", "config": {"time_steps": 4}})
+        'lava-init+norm'
+        >>> recipe_of({"init": "lava-init+norm+T8", "config": {"time_steps": 8}})
+        'lava-init+norm+T8'
+        >>> recipe_of({"init": "kaiming", "config": {"time_steps": 8}})
+        'kaiming T8'
+    """
     steps = row["config"]["time_steps"]
     own = {**dataclasses.asdict(BASE), **RECIPES.get(row["init"], {})}["time_steps"]
     return row["init"] if steps == own else f"{row['init']} T{steps}"

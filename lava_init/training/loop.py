@@ -85,7 +85,23 @@ class _Distributed:
 
 def output_class_counts(model: torch.nn.Module, spikes: torch.Tensor) -> torch.Tensor:
     """``model``'s output spikes summed over the T steps and, per class, over its readout
-    population (batch, classes): 0 .. T * population."""
+    population (batch, classes): 0 .. T * population.
+
+    Args:
+        model: the network (a ``DistributedDataParallel`` wrapper is looked through for its
+            readout population).
+        spikes: a batch of input spikes, time last.
+
+    Returns:
+        The class spike counts, (batch, classes).
+
+    Example:
+        >>> config = {"arch": "mlp", "in_features": 4, "out_features": 2, "depth": 1, "width": 3,
+        ...           "settings": {"readout_population": 5}}
+        >>> counts = output_class_counts(build_model(config), torch.ones(6, 4, 3))
+        >>> tuple(counts.shape), bool(counts.max() <= 3 * 5)  # T = 3 steps, 5 neurons a class
+        ((6, 2), True)
+    """
     net = model.module if isinstance(model, DistributedDataParallel) else model
     return class_counts(model(spikes).sum(-1), readout_population(net))
 
@@ -102,7 +118,27 @@ def readout_loss(counts: torch.Tensor, labels: torch.Tensor, plan: TrainPlan,
     0.842 for ``/ 4`` / ``/ 2``). ``rate_mse``:
     the squared error of each class's mean rate ``counts / (T population)`` against 1 (true
     class) and 0. ``plan.optimizer.label_smoothing`` ``e`` replaces either target by
-    ``(1 - e) one_hot + e / classes``."""
+    ``(1 - e) one_hot + e / classes``.
+
+    Args:
+        counts: the class spike counts, (batch, classes).
+        labels: the true classes, (batch,).
+        plan: the run's plan (its loss, count scale, label smoothing and T).
+        population: output neurons per class.
+        reduction: ``"mean"`` over the batch or ``"sum"``.
+
+    Returns:
+        The loss, a scalar tensor.
+
+    Example:
+        >>> counts, labels = torch.tensor([[3.0, 0.0]]), torch.tensor([0])
+        >>> plan = plan_training(TrainConfig(time_steps=3))  # count_scale 1: logits = counts
+        >>> round(float(readout_loss(counts, labels, plan)), 4)  # log(1 + exp(-3))
+        0.0486
+        >>> plan = plan_training(TrainConfig(time_steps=3, loss="rate_mse"))
+        >>> float(readout_loss(counts, labels, plan))  # rates 1 and 0: exactly the targets
+        0.0
+    """
     optimizer = plan.optimizer
     smoothing = optimizer.label_smoothing
     if optimizer.loss == "rate_mse":
@@ -117,7 +153,24 @@ def readout_loss(counts: torch.Tensor, labels: torch.Tensor, plan: TrainPlan,
 
 def check_run_folder(output: OutputPlan) -> None:
     """Before any work: the run folder is writable, and one holding a run is only reused
-    with ``resume`` (continue it) or ``overwrite`` (start over)."""
+    with ``resume`` (continue it) or ``overwrite`` (start over).
+
+    Args:
+        output: the run's output plan (``out`` None: no folder, nothing to check).
+
+    Returns:
+        None; it raises ValueError for a folder that holds a run and is neither resumed nor
+        overwritten, or one that cannot be written.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> check_run_folder(OutputPlan(str(folder), resume=False, overwrite=False, progress=False))
+        >>> _ = (folder / METRICS_NAME).write_text("epoch")
+        >>> check_run_folder(OutputPlan(str(folder), resume=False, overwrite=False, progress=False))
+        Traceback (most recent call last):
+        ValueError: ... already holds a run (metrics.csv); add --resume to continue it or ...
+    """
     if output.out is None:
         return
     folder = Path(output.out)
@@ -135,7 +188,27 @@ def initialize_for_training(model: torch.nn.Module, plan: TrainPlan,
     ``calibrate``, calibration on the first batch, and with ``conserve_gradient``, where a
     block has no closed-form surrogate amplitude (integrating neurons),
     :func:`~lava_init.backward.calibrate_surrogate` on that batch; returns the reports to
-    print."""
+    print.
+
+    Args:
+        model: the freshly built network, initialized in place.
+        plan: the run's plan (its ``init`` and ``seed``; the batch size of the calibration).
+        train_set: the training set; calibration reads its first batch (epoch 0).
+
+    Returns:
+        The reports: the :class:`~lava_init.network_init.InitReport` first, then the
+        calibration's and the surrogate calibration's, where they ran.
+
+    Example:
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> train_set, _ = load_splits(plan)
+        >>> model = build_model(model_config(plan, train_set.input_shape))
+        >>> reports = initialize_for_training(model, plan, train_set)
+        >>> plan.init.method, [type(report).__name__ for report in reports]  # no calibration
+        ('relay', ['InitReport'])
+    """
     init = plan.init
     options = {} if init.time_steps is None else {"time_steps": init.time_steps}
     init_report = initialize(model, init.method, sigma=init.sigma,
@@ -161,7 +234,27 @@ def parameter_groups(model: torch.nn.Module, plan: TrainPlan, report: InitReport
                      ) -> list[dict]:
     """Adam's parameter groups: the relay blocks of ``report`` at ``plan.optimizer.relay_lr``
     (None: :func:`~lava_init.training.config.relay_lr` of their number), every other
-    parameter at ``plan.optimizer.lr``."""
+    parameter at ``plan.optimizer.lr``.
+
+    Args:
+        model: the initialized network.
+        plan: the run's plan (its learning rates).
+        report: the init's report, which names the relay blocks.
+
+    Returns:
+        One group ``{"params", "lr"}`` for the other parameters, and a second for the relay
+        blocks' where there are any.
+
+    Example:
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> plan = plan_training(dataclasses.replace(config, depth=3))  # blocks 1, 2: 16 x 16
+        >>> model, _, reports = build_network(plan, load_splits(plan)[0])
+        >>> [(group["lr"], len(group["params"])) for group in parameter_groups(model, plan,
+        ...                                                                     reports[0])]
+        [(0.003, 6), (0.0015, 6)]
+    """
     optimizer = plan.optimizer
     modules = dict(model.named_modules())
     relays = [modules[row.name] for row in report.blocks if row.relay_noise is not None]
@@ -178,7 +271,22 @@ def parameter_groups(model: torch.nn.Module, plan: TrainPlan, report: InitReport
 
 def load_splits(plan: TrainPlan) -> tuple[SpikeDataset, SpikeDataset]:
     """The run's training and test sets, encoded as its input contract says (augmentation on
-    the training set only)."""
+    the training set only).
+
+    Args:
+        plan: the run's plan (its data and input contract; the seed of the encoding).
+
+    Returns:
+        ``(train_set, test_set)``, each a :class:`~lava_init.training.data.SpikeDataset`.
+
+    Example:
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> train_set, test_set = load_splits(plan)
+        >>> len(train_set), len(test_set), tuple(train_set[0][0].shape), train_set.encoding
+        (8, 8, (64, 3), 'regular')
+    """
     data, contract = plan.data, plan.input
     common = {"data_dir": data.data_dir, "time_steps": contract.time_steps, "seed": plan.seed,
               "flatten": data.flatten, "download": data.download,
@@ -191,7 +299,25 @@ def load_splits(plan: TrainPlan) -> tuple[SpikeDataset, SpikeDataset]:
 def build_network(plan: TrainPlan, train_set: SpikeDataset
                   ) -> tuple[torch.nn.Module, dict, list[object]]:
     """The run's network for ``train_set``'s samples, seeded and initialized as planned:
-    ``(model, its build config, the init reports)``."""
+    ``(model, its build config, the init reports)``.
+
+    Args:
+        plan: the run's plan (model, init, seed).
+        train_set: the training set (its input shape; calibration reads its first batch).
+
+    Returns:
+        ``(model, config, reports)``: the initialized network, the JSON-able config
+        :func:`~lava_init.training.models.build_model` rebuilds it from, and the reports of
+        :func:`initialize_for_training`.
+
+    Example:
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> model, config, reports = build_network(plan, load_splits(plan)[0])
+        >>> type(model).__name__, config["in_features"], len(model.blocks)
+        ('SlayerMLP', 64, 2)
+    """
     net_config = model_config(plan, train_set.input_shape)
     torch.manual_seed(plan.seed)
     model = build_model(net_config)
@@ -252,7 +378,22 @@ TRAINING_ENTRIES = {"train_config": dict, "optimizer_state": dict, "scheduler_st
 def check_training_checkpoint(checkpoint: dict, path: Path) -> None:
     """ValueError (one line naming the entry) unless ``checkpoint`` holds a model that fits
     its config and every entry a resume needs, of the right type, with RNG states this torch,
-    Python and numpy can take."""
+    Python and numpy can take.
+
+    Args:
+        checkpoint: a checkpoint dict (:func:`~lava_init.training.checkpoints.load_checkpoint`).
+        path: the checkpoint's file, named in the error.
+
+    Returns:
+        None; it raises ValueError for a checkpoint a resume cannot continue from.
+
+    Example:
+        >>> config = {"arch": "mlp", "in_features": 4, "out_features": 2, "depth": 1, "width": 3}
+        >>> saved_model = {"model_config": config, "model_state": build_model(config).state_dict()}
+        >>> check_training_checkpoint(saved_model, Path("model.pt"))
+        Traceback (most recent call last):
+        ValueError: model.pt: its train_config entry holds nothing, a resume needs a dict; ...
+    """
     check_model_state(checkpoint, path)
     for name, kind in TRAINING_ENTRIES.items():
         if not isinstance(checkpoint.get(name), kind):
@@ -286,7 +427,24 @@ def _check_resumable(saved: dict, plan: TrainPlan, path: Path) -> None:
 
 
 def write_metrics_csv(path: Path, rows: list[dict]) -> Path:
-    """All rows as CSV, written atomically (temp file in the same folder, then rename)."""
+    """All rows as CSV, written atomically (temp file in the same folder, then rename).
+
+    Args:
+        path: the CSV file to write.
+        rows: the metrics rows (dicts with the same keys, the first row's naming the columns).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> import tempfile
+        >>> rows = [{"epoch": 1, "test_acc": 0.5}, {"epoch": 2, "test_acc": 0.75}]
+        >>> print(write_metrics_csv(Path(tempfile.mkdtemp()) / METRICS_NAME, rows).read_text())
+        epoch,test_acc
+        1,0.5
+        2,0.75
+        <BLANKLINE>
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -319,7 +477,28 @@ def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
     """Mean loss (``plan``'s :func:`readout_loss`; default: the default recipe's at the data
     set's T) on output spike counts, accuracy and the silent fraction over ``dataset``
     (fractions; an output whose counts are all equal is never right:
-    :func:`~lava_init.training.models.count_predictions`)."""
+    :func:`~lava_init.training.models.count_predictions`).
+
+    Args:
+        model: the network (put in eval mode while it runs).
+        dataset: the samples to evaluate on.
+        batch_size: samples per batch (per process).
+        distributed: the process's rank and device (None: one process on the CPU).
+        plan: the run's plan, for its loss (None: the default recipe's).
+
+    Returns:
+        ``(loss, accuracy, silent_fraction)``, the fractions in [0, 1].
+
+    Example:
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> train_set, test_set = load_splits(plan)
+        >>> model, _, _ = build_network(plan, train_set)
+        >>> loss, accuracy, silent = evaluate(model, test_set, 8, plan=plan)
+        >>> loss > 0, 0 <= accuracy <= 1, 0 <= silent <= 1
+        (True, True, True)
+    """
     distributed = distributed or _Distributed()
     plan = plan or plan_training(TrainConfig(time_steps=dataset.time_steps))
     indices = _epoch_order(dataset, 0, 0, distributed, shuffle=False)
@@ -338,7 +517,26 @@ def evaluate(model: torch.nn.Module, dataset: SpikeDataset, batch_size: int,
 
 
 def layer_rates(model: torch.nn.Module, dataset: SpikeDataset, device: torch.device) -> dict:
-    """``{"rate_<block>": spikes per neuron per step}`` on the first test samples."""
+    """``{"rate_<block>": spikes per neuron per step}`` on the first test samples.
+
+    Args:
+        model: the network.
+        dataset: the test set; its first :data:`RATE_SAMPLES` samples are run.
+        device: where the model is.
+
+    Returns:
+        One spike rate per spiking block, keyed ``rate_`` and the block's name.
+
+    Example:
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> train_set, test_set = load_splits(plan)
+        >>> model, _, _ = build_network(plan, train_set)
+        >>> rates = layer_rates(model, test_set, torch.device("cpu"))
+        >>> sorted(rates), all(0 <= rate <= 1 for rate in rates.values())
+        (['rate_blocks.0', 'rate_blocks.1'], True)
+    """
     samples = [dataset[i][0] for i in range(min(RATE_SAMPLES, len(dataset)))]
     with eval_mode(model):
         report = measure_activity(model, torch.stack(samples).to(device))
@@ -488,6 +686,23 @@ def train(config: TrainConfig | TrainPlan, callback: Callable[[dict], None] | No
         A :class:`TrainResult`: the metrics rows (``epoch, train_loss, train_acc, test_loss,
         test_acc, seconds, rate_<block>...``; accuracies are fractions), the network, the
         plan and the test set.
+
+    Example:
+        One optimizer step (8 digits, one batch, one epoch), a callback collecting the rows:
+
+        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
+        ...                      epochs=1, batch_size=8, progress=False)
+        >>> plan = plan_training(config)
+        >>> epochs = []
+        >>> result = train(plan, callback=lambda row: epochs.append(row["epoch"]))
+        >>> epochs, type(result.model).__name__, 0 <= result.metrics[0]["test_acc"] <= 1
+        ([1], 'SlayerMLP', True)
+
+        A real run (the 60,000 MNIST images, 10 epochs of a 10 x 100 MLP; it prints a metrics
+        line per epoch and writes ``runs/mnist/checkpoint.pt`` and ``metrics.csv``):
+
+        >>> result = train(TrainConfig(dataset="mnist", data_dir="data", out="runs/mnist"))
+        ... # doctest: +SKIP
     """
     plan = config if isinstance(config, TrainPlan) else plan_training(config)
     out = plan.output.out

@@ -104,8 +104,16 @@ def conv_output_size(size: int, stride: int) -> int:
     """Output height/width of a convolution with an odd kernel ``k``, padding ``k // 2`` and
     ``stride``.
 
-    >>> conv_output_size(40, 2), conv_output_size(5, 2)
-    (20, 3)
+    Args:
+        size: the input's height or width.
+        stride: the convolution's stride along that axis.
+
+    Returns:
+        The output's height or width, ``(size - 1) // stride + 1``.
+
+    Example:
+        >>> conv_output_size(40, 2), conv_output_size(5, 2)
+        (20, 3)
     """
     return (size - 1) // stride + 1
 
@@ -182,7 +190,19 @@ def _check_cnn(in_shape: tuple[int, ...], out_features: int, depth: int, channel
 
 
 def readout_population(net: torch.nn.Module) -> int:
-    """Output neurons per class of ``net`` (1 for a network that does not say)."""
+    """Output neurons per class of ``net`` (1 for a network that does not say).
+
+    Args:
+        net: a network, usually a :class:`SpikingNet`.
+
+    Returns:
+        Its ``readout_population`` attribute, or 1.
+
+    Example:
+        >>> net = SlayerMLP(4, 2, depth=1, width=3, settings=BlockSettings(readout_population=3))
+        >>> readout_population(net), readout_population(torch.nn.Linear(2, 2))
+        (3, 1)
+    """
     return int(getattr(net, "readout_population", 1))
 
 
@@ -190,8 +210,17 @@ def class_counts(counts: torch.Tensor, population: int = 1) -> torch.Tensor:
     """Each class's spike count (batch, classes) from the output neurons' counts (batch,
     classes * population): the sum over the class's ``population`` consecutive neurons.
 
-    >>> class_counts(torch.tensor([[1.0, 2.0, 0.0, 3.0]]), 2).tolist()
-    [[3.0, 3.0]]
+    Args:
+        counts: the output neurons' spike counts, (batch, classes * population).
+        population: output neurons per class.
+
+    Returns:
+        The per-class counts, (batch, classes); ValueError when the neurons do not split into
+        classes of ``population``.
+
+    Example:
+        >>> class_counts(torch.tensor([[1.0, 2.0, 0.0, 3.0]]), 2).tolist()
+        [[3.0, 3.0]]
     """
     if counts.shape[1] % population:
         raise ValueError(f"{counts.shape[1]} output neurons do not split into classes of "
@@ -203,25 +232,74 @@ def class_counts(counts: torch.Tensor, population: int = 1) -> torch.Tensor:
 def count_predictions(counts: torch.Tensor) -> torch.Tensor:
     """The class each sample's output spike counts (batch, classes) vote for; -1 where all
     counts are equal (a silent output, or one that spikes alike for every class), so that an
-    output which says nothing is never counted as right."""
+    output which says nothing is never counted as right.
+
+    Args:
+        counts: the per-class spike counts, (batch, classes).
+
+    Returns:
+        A long tensor (batch,) of class indices, -1 for undecided samples.
+
+    Example:
+        >>> count_predictions(torch.tensor([[0.0, 2.0, 1.0], [0.0, 0.0, 0.0]])).tolist()
+        [1, -1]
+    """
     undecided = counts.amax(dim=1) == counts.amin(dim=1)
     return torch.where(undecided, torch.full_like(counts[:, 0], -1, dtype=torch.long),
                        counts.argmax(dim=1))
 
 
 def silent_outputs(counts: torch.Tensor) -> torch.Tensor:
-    """True for samples whose output neurons did not spike at all."""
+    """True for samples whose output neurons did not spike at all.
+
+    Args:
+        counts: the output spike counts, (batch, classes).
+
+    Returns:
+        A bool tensor (batch,).
+
+    Example:
+        >>> silent_outputs(torch.tensor([[0.0, 2.0], [0.0, 0.0]])).tolist()
+        [False, True]
+    """
     return counts.amax(dim=1) == 0
 
 
 def spiking_layers(net: torch.nn.Module) -> int:
-    """Blocks with neurons (each one Lava layer, each delaying by one step on Lava)."""
+    """Blocks with neurons (each one Lava layer, each delaying by one step on Lava).
+
+    Args:
+        net: a network with a ``blocks`` list (:class:`SlayerMLP`, :class:`SlayerCNN`).
+
+    Returns:
+        The number of its blocks that have a ``neuron`` (Flatten blocks do not).
+
+    Example:
+        >>> spiking_layers(SlayerMLP(4, 2, depth=2, width=3))  # 2 hidden + the output
+        3
+        >>> spiking_layers(SlayerCNN((1, 4, 4), 2, depth=1, channels=2, width=3))  # not Flatten
+        3
+    """
     return sum(1 for block in net.blocks if getattr(block, "neuron", None) is not None)
 
 
 def pad_for_lava(spikes: torch.Tensor, net: torch.nn.Module) -> torch.Tensor:
     """``spikes`` (..., T) followed by one silent step per spiking layer of ``net``: the input
-    of a Lava run in which every layer's T steps (output: steps L .. L + T - 1) are covered."""
+    of a Lava run in which every layer's T steps (output: steps L .. L + T - 1) are covered.
+
+    Args:
+        spikes: the input spikes, time last.
+        net: the network they feed (its :func:`spiking_layers` count the silent steps).
+
+    Returns:
+        A tensor of ``spikes``' shape with ``L`` more time steps, all zero.
+
+    Example:
+        >>> spikes = torch.ones(1, 4, 3)
+        >>> padded = pad_for_lava(spikes, SlayerMLP(4, 2, depth=1, width=3))
+        >>> tuple(padded.shape), padded[..., 3:].sum().item()
+        ((1, 4, 5), 0.0)
+    """
     silence = spikes.new_zeros(*spikes.shape[:-1], spiking_layers(net))
     return torch.cat([spikes, silence], dim=-1)
 
@@ -235,7 +313,24 @@ def build_model(config: dict) -> torch.nn.Module:
     [1, 28, 28], "out_features": 10, "depth": 4, "channels": 64, "width": 100,
     "settings": {...}, "input": ...}``; ``"arch": "cnn1d"`` is the CNN with
     :data:`CNN1D_KERNEL` kernels, strided at :data:`CNN1D_STRIDE_LAYERS` (for ``in_shape``
-    (C, 1, length), e.g. MNIST-1D's [1, 1, 40]). :func:`model_config` writes it.
+    (C, 1, length), e.g. MNIST-1D's [1, 1, 40]).
+    :func:`~lava_init.training.plan.model_config` writes it.
+
+    Args:
+        config: the network's config (not changed).
+
+    Returns:
+        A :class:`SlayerMLP` or :class:`SlayerCNN`, freshly initialized by SLAYER; ValueError
+        for an unknown ``arch``.
+
+    Example:
+        >>> config = {"arch": "mlp", "in_features": 4, "out_features": 2, "depth": 1, "width": 3,
+        ...           "settings": {"readout_population": 2, "neuron": {"threshold": 1.0}}}
+        >>> net = build_model(config)
+        >>> type(net).__name__, len(net.blocks), net.readout_population
+        ('SlayerMLP', 2, 2)
+        >>> tuple(net(torch.zeros(1, 4, 3)).shape)  # (batch, 2 classes x 2 neurons, T)
+        (1, 4, 3)
     """
     config = dict(config)
     arch = config.pop("arch", None)

@@ -163,7 +163,21 @@ LARGEST_INPUT = 3 * 32 * 32
 def training_bytes(config: TrainConfig) -> int:
     """An upper bound of the memory a training run takes (``config`` resolved): weights with
     their gradients and Adam's two moments, and each block's states and gradients over a
-    batch's steps."""
+    batch's steps.
+
+    Args:
+        config: a resolved run (``plan_training(...).config``: its readout population set).
+
+    Returns:
+        The bound in bytes.
+
+    Example:
+        >>> config = plan_training(TrainConfig(depth=2, width=10, batch_size=4)).config
+        >>> training_bytes(config)  # 4 bytes x (4 x 32,520 weights + 8 x 4 x 3 x 180 states)
+        589440
+        >>> training_bytes(dataclasses.replace(config, batch_size=8)) > training_bytes(config)
+        True
+    """
     outputs = NUM_CLASSES * config.readout_population
     if config.arch in ("cnn", "cnn1d"):
         hidden = config.depth * config.channels * LARGEST_INPUT // 3

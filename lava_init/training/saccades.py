@@ -37,7 +37,25 @@ FLOOR = 0.1
 
 
 def saccade_events(images: np.ndarray) -> list[tuple[np.ndarray, ...]]:
-    """Events ``(x, y, t_us, polarity)`` for each 28 x 28 uint8 image (polarity 1 = ON)."""
+    """Events ``(x, y, t_us, polarity)`` for each 28 x 28 uint8 image (polarity 1 = ON).
+
+    Args:
+        images: the images, (N, 28, 28) uint8.
+
+    Returns:
+        One tuple of four int arrays per image: columns and rows on the 34 x 34 sensor,
+        times in microseconds within the three saccades (0 .. 299,999) and polarities.
+
+    Example:
+        >>> images = np.zeros((2, 28, 28), dtype=np.uint8)
+        >>> images[0, 10:18, 10:18] = 255  # a bright square; image 1 stays dark
+        >>> events = saccade_events(images)
+        >>> x, y, t_us, polarity = events[0]
+        >>> x.size > 0, int(t_us.max()) < 3 * SACCADE_US, sorted(set(polarity.tolist()))
+        (True, True, [0, 1])
+        >>> events[1][0].size  # nothing moves, nothing is recorded
+        0
+    """
     frames = np.zeros((len(images), SENSOR, SENSOR), dtype=np.float32)
     frames[:, OFFSET:OFFSET + 28, OFFSET:OFFSET + 28] = images / 255.0
     path = [*SACCADE, SACCADE[0]]
@@ -70,7 +88,26 @@ def saccade_events(images: np.ndarray) -> list[tuple[np.ndarray, ...]]:
 def record_split(images: np.ndarray, labels: np.ndarray, folder: str | Path,
                  batch: int = 500) -> int:
     """Record 28 x 28 uint8 ``images`` into ``folder/<digit>/<n>.bin``; returns the number of
-    events written."""
+    events written.
+
+    Args:
+        images: the images, (N, 28, 28) uint8.
+        labels: their digits, (N,).
+        folder: the split's folder (``.../NMNIST/Train`` or ``Test``).
+        batch: images simulated at once.
+
+    Returns:
+        The number of events written over all files.
+
+    Example:
+        >>> import tempfile
+        >>> images = np.zeros((2, 28, 28), dtype=np.uint8)
+        >>> images[:, 10:18, 10:18] = 255
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> events = record_split(images, np.array([3, 7]), folder)
+        >>> sorted(str(p.relative_to(folder)) for p in folder.rglob("*.bin")), events > 0
+        (['3/00000.bin', '7/00001.bin'], True)
+    """
     folder, total = Path(folder), 0
     for start in range(0, len(images), batch):
         chunk = slice(start, start + batch)
@@ -87,7 +124,33 @@ def record_saccade_nmnist(mnist_dir: str | Path, out: str | Path, limit: int,
                           test_limit: int) -> dict[str, tuple[int, int]]:
     """Record the first ``limit`` MNIST training and ``test_limit`` test digits (the IDX files
     in ``mnist_dir``) as N-MNIST files under ``out/NMNIST``; ``load_dataset("nmnist",
-    data_dir=out)`` reads them. Returns ``{"train" | "test": (recordings, events)}``."""
+    data_dir=out)`` reads them. Returns ``{"train" | "test": (recordings, events)}``.
+
+    Args:
+        mnist_dir: the folder of MNIST's four IDX files
+            (:func:`~lava_init.training.data.load_idx_images`).
+        out: the data folder to record into.
+        limit: training digits to record.
+        test_limit: test digits to record.
+
+    Returns:
+        Per split, the number of recordings and of events written.
+
+    Example:
+        >>> import tempfile
+        >>> from lava_init.training.data import load_dataset, write_idx
+        >>> mnist, out = Path(tempfile.mkdtemp()), tempfile.mkdtemp()
+        >>> images = np.zeros((2, 28, 28), dtype=np.uint8)
+        >>> images[:, 10:18, 10:18] = 255
+        >>> for stem in ("train", "t10k"):
+        ...     _ = write_idx(mnist / f"{stem}-images-idx3-ubyte", images)
+        ...     _ = write_idx(mnist / f"{stem}-labels-idx1-ubyte", np.array([1, 2]))
+        >>> written = record_saccade_nmnist(mnist, out, limit=2, test_limit=1)
+        >>> written["train"][0], written["test"][0], written["test"][1] > 0
+        (2, 1, True)
+        >>> len(load_dataset("nmnist", train=True, data_dir=out, time_steps=4))
+        2
+    """
     written = {}
     for split, count in (("train", limit), ("test", test_limit)):
         images, labels = load_idx_images("mnist", mnist_dir, train=split == "train")
