@@ -94,14 +94,14 @@ def variance_figure(records: Sequence[LayerRecord], path: Path) -> Path:
 
     Args:
         records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
-        path: the PNG file to write.
+        path: the PNG file of the Var[u] panels.
 
     Returns:
         The path written.
 
     Example:
-        Drawing the log axes takes most of a second, so the drawing is skipped here (it
-        returns the path of a PNG):
+        Its log axes take most of a second to draw, so the drawing is skipped here (the
+        call returns ``path``, a PNG):
 
         >>> import tempfile
         >>> from lava_init.experiments.propagation import PropagationSetup, simulate
@@ -128,19 +128,20 @@ def rate_figure(records: Sequence[LayerRecord], path: Path) -> Path:
     """Spike rate vs layer, one panel per threshold; dashed: P(u > theta) from the theory.
 
     Args:
-        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
-        path: the PNG file to write.
+        records: the records of :func:`~lava_init.experiments.propagation.simulate`, for one
+            or more methods and thresholds.
+        path: where the rate panels go (PNG).
 
     Returns:
-        The path written.
+        ``path``, written atomically.
 
     Example:
         >>> import tempfile
-        >>> from lava_init.experiments.propagation import PropagationSetup, simulate
-        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
-        >>> out = Path(tempfile.mkdtemp())
-        >>> rate_figure(records, out / "rate.png").read_bytes()[1:4]
-        b'PNG'
+        >>> from lava_init.experiments import propagation
+        >>> setup = propagation.PropagationSetup(depth=3, width=16, batch=8)
+        >>> rates = propagation.simulate("variance_conserving", [0.5, 1.0], setup)
+        >>> rate_figure(rates, Path(tempfile.mkdtemp()) / "rate.png").stat().st_size > 1000
+        True
     """
 
     def draw(axis, method: str, threshold: float, color: str) -> None:
@@ -159,19 +160,20 @@ def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:
     """Spike rate over (threshold, layer), one panel per method; black = silent.
 
     Args:
-        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
-        path: the PNG file to write.
+        records: what :func:`~lava_init.experiments.propagation.simulate` recorded; each
+            method becomes a panel, each threshold a row of it.
+        path: the heatmap's PNG file.
 
     Returns:
-        The path written.
+        The heatmap's path.
 
     Example:
         >>> import tempfile
         >>> from lava_init.experiments.propagation import PropagationSetup, simulate
-        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
-        >>> out = Path(tempfile.mkdtemp())
-        >>> activity_heatmap(records, out / "heatmap.png").read_bytes()[1:4]
-        b'PNG'
+        >>> grid = simulate("kaiming", [0.5, 1.0, 1.5], PropagationSetup(4, width=16, batch=8))
+        >>> heatmap = activity_heatmap(grid, Path(tempfile.mkdtemp()) / "heatmap.png")
+        >>> heatmap.name, heatmap.read_bytes()[1:4]
+        ('heatmap.png', b'PNG')
     """
     methods, thresholds = _keys(records)
     depth = max(r.layer for r in records)
@@ -199,8 +201,9 @@ def propagation_figures(records: Sequence[LayerRecord], out: Path) -> list[Path]
     """variance_vs_layer.png, rate_vs_layer.png and activity_heatmap.png in ``out``.
 
     Args:
-        records: the experiment's records (:func:`~lava_init.experiments.propagation.simulate`).
-        out: the folder to write into.
+        records: the whole experiment (every method and threshold
+            :func:`~lava_init.experiments.propagation.simulate` ran).
+        out: an existing folder; the three files are (re)written there.
 
     Returns:
         The three paths: :func:`variance_figure`, :func:`rate_figure`,
@@ -210,10 +213,10 @@ def propagation_figures(records: Sequence[LayerRecord], out: Path) -> list[Path]
         Three figures take over a second to draw, so the drawing is skipped here:
 
         >>> import tempfile
-        >>> from lava_init.experiments.propagation import PropagationSetup, simulate
-        >>> records = simulate("kaiming", [1.0], PropagationSetup(depth=2, width=20, batch=8))
-        >>> out = Path(tempfile.mkdtemp())
-        >>> [path.name for path in propagation_figures(records, out)]  # doctest: +SKIP
+        >>> from lava_init.experiments import propagation
+        >>> run = propagation.simulate("xavier", [1.0], propagation.PropagationSetup(depth=2))
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> [path.name for path in propagation_figures(run, folder)]  # doctest: +SKIP
         ['variance_vs_layer.png', 'rate_vs_layer.png', 'activity_heatmap.png']
     """
     return [variance_figure(records, out / "variance_vs_layer.png"),

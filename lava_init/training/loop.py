@@ -528,12 +528,10 @@ def layer_rates(model: torch.nn.Module, dataset: SpikeDataset, device: torch.dev
         One spike rate per spiking block, keyed ``rate_`` and the block's name.
 
     Example:
-        >>> config = TrainConfig(dataset="digits", depth=1, width=16, limit=8, test_limit=8,
-        ...                      epochs=1, batch_size=8, progress=False)
-        >>> plan = plan_training(config)
-        >>> train_set, test_set = load_splits(plan)
-        >>> model, _, _ = build_network(plan, train_set)
-        >>> rates = layer_rates(model, test_set, torch.device("cpu"))
+        >>> digits = load_dataset("digits", train=False, limit=8, time_steps=4, flatten=True)
+        >>> model = build_model({"arch": "mlp", "in_features": 64, "out_features": 10,
+        ...                      "depth": 1, "width": 16})
+        >>> rates = layer_rates(model, digits, torch.device("cpu"))
         >>> sorted(rates), all(0 <= rate <= 1 for rate in rates.values())
         (['rate_blocks.0', 'rate_blocks.1'], True)
     """
