@@ -170,7 +170,8 @@ def activity_heatmap(records: Sequence[LayerRecord], path: Path) -> Path:
     Example:
         >>> import tempfile
         >>> from lava_init.experiments.propagation import PropagationSetup, simulate
-        >>> grid = simulate("kaiming", [0.5, 1.0, 1.5], PropagationSetup(4, width=16, batch=8))
+        >>> setup = PropagationSetup(depth=4, width=16, batch=8)
+        >>> grid = simulate("kaiming", [0.5, 1.0, 1.5], setup)
         >>> heatmap = activity_heatmap(grid, Path(tempfile.mkdtemp()) / "heatmap.png")
         >>> heatmap.name, heatmap.read_bytes()[1:4]
         ('heatmap.png', b'PNG')
