@@ -14,7 +14,6 @@ in a fraction of a second.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 #: Public name -> the module that defines it.
 _HOMES = {
@@ -25,17 +24,7 @@ _HOMES = {
     "NetxNetwork": "load", "load_netx": "load",
     "LayerComparison": "verification", "VerifyReport": "verification", "verify": "verification",
 }
-__all__ = ["BACKENDS", "InspectReport", "LavaInterrupted", "LayerComparison", "LayerReport",
-           "NetxNetwork", "VerifyReport", "export_netx", "inspect", "load_netx",
-           "loihi2_available", "netx_layers", "run_lava", "verify"]
-
-if TYPE_CHECKING:
-    from netx_export.export import export_netx, netx_layers
-    from netx_export.inspection import InspectReport, LayerReport, inspect
-    from netx_export.interrupts import LavaInterrupted
-    from netx_export.lava_run import BACKENDS, loihi2_available, run_lava
-    from netx_export.load import NetxNetwork, load_netx
-    from netx_export.verification import LayerComparison, VerifyReport, verify
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str):
