@@ -11,7 +11,9 @@ import warnings
 from pathlib import Path
 
 import torch
-from example_nets import (
+
+from lava_init.tables import format_table
+from lava_init.training.example_nets import (
     CONV_INPUT,
     DENSE_INPUT,
     conv_net,
@@ -20,8 +22,6 @@ from example_nets import (
     input_block_net,
     random_spikes,
 )
-
-from lava_init.tables import format_table
 from netx_export.export import export_netx
 from netx_export.verification import VerifyReport, verify
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
 
 from lava_init.training.data import SHARED_DATA
 
-#: The benchmark scripts' folder: tests import its modules (example_nets) as its scripts do.
+#: The benchmark scripts' folder. Only the tests of the benchmarks and of what they store import
+#: from it, through :func:`import_benchmark`; the other tests need only the packages.
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
+
+
+def import_benchmark(name: str) -> ModuleType:
+    """The benchmark script ``benchmarks/<name>.py`` imported as a module, with its folder on
+    ``sys.path`` as when it runs as a command (the scripts import their siblings by name)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
 
 #: Torch threads per test process: ``make test`` runs two pytest-xdist workers on the 2 cores,
 #: one thread each, and so do the processes they start (kernels, CLI runs); two threads each

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import BENCHMARKS
+from conftest import BENCHMARKS, import_benchmark
 
 from lava_init import theory
 from lava_init.encoding import GRADED_LEVELS
@@ -20,15 +18,7 @@ from lava_init.training.data import load_dataset
 pytestmark = pytest.mark.integration
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-#: The benchmark scripts (modules with a ``main``; example_nets is a helper they share).
+#: The benchmark scripts (modules with a ``main``; the others are helpers they share).
 SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("*.py") if "\ndef main(" in p.read_text())
 
 
@@ -39,13 +29,13 @@ def test_the_scripts_are_found():
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_every_benchmark_loads_and_has_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        _load(name).main(["--help"])
+        import_benchmark(name).main(["--help"])
     assert exit_info.value.code == 0
     assert "usage:" in capsys.readouterr().out
 
 
 def test_convergence_runs_the_calibrated_recipes(tmp_path):
-    convergence = _load("convergence")
+    convergence = import_benchmark("convergence")
     assert convergence.main(["--datasets", "digits", "--deep-depth", "0", "--depth", "2",
                              "--width", "16", "--methods", "temporal,calibrated_readout",
                              "--seeds", "0", "--epochs", "1", "--limit", "128",
@@ -58,7 +48,7 @@ def test_convergence_runs_the_calibrated_recipes(tmp_path):
 
 
 def test_deep_cuba_writes_rates_for_every_method(tmp_path):
-    deep_cuba = _load("deep_cuba")
+    deep_cuba = import_benchmark("deep_cuba")
     assert deep_cuba.main(["--depth", "4", "--width", "16", "--time-steps", "6", "--batch",
                            "2", "--input-rates", "0.2", "--out", str(tmp_path / "deep")]) == 0
     runs = json.loads((tmp_path / "deep.json").read_text())["runs"]
@@ -77,9 +67,9 @@ def test_saccade_recordings_follow_the_digit_and_load_as_nmnist(tmp_path, shared
     assert np.all((y >= bar[0].start) & (y < bar[0].stop) & (x >= bar[1].start)
                   & (x < bar[1].stop))  # events only where the bar moves (shifts <= 2 px)
     assert t.min() >= 0 and t.max() < len(saccades.SACCADE) * saccades.SACCADE_US
-    assert _load("saccade_nmnist").main(["--mnist-dir", str(shared_data / "mnist"), "--out",
-                                         str(tmp_path), "--limit", "20", "--test-limit",
-                                         "10"]) == 0
+    assert import_benchmark("saccade_nmnist").main(
+        ["--mnist-dir", str(shared_data / "mnist"), "--out", str(tmp_path), "--limit", "20",
+         "--test-limit", "10"]) == 0
     train = load_dataset("nmnist", True, tmp_path, time_steps=20)
     assert len(train) == 20 and sorted(set(train.labels.tolist())) == list(range(10))
     spikes, _ = train[0]
@@ -91,7 +81,7 @@ def test_operating_point_study_sets_theta_over_sigma_and_writes_a_figure(tmp_pat
     """A smaller r = theta / sigma (a larger sigma) fires the first layer more: 0.250, 0.197,
     0.156 at r = 0.5, 0.7, 1.0 (width 32, seed 0; over seeds 0 .. 4 each step down is at
     least 0.027); 'default' is initialize's own sigma, the one of r = theory.DEFAULT_RATIO."""
-    study = _load("operating_point")
+    study = import_benchmark("operating_point")
     ratios = ["0.5", f"{theory.DEFAULT_RATIO:g}", "1", "default"]
     assert study.main(["--widths", "32", "--ratios", ",".join(ratios), "--thresholds", "1.0",
                        "--seeds", "0", "--depth", "4", "--out", str(tmp_path)]) == 0
@@ -106,7 +96,7 @@ def test_operating_point_study_sets_theta_over_sigma_and_writes_a_figure(tmp_pat
 
 
 def test_backward_flow_writes_norms_and_a_figure(tmp_path):
-    flow = _load("backward_flow")
+    flow = import_benchmark("backward_flow")
     assert flow.main(["--depth", "4", "--width", "16", "--samples", "8",
                       "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path)]) == 0
     norms = json.loads((tmp_path / "backward_flow.json").read_text())["norms"]
@@ -115,7 +105,7 @@ def test_backward_flow_writes_norms_and_a_figure(tmp_path):
 
 
 def test_lava_throughput_compares_the_cases_on_the_same_spikes(tmp_path, capsys):
-    throughput = _load("lava_throughput")
+    throughput = import_benchmark("lava_throughput")
     out = tmp_path / "throughput.json"
     assert throughput.main(["--samples", "3", "--time-steps", "4", "--depth", "1", "--width",
                             "8", "--workers", "2", "--out", str(out)]) == 0
@@ -127,7 +117,7 @@ def test_lava_throughput_compares_the_cases_on_the_same_spikes(tmp_path, capsys)
 
 
 def test_training_recipe_runs_and_summarizes_a_tiny_part(tmp_path):
-    recipe = _load("training_recipe")
+    recipe = import_benchmark("training_recipe")
     args = recipe.parse_args(["--out", str(tmp_path)])
     labels = [label for label, _, _ in recipe.runs_for("first_epoch", args)]
     assert "recipe d30 s2" in labels and "slayer_default d10 s0" in labels
@@ -170,7 +160,7 @@ def _tiny_recipe_config(recipe: ModuleType) -> object:
 
 
 def test_training_recipe_check_fails_where_a_stored_number_moved(tmp_path, capsys):
-    recipe = _load("training_recipe")
+    recipe = import_benchmark("training_recipe")
     made_by = recipe.current_provenance(recipe.__file__, [])
     record = recipe.run_one(_tiny_recipe_config(recipe), 0, tmp_path, "tiny s0", made_by)
     assert record["provenance"]["command"].endswith("benchmarks/training_recipe.py")
@@ -197,7 +187,7 @@ def test_training_recipe_check_fails_where_a_stored_number_moved(tmp_path, capsy
 
 def test_training_recipe_reruns_rows_of_other_code_and_refuses_mixed_tables(
         tmp_path, capsys, monkeypatch):
-    recipe = _load("training_recipe")
+    recipe = import_benchmark("training_recipe")
     config = _tiny_recipe_config(recipe)
     monkeypatch.setattr(recipe, "runs_for", lambda part, args: [("tiny s0", config, 0)])
     made_by = recipe.current_provenance(recipe.__file__, [])
@@ -236,7 +226,7 @@ def test_training_recipe_reruns_rows_of_other_code_and_refuses_mixed_tables(
 def test_the_cheapest_stored_first_epoch_row_reruns_to_its_stored_number(shared_data, capsys):
     """``--check 1`` on the real store: the row's number reruns with this code (nothing is
     written: without --update the store is only read)."""
-    recipe = _load("training_recipe")
+    recipe = import_benchmark("training_recipe")
     store = BENCHMARKS / "results" / "training_recipe" / "runs_first_epoch.json"
     before = store.read_bytes()
     assert recipe.main(["--parts", "first_epoch", "--check", "1"]) == 0

@@ -19,10 +19,10 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from example_nets import DENSE_INPUT, conv_net, dense_net
 
 from lava_init.cli import main as cli
 from lava_init.training.checkpoints import load_checkpoint, save_model
+from lava_init.training.example_nets import DENSE_INPUT, conv_net, dense_net
 from lava_init.training.models import build_model
 from netx_export import export_netx, load_netx, run_lava
 from netx_export.netx_file import NetxFileError, read_netx_file

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import finish, start_run_lava, wait_for_descendants
-from example_nets import DENSE_INPUT, dense_net
 
 from lava_init.network_init import initialize
 from lava_init.training.checkpoints import save_model
+from lava_init.training.example_nets import DENSE_INPUT, dense_net
 from lava_init.training.models import build_model
 from netx_export import export_netx
 

@@ -8,8 +8,14 @@ import signal
 import numpy as np
 import pytest
 from conftest import finish, start_run_lava, wait_for_descendants
-from example_nets import CONV_INPUT, DENSE_INPUT, conv_net, dense_net, random_spikes
 
+from lava_init.training.example_nets import (
+    CONV_INPUT,
+    DENSE_INPUT,
+    conv_net,
+    dense_net,
+    random_spikes,
+)
 from netx_export import export_netx, run_lava, verify
 from netx_export.interrupts import descendants
 from netx_export.workers import (

@@ -238,3 +238,33 @@ def test_every_public_name_of_netx_export_is_what_its_module_defines():
         assert not isinstance(value, types.ModuleType), f"netx_export.{name} is a module"
         assert value is getattr(importlib.import_module(
             f"netx_export.{netx_export._HOMES[name]}"), name)
+
+
+def benchmark_imports(source: str) -> list[str]:
+    """The benchmark scripts (``benchmarks/*.py``) that ``source`` imports by name; a test
+    that needs one asks ``conftest.import_benchmark`` for it instead."""
+    scripts = {path.stem for path in (ROOT / "benchmarks").glob("*.py")}
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found += [name for name in names if name.split(".")[0] in scripts]
+    return found
+
+
+def test_the_tests_import_a_benchmark_script_only_through_import_benchmark():
+    """The fixtures live in tests/ and the library (issue 28): no test reaches into
+    benchmarks/ by name, and conftest does not put it on ``sys.path`` for every test."""
+    found = {path.name: benchmark_imports(path.read_text())
+             for path in sorted((ROOT / "tests").glob("*.py"))}
+    assert not {name: scripts for name, scripts in found.items() if scripts}
+    assert benchmark_imports("import results_page\nfrom nir_bridge import netx_values\n"
+                             "from lava_init.training import example_nets\n") == [
+        "results_page", "nir_bridge"]
+    conftest = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+    assert "sys.path" not in "".join(ast.unparse(node) for node in conftest.body
+                                     if not isinstance(node, ast.FunctionDef))

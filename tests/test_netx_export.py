@@ -13,19 +13,6 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from example_nets import (
-    CONV_INPUT,
-    DENSE_INPUT,
-    NEURON,
-    BlockNet,
-    conv_net,
-    deep_mlp,
-    dense_net,
-    input_block_net,
-    random_spikes,
-    recurrent_net,
-    set_biases,
-)
 from lava.lib.dl import slayer
 from lava.lib.dl.netx import hdf5
 from torch.utils.data import TensorDataset
@@ -39,6 +26,19 @@ from lava_init.slayer_blocks import LavaCurrentWrap
 from lava_init.temporal import LAVA_CURRENT_LIMIT
 from lava_init.training.checkpoints import save_model
 from lava_init.training.config import MEMORYLESS, BlockSettings
+from lava_init.training.example_nets import (
+    CONV_INPUT,
+    DENSE_INPUT,
+    NEURON,
+    BlockNet,
+    conv_net,
+    deep_mlp,
+    dense_net,
+    input_block_net,
+    random_spikes,
+    recurrent_net,
+    set_biases,
+)
 from lava_init.training.lava_check import measure_current_wrap
 from lava_init.training.models import SlayerMLP, build_model
 from netx_export import export_netx, load_netx, loihi2_available, run_lava, verify

@@ -8,7 +8,12 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from example_nets import (
+from lava.lib.dl import netx as lava_netx
+from lava.lib.dl import slayer
+
+from lava_init import initialize, measure_activity
+from lava_init.cli.main import main
+from lava_init.training.example_nets import (
     CONV_INPUT,
     DENSE_INPUT,
     NEURON,
@@ -19,11 +24,6 @@ from example_nets import (
     random_spikes,
     recurrent_net,
 )
-from lava.lib.dl import netx as lava_netx
-from lava.lib.dl import slayer
-
-from lava_init import initialize, measure_activity
-from lava_init.cli.main import main
 from netx_export import export, export_netx, inspect, load, load_netx, netx_file, run_lava, verify
 from netx_export.load import NetxDense
 from netx_export.verification import _is_lava_layer

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import example_nets as nets
 import nir
 import numpy as np
 import pytest
 import torch
+from conftest import import_benchmark
 from lava.lib.dl import slayer
-from nir_bridge import INTEL_NETWORKS, netx_datasets, netx_values
 
 from lava_init.nir import from_nir, netx_to_nir, to_nir
+from lava_init.training import example_nets as nets
 from netx_export import export_netx, verify
 from netx_export.voltages import lava_voltages
+
+nir_bridge = import_benchmark("nir_bridge")
+INTEL_NETWORKS, netx_datasets, netx_values = (
+    nir_bridge.INTEL_NETWORKS, nir_bridge.netx_datasets, nir_bridge.netx_values)
 
 #: The NIR paper's reference graphs and traces (see its README).
 SHARED_NIR = Path(__file__).resolve().parents[2] / "shared" / "nir"

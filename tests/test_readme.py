@@ -10,11 +10,13 @@ import json
 import re
 from pathlib import Path
 
-import propagation_runs
 import pytest
-import results_page
+from conftest import import_benchmark
 
 from lava_init.cli.main import main
+
+propagation_runs = import_benchmark("propagation_runs")
+results_page = import_benchmark("results_page")
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

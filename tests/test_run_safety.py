@@ -16,9 +16,9 @@ import h5py
 import numpy as np
 import pytest
 from conftest import alive, start_run_lava, wait_for_descendants
-from example_nets import DENSE_INPUT, dense_net
 
 from lava_init.files import atomic_write, exclusive, stale_temp_files
+from lava_init.training.example_nets import DENSE_INPUT, dense_net
 from netx_export import export_netx
 from netx_export.interrupts import LavaRunFailed, descendants
 from netx_export.lava_run import RUN_FOLDER_PREFIX, netx_plan, run_in_process
