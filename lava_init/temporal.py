@@ -256,13 +256,21 @@ class LayerResponse:
         return self.spikes.T @ self.spikes / self.spikes.shape[0]
 
 
+@lru_cache(maxsize=16)
+def _standard_normals(samples: int, steps: int, seed: int) -> np.ndarray:
+    """The (samples, steps) standard normals of ``seed`` (read-only): every layer of a
+    mean-field stack draws the same ones, so they are drawn once."""
+    normals = np.random.default_rng(seed).standard_normal((samples, steps))
+    normals.flags.writeable = False
+    return normals
+
+
 def _gaussian_paths(second_moment: np.ndarray, samples: int, seed: int) -> np.ndarray:
     """``samples`` standard paths with covariance ``second_moment`` (Cholesky with jitter)."""
     steps = second_moment.shape[0]
     jitter = 1e-12 * max(float(np.trace(second_moment)) / steps, 1e-12)
     factor = np.linalg.cholesky(second_moment + jitter * np.eye(steps))
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((samples, steps)) @ factor.T
+    return _standard_normals(samples, steps, seed) @ factor.T
 
 
 def layer_response(

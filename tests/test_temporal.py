@@ -43,7 +43,7 @@ def test_integrating_neurons_over_many_steps_do_not_reduce_to_the_papers_rule():
 @pytest.mark.parametrize("decays, time_steps", [
     ((1.0, 1.0), 1), pytest.param(TUTORIAL, 20, marks=pytest.mark.integration)])  # seconds
 def test_drive_grows_with_the_target_rate(decays, time_steps):
-    targets = (0.25, 0.3, 0.4) if time_steps == 1 else (0.42, 0.44, 0.46)
+    targets = (0.25, 0.3, 0.4) if time_steps == 1 else (0.42, 0.46)  # each T = 20 point: 4 s
     drives = [temporal.temporal_drive_scale(1.25, *decays, time_steps, target_rate=rate)
               for rate in targets]
     assert drives == sorted(drives) and drives[0] < drives[-1]
