@@ -3,6 +3,8 @@ line before any work, and nothing but the command's own output on stdout."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -121,29 +123,41 @@ def test_stdout_holds_only_the_commands_output_and_version_works(tmp_path):
 
 
 def _stderr_on_a_terminal(argv: list[str]) -> str:
-    """Run ``lava-init ARGV`` with stderr on a pseudo-terminal; what it wrote there."""
+    """Run ``lava-init ARGV`` (this process's ``main``: a fresh one would add seconds of imports
+    and nothing the bar depends on) with ``sys.stderr`` on a pseudo-terminal; what it wrote
+    there, read by a thread as it comes so that a long bar cannot fill the terminal's buffer."""
     import fcntl
     import os
+    import select
     import struct
     import termios
+    import threading
 
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    chunks: list[bytes] = []
+    done = threading.Event()
+
+    def drain() -> None:  # until the command is done and the terminal holds nothing more
+        while True:
+            if select.select([leader], [], [], 0.1)[0]:
+                chunks.append(os.read(leader, 65536))
+            elif done.is_set():
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    terminal = open(follower, "w", closefd=False)  # noqa: SIM115 (closed below, with its fd)
     try:
-        subprocess.run([sys.executable, "-m", "lava_init.cli", *argv], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
+        with contextlib.redirect_stderr(terminal), contextlib.redirect_stdout(io.StringIO()):
+            assert cli.main(argv) == 0
+        terminal.flush()
     finally:
+        done.set()
+        reader.join(timeout=60)
+        terminal.close()
         os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the terminal has no writer left
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
+        os.close(leader)
     return b"".join(chunks).decode(errors="replace")
 
 
