@@ -34,8 +34,8 @@ from lava_init.network_init import initialize
 from lava_init.tables import format_table
 from lava_init.training.models import SlayerMLP
 from netx_export import export_netx, run_lava
-from netx_export.interrupts import stop_runtime
-from netx_export.lava_run import (
+from netx_export.running.interrupts import stop_runtime
+from netx_export.running.lava_run import (
     _reset_state,
     _run_config,
     _source_data,
@@ -43,7 +43,7 @@ from netx_export.lava_run import (
     load_lava_network,
     netx_plan,
 )
-from netx_export.workers import available_cores
+from netx_export.running.workers import available_cores
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lava_throughput.json"
 

@@ -40,7 +40,7 @@ from lava_init.nir import from_nir, netx_to_nir
 from lava_init.tables import format_table
 from netx_export import export_netx, verify
 from netx_export.netx_file import read_netx_file
-from netx_export.voltages import lava_voltages
+from netx_export.running.voltages import lava_voltages
 
 #: The NIR paper's reference graphs and traces.
 SHARED_NIR = Path(__file__).resolve().parents[2] / "shared" / "nir"

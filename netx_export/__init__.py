@@ -19,8 +19,9 @@ import importlib
 _HOMES = {
     "export_netx": "export", "netx_layers": "export",
     "InspectReport": "inspection", "LayerReport": "inspection", "inspect": "inspection",
-    "LavaInterrupted": "interrupts",
-    "BACKENDS": "lava_run", "loihi2_available": "lava_run", "run_lava": "lava_run",
+    "LavaInterrupted": "running.interrupts",
+    "BACKENDS": "running.lava_run", "loihi2_available": "running.lava_run",
+    "run_lava": "running.lava_run",
     "NetxNetwork": "load", "load_netx": "load",
     "LayerComparison": "verification", "VerifyReport": "verification", "verify": "verification",
 }

@@ -15,7 +15,7 @@ from lava_init.records import (
     propagation_verdict,
 )
 from lava_init.tables import format_table
-from netx_export.lava_run import run_netx
+from netx_export.running.lava_run import run_netx
 
 
 @dataclass

@@ -17,8 +17,8 @@ from lava_init.slayer_blocks import (
     slayer_block_type,
 )
 from lava_init.tables import format_table
-from netx_export.lava_run import run_lava
 from netx_export.netx_file import EXPORTABLE_BLOCKS
+from netx_export.running.lava_run import run_lava
 
 
 @dataclass

@@ -54,8 +54,9 @@ INTEGRATION_DOCTEST_PACKAGES = {"netx_export"}
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.parent.name in INTEGRATION_DOCTEST_PACKAGES:
+    for item in items:  # the doctests of a package's subpackages too (netx_export/running)
+        if BENCHMARKS.parent in item.path.parents and \
+                item.path.relative_to(BENCHMARKS.parent).parts[0] in INTEGRATION_DOCTEST_PACKAGES:
             item.add_marker(pytest.mark.integration)
 
 
@@ -72,7 +73,7 @@ def wait_for_descendants(process: subprocess.Popen, at_least: int, timeout: floa
                          ) -> list[int]:
     """``process``'s descendants once at least ``at_least`` exist and their number is steady
     for 2 s (Lava's workers all started)."""
-    from netx_export.interrupts import descendants
+    from netx_export.running.interrupts import descendants
 
     deadline, steady_since, seen = time.monotonic() + timeout, time.monotonic(), []
     while time.monotonic() < deadline:

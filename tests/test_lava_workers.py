@@ -17,8 +17,8 @@ from lava_init.training.example_nets import (
     random_spikes,
 )
 from netx_export import export_netx, run_lava, verify
-from netx_export.interrupts import descendants
-from netx_export.workers import (
+from netx_export.running.interrupts import descendants
+from netx_export.running.workers import (
     CORES_PER_WORKER,
     available_cores,
     map_samples,

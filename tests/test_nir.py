@@ -15,7 +15,7 @@ from lava.lib.dl import slayer
 from lava_init.nir import from_nir, netx_to_nir, to_nir
 from lava_init.training import example_nets as nets
 from netx_export import export_netx, verify
-from netx_export.voltages import lava_voltages
+from netx_export.running.voltages import lava_voltages
 
 nir_bridge = import_benchmark("nir_bridge")
 INTEL_NETWORKS, netx_datasets, netx_values = (

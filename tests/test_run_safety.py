@@ -20,8 +20,8 @@ from conftest import alive, start_run_lava, wait_for_descendants
 from lava_init.files import atomic_write, exclusive, stale_temp_files
 from lava_init.training.example_nets import DENSE_INPUT, dense_net
 from netx_export import export_netx
-from netx_export.interrupts import LavaRunFailed, descendants
-from netx_export.lava_run import RUN_FOLDER_PREFIX, netx_plan, run_in_process
+from netx_export.running.interrupts import LavaRunFailed, descendants
+from netx_export.running.lava_run import RUN_FOLDER_PREFIX, netx_plan, run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ def test_a_failing_lava_process_ends_the_run_naming_its_layer(dense_file, tmp_pa
 
 @pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_a_run_without_progress_is_stopped_by_the_watchdog(dense_file, monkeypatch):
-    from netx_export import interrupts
+    from netx_export.running import interrupts
 
     monkeypatch.setattr(interrupts, "STALL_TIMEOUT", 0.3)  # one sample of 3,000 steps: seconds
     started = time.monotonic()
@@ -67,7 +67,7 @@ def test_a_run_without_progress_is_stopped_by_the_watchdog(dense_file, monkeypat
 #: processes): Python prints the handler's exception and swallows it.
 SWALLOWED_SIGNAL = """
 import multiprocessing, os, signal, sys, time
-from netx_export.interrupts import LavaInterrupted, interruptible
+from netx_export.running.interrupts import LavaInterrupted, interruptible
 os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGTERM))
 try:
     with interruptible():
@@ -144,7 +144,7 @@ def test_a_killed_parent_takes_its_lava_processes_and_shared_memory_along(dense_
     while shared & set(os.listdir("/dev/shm")) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not shared & set(os.listdir("/dev/shm")), "shared memory left behind"
-    from netx_export.lava_run import remove_orphaned_run_folders
+    from netx_export.running.lava_run import remove_orphaned_run_folders
 
     assert set(run_folders) <= set(remove_orphaned_run_folders())
     assert not any(folder.exists() for folder in run_folders)

@@ -120,7 +120,7 @@ def check_inputs(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from lava_init.files import check_writable_folder
     from netx_export import inspect
-    from netx_export.lava_run import netx_input_shape
+    from netx_export.running.lava_run import netx_input_shape
 
     if args.workers is not None:
         check_count(args.workers, "--workers")

@@ -94,7 +94,7 @@ def _run_command(args: argparse.Namespace) -> int:
     A command's ``check_inputs(args)``, where it has one, runs before lava-dl loads, so that
     a missing or hostile file is refused in a fraction of a second."""
     module = _command_module(COMMANDS[args.command][0])
-    from netx_export.interrupts import LavaRunFailed
+    from netx_export.running.interrupts import LavaRunFailed
 
     try:
         if hasattr(module, "check_inputs"):

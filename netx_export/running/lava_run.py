@@ -16,9 +16,9 @@ import numpy as np
 from lava_init.checks import check_allocation
 from lava_init.files import process_alive
 from lava_init.signals import raise_if_signalled
-from netx_export.interrupts import LavaInterrupted, interruptible, stop_runtime, watched
 from netx_export.netx_file import LAYER_TYPES, NetxFile, read_netx_file
-from netx_export.workers import map_samples, resolve_workers
+from netx_export.running.interrupts import LavaInterrupted, interruptible, stop_runtime, watched
+from netx_export.running.workers import map_samples, resolve_workers
 
 #: Backends ``run_lava`` accepts: Lava's bit-accurate CPU simulator and Loihi 2 hardware.
 BACKENDS = ("fixed_pt", "loihi2")
@@ -304,7 +304,7 @@ def run_samples(lava: LavaNetwork, batch: np.ndarray, run_config,
     from lava.magma.core.run_conditions import RunSteps
     from lava.proc.io.source import RingBuffer as SpikeSource
 
-    from netx_export.lava_processes.recorder import SpikeRecorder, open_record
+    from netx_export.running.lava_processes.recorder import SpikeRecorder, open_record
 
     samples, steps = batch.shape[0], batch.shape[-1]
     data = np.concatenate([_source_data(sample, lava.plan) for sample in batch],
@@ -570,7 +570,7 @@ def run_lava(path: str | Path, spikes, backend: str = "fixed_pt", progress: bool
     each compiles the network once). Layers NetX cannot create (a trailing ``average``, see
     :data:`UNRUNNABLE_LAYERS`) are left out with every layer after them. Every runtime is
     stopped, also on errors; SIGINT and SIGTERM raise
-    :class:`~netx_export.interrupts.LavaInterrupted` (a KeyboardInterrupt) once every worker
+    :class:`~netx_export.running.interrupts.LavaInterrupted` (a KeyboardInterrupt) once every worker
     and Lava process has ended.
 
     Args:

@@ -4,7 +4,7 @@ Lava's fixed-point simulator runs one network in one Python process per Lava pro
 lock step: one network keeps about one core busy. :func:`map_samples` forks ``workers``
 processes, gives each a contiguous share of the batch and puts the results back in order.
 Each worker builds and compiles its network once. SIGINT and SIGTERM in the parent raise
-:class:`~netx_export.interrupts.LavaInterrupted` after every worker (and every Lava process
+:class:`~netx_export.running.interrupts.LavaInterrupted` after every worker (and every Lava process
 a worker started) has ended; Ctrl-C in a terminal reaches the workers too, and each stops
 its own Lava runtime.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
-from netx_export.interrupts import (
+from netx_export.running.interrupts import (
     STOP_TIMEOUT,
     LavaInterrupted,
     LavaRunFailed,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from netx_export.interrupts import stop_runtime
-from netx_export.lava_run import (
+from netx_export.running.interrupts import stop_runtime
+from netx_export.running.lava_run import (
     _run_config,
     _source_data,
     _to_slayer_neurons,

@@ -267,7 +267,7 @@ def watched(network, owners: dict[int, str] | None = None,
         >>> with watched(object(), stall_timeout=0.1):  # an object with no runtime
         ...     time.sleep(5)  # no sample finishes: the watchdog ends the wait
         Traceback (most recent call last):
-        netx_export.interrupts.LavaRunFailed: the Lava run made no progress for 0.1 s ...
+        netx_export.running.interrupts.LavaRunFailed: the Lava run made no progress for 0.1 s ...
     """
     timeout = STALL_TIMEOUT if stall_timeout is None else stall_timeout
     watch, finished = RunWatch(), threading.Event()
