@@ -96,17 +96,19 @@ def dense_net(bias: bool = False, seed: int = 1) -> BlockNet:
 
 def conv_net(bias: bool = False, seed: int = 3) -> BlockNet:
     """Conv 2->4 (3x3, stride 2, padding 1) -> Conv 4->8 (3x3, padding 1) -> Flatten ->
-    Dense 128 -> 10, on 2x8x8 inputs.
+    Dense 128 -> 10, on :data:`CONV_INPUT` (2 x 8 x 8).
 
     Args:
-        bias: neurons with a mean-only batch norm (NetX: a bias per block).
+        bias: neurons with a mean-only batch norm (NetX: one bias per block, the single
+            running mean of a norm that never trained).
         seed: seeds the weights and the biases.
 
     Returns:
-        The network, on :data:`CONV_INPUT`.
+        The network.
 
     Example:
-        >>> tuple(conv_net()(random_spikes(CONV_INPUT, steps=5)).shape)
+        >>> net = conv_net(bias=True)
+        >>> tuple(net(random_spikes(CONV_INPUT, steps=5)).shape)
         (3, 10, 5)
     """
     torch.manual_seed(seed)
@@ -150,11 +152,12 @@ def recurrent_net(seed: int = 7) -> BlockNet:
         seed: seeds the weights.
 
     Returns:
-        The network, on :data:`DENSE_INPUT`.
+        The network; its input is :data:`DENSE_INPUT`.
 
     Example:
-        >>> tuple(recurrent_net()(random_spikes(DENSE_INPUT, steps=5)).shape)
-        (3, 8, 5)
+        >>> net = recurrent_net()
+        >>> type(net.blocks[0]).__name__, tuple(net(random_spikes(DENSE_INPUT, steps=5)).shape)
+        ('Recurrent', (3, 8, 5))
     """
     torch.manual_seed(seed)
     return BlockNet(slayer.block.cuba.Recurrent(dict(NEURON), 24, 16, weight_scale=2),
