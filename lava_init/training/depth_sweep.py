@@ -57,7 +57,8 @@ ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
 @dataclass(frozen=True)
 class DepthResult:
     """One recipe at one depth as the sweep reports it: at the longest budget stored for that
-    depth, the learning rate whose mean final accuracy over the stored seeds is best."""
+    depth, the learning rate best at the sweep's seed (the smallest seed stored at every rate),
+    with the mean final accuracy over that rate's stored seeds."""
 
     accuracy: float
     epoch1_accuracy: float
@@ -90,7 +91,9 @@ def recipe_of(row: dict) -> str:
 
 
 def best_by_depth(rows: dict[str, dict], recipe: str) -> dict[int, DepthResult]:
-    """``recipe``'s stored rows per depth, read by the sweep's rule (:class:`DepthResult`).
+    """``recipe``'s stored rows per depth, read by the sweep's rule (:class:`DepthResult`):
+    the rates compete at one seed, the one they share, so that a rate run at one seed is not
+    weighed against another rate's mean over three.
 
     Args:
         rows: the stored rows (``runs.json``: label -> row with ``init``, ``config``,
@@ -104,23 +107,26 @@ def best_by_depth(rows: dict[str, dict], recipe: str) -> dict[int, DepthResult]:
         >>> def row(depth, lr, acc, seed=0):
         ...     config = {"depth": depth, "lr": lr, "epochs": 30, "time_steps": 4, "seed": seed}
         ...     return {"init": "kaiming", "config": config, "test_acc": acc, "epoch1_acc": 0.3}
-        >>> rows = {"a": row(4, 0.01, 0.70), "b": row(4, 0.03, 0.72), "c": row(4, 0.01, 0.76, 1)}
-        >>> best_by_depth(rows, "kaiming")[4]
-        DepthResult(accuracy=0.73, epoch1_accuracy=0.3, lr=0.01, epochs=30, seeds=2)
+        >>> rows = {"a": row(4, 0.01, 0.70), "b": row(4, 0.03, 0.72), "c": row(4, 0.01, 0.76, 1),
+        ...         "d": row(4, 0.03, 0.74, 1)}
+        >>> best_by_depth(rows, "kaiming")[4]  # 0.03 is better at seed 0: its mean over 2 seeds
+        DepthResult(accuracy=0.73, epoch1_accuracy=0.3, lr=0.03, epochs=30, seeds=2)
     """
-    runs: dict[tuple[int, int, float], list[dict]] = defaultdict(list)
+    runs: dict[tuple[int, int, float], dict[int, dict]] = defaultdict(dict)
     for row in rows.values():
         if recipe_of(row) == recipe:
             config = row["config"]
-            runs[config["depth"], config["epochs"], config["lr"]].append(row)
+            runs[config["depth"], config["epochs"], config["lr"]][config["seed"]] = row
     longest = {depth: max(e for d, e, _ in runs if d == depth) for depth, _, _ in runs}
     best: dict[int, DepthResult] = {}
-    for (depth, epochs, lr), seeds in runs.items():
-        if epochs != longest[depth]:
-            continue
-        result = DepthResult(statistics.mean(r["test_acc"] for r in seeds),
-                             statistics.mean(r["epoch1_acc"] for r in seeds), lr, epochs,
-                             len(seeds))
-        if depth not in best or result.accuracy > best[depth].accuracy:
-            best[depth] = result
-    return dict(sorted(best.items()))
+    for depth, epochs in sorted(longest.items()):
+        by_lr = {lr: seeds for (d, e, lr), seeds in runs.items() if (d, e) == (depth, epochs)}
+        shared = set.intersection(*(set(seeds) for seeds in by_lr.values()))
+        lr = max(by_lr, key=lambda rate: (  # no seed at every rate: the means compete
+            by_lr[rate][min(shared)]["test_acc"] if shared
+            else statistics.mean(r["test_acc"] for r in by_lr[rate].values())))
+        seeds = list(by_lr[lr].values())
+        best[depth] = DepthResult(statistics.mean(r["test_acc"] for r in seeds),
+                                  statistics.mean(r["epoch1_acc"] for r in seeds), lr, epochs,
+                                  len(seeds))
+    return best
