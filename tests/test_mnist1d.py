@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_benchmarks import _load as load_benchmark
+from conftest import import_benchmark
 
 from lava_init.encoding import GRADED_LEVELS
 from lava_init.network_init import initialize
@@ -108,7 +108,7 @@ def test_cnn1d_exports_to_netx_and_runs_spike_exact_on_lava(mnist1d_dir, tmp_pat
 
 
 def test_depth_sweep_quick_row_learns_and_stores_its_provenance(mnist1d_dir, tmp_path):
-    sweep = load_benchmark("mnist1d_depth")
+    sweep = import_benchmark("mnist1d_depth")
     out = tmp_path / "sweep"
     sweep.main(["--quick", "--inits", "lava-init,ann", "--data-dir", str(mnist1d_dir),
                 "--out", str(out), "--lava", "4"])
