@@ -23,9 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist worksteal -m "not rerun"
 
-# The fast tier alone (math, single blocks, layout, doctests of the math layer): seconds.
+# The fast tier alone (math, single blocks, layout, doctests of the math layer): two workers,
+# so that the collection (torch and lava-dl imported) and the tests share the 2 cores.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not integration"
+	$(PY) -m pytest -q -n 2 --dist worksteal -m "not integration"
 
 # Run every tutorial notebook top to bottom and store its outputs (after a library change).
 tutorials: $(STAMP)
