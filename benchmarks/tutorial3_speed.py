@@ -25,6 +25,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -47,12 +48,23 @@ INITS = {"recipe": {}, "slayer_default": {"init": "slayer_default"}}
 LRS = (default_lr(BUDGET.time_steps), 1.5e-3, 4.5e-3, 1.35e-2)
 
 
+def _numbers(kind: type) -> Callable[[str], list]:
+    """An argparse type: comma-separated ``kind`` values (a bad one: argparse's one line)."""
+    def parse(text: str) -> list:
+        try:
+            return [kind(item) for item in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+    return parse
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--lrs", default=",".join(f"{lr:g}" for lr in LRS),
+    parser.add_argument("--seeds", type=_numbers(int), default=[0])
+    parser.add_argument("--lrs", type=_numbers(float), default=list(LRS),
                         help="the shared sweep's rates (first seed)")
-    parser.add_argument("--seed-lrs", default=f"{LRS[0]:g},4.5e-3",
+    parser.add_argument("--seed-lrs", type=_numbers(float), default=[LRS[0], 4.5e-3],
                         help="the rates of the other seeds")
     parser.add_argument("--mnist-dir", type=Path, default=SHARED_DATA / "mnist")
     parser.add_argument("--recordings", type=Path, default=Path("runs/tutorial3_nmnist"),
@@ -64,16 +76,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def runs(args: argparse.Namespace) -> list[tuple[str, TrainConfig]]:
-    """``(label, config)`` of every row asked for."""
-    seeds = [int(seed) for seed in args.seeds.split(",")]
+    """``(init, config)`` of every row asked for."""
     rows = []
-    for seed in seeds:
-        lrs = args.lrs if seed == seeds[0] else args.seed_lrs
-        for lr in (float(text) for text in lrs.split(",")):
-            rows += [(f"{name} lr{lr:g} s{seed}", dataclasses.replace(
-                BUDGET, **init, data_dir=str(args.recordings), lr=lr, seed=seed))
-                for name, init in INITS.items()]
+    for seed in args.seeds:
+        for lr in args.lrs if seed == args.seeds[0] else args.seed_lrs:
+            rows += [(name, dataclasses.replace(BUDGET, **init, data_dir=str(args.recordings),
+                                                lr=lr, seed=seed))
+                     for name, init in INITS.items()]
     return rows
+
+
+def load_rows(store: Path) -> dict:
+    """The stored rows (none before the first)."""
+    return json.loads(store.read_text()) if store.exists() else {}
 
 
 def table(rows: dict) -> str:
@@ -100,20 +115,20 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_text(json.dumps(counts), written)
     store = args.out / "runs.json"
     args.out.mkdir(parents=True, exist_ok=True)
-    for label, config in runs(args):
-        rows = json.loads(store.read_text()) if store.exists() else {}
+    for init, config in runs(args):
+        label = f"{init} lr{config.lr:g} s{config.seed}"
+        rows = load_rows(store)
         if label in rows and not args.rerun:
             continue
         started = time.perf_counter()
         run = train(config)
-        rows[label] = {"init": label.split()[0], "lr": config.lr, "seed": config.seed,
+        rows[label] = {"init": init, "lr": config.lr, "seed": config.seed,
                        "test_acc": [m["test_acc"] for m in run.metrics],
                        "seconds": time.perf_counter() - started, "provenance": made_by}
         atomic_write_text(json.dumps(rows, indent=1), store)
         print(f"{label}: test acc {' '.join(f'{a:.3f}' for a in rows[label]['test_acc'])}",
               flush=True)
-    rows = json.loads(store.read_text()) if store.exists() else {}
-    text = table(rows)
+    text = table(load_rows(store))
     atomic_write_text(f"```\n{text}\n```\n", args.out / "tutorial3_speed.md")
     print(text)
     return 0
