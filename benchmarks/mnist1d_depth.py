@@ -164,7 +164,8 @@ def ann(depth: int, in_channels: int, length: int, channels: int = 32, width: in
 
 
 def ann_row(config: TrainConfig) -> dict:
-    """Train the ANN of :func:`ann` on the ON / OFF signals (unquantized), as the SNN rows."""
+    """Train the ANN of :func:`ann` on the ON / OFF signals (unquantized), as the SNN rows;
+    torch's default init, or He's (``config.init`` "kaiming")."""
     def signals(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         data = load_dataset("mnist1d", train, config.data_dir, 1, limit=config.limit if train
                             else config.test_limit)
@@ -173,6 +174,12 @@ def ann_row(config: TrainConfig) -> dict:
     (x, y), (x_test, y_test) = signals(True), signals(False)
     torch.manual_seed(config.seed)
     net = ann(config.depth, x.shape[1], x.shape[2], config.channels, config.width)
+    he_init = config.init == "kaiming"
+    if he_init:  # He et al. (arXiv 1502.01852): Var[w] = 2 / fan_in, zero biases
+        for layer in net:
+            if isinstance(layer, (torch.nn.Conv1d, torch.nn.Linear)):
+                torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                torch.nn.init.zeros_(layer.bias)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     steps = config.epochs * math.ceil(len(x) / config.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -187,7 +194,8 @@ def ann_row(config: TrainConfig) -> dict:
             schedule.step()
         with torch.no_grad():
             accuracies.append(float((net(x_test).argmax(1) == y_test).float().mean()))
-    return {"config": {**config.as_dict(), "init": "ann (torch default)"},
+    return {"config": {**config.as_dict(),
+                       "init": "ann (kaiming)" if he_init else "ann (torch default)"},
             "epoch1_acc": accuracies[0], "test_acc": accuracies[-1],
             "test_acc_per_epoch": accuracies, "seconds": time.perf_counter() - started}
 

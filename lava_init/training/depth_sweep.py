@@ -49,9 +49,11 @@ RECIPES = {
     **CONTROLS,
     **{f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()},
 }
-#: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape, ``ann+c64`` with the
-#: 64 channels of ``lava-init+norm+c64``.
-ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64}}
+#: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape with torch's default
+#: init, ``ann+c64`` with the 64 channels of ``lava-init+norm+c64``, ``ann+c64+he`` that with
+#: He's init (Kaiming normal for ReLU, zero biases).
+ANN_SHAPES = {"ann": {}, "ann+c64": {"channels": 64},
+              "ann+c64+he": {"channels": 64, "init": "kaiming"}}
 
 
 @dataclass(frozen=True)
