@@ -9,8 +9,9 @@ each layer's silent fraction (neurons that never spike on the first 256 test sam
 init and after training, and the provenance (command, commit: benchmarks/provenance.py). The
 ``ann`` rows train the same shape as a ReLU CNN (a few lines of torch) on the same signals.
 
-``--diagnose`` trains nothing: it stores each init's layer rates, silent fractions and
-weight-gradient norms at init in ``OUT/init_diagnosis.json``.
+``--diagnose`` trains nothing: it stores each init's layer rates, silent fractions,
+weight-gradient norms and class information (a ridge readout's test accuracy on each hidden
+block's spike counts) at init in ``OUT/init_diagnosis.json``.
 
 Rows go to ``OUT/runs.json`` as each ends (a stored row with the same label is kept unless
 ``--rerun``); ``OUT/mnist1d_depth.md`` holds the table: per init, depth and seed the best
@@ -37,6 +38,7 @@ from provenance import current_provenance
 from lava_init.activity import measure_activity
 from lava_init.backward import weight_gradient_norms
 from lava_init.files import atomic_write_text
+from lava_init.slayer_blocks import spiking_blocks
 from lava_init.tables import format_table
 from lava_init.training.config import NUM_CLASSES, TrainConfig
 from lava_init.training.data import load_dataset
@@ -48,6 +50,8 @@ from lava_init.training.plan import plan_training
 OUT = Path(__file__).resolve().parent / "results" / "mnist1d_depth"
 #: Test samples whose layers' silent fractions are measured.
 ACTIVITY_SAMPLES = 256
+#: Training signals the class-information readout (``--diagnose``) is fitted on, its penalty.
+PROBE_SAMPLES, PROBE_RIDGE = 2000, 10.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,8 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="export each SNN row to OUT/LABEL.net and run it on Lava "
                         "fixed_pt on the first N test signals")
     parser.add_argument("--diagnose", action="store_true",
-                        help="store each init's rates, silent fractions and gradient norms "
-                        "at init in OUT/init_diagnosis.json, train nothing")
+                        help="store each init's rates, silent fractions, gradient norms "
+                        "and class information at init in OUT/init_diagnosis.json, train "
+                        "nothing")
     parser.add_argument("--quick", action="store_true",
                         help="one tiny row: depth 2, 512 samples, 2 epochs")
     args = parser.parse_args(argv)
@@ -127,15 +132,54 @@ def snn_row(config: TrainConfig, lava_samples: int = 0, netx_path: Path | None =
             "seconds": time.perf_counter() - started}
 
 
+def spike_counts(model: torch.nn.Module, values: torch.Tensor) -> list[torch.Tensor]:
+    """Each hidden block's spike counts over the T steps, one flat row per signal."""
+    blocks = spiking_blocks(model)[:-1]
+    counts: list[list[torch.Tensor]] = [[] for _ in blocks]
+    handles = [block.register_forward_hook(
+        lambda _module, _input, output, kept=kept: kept.append(output.sum(-1).flatten(1)))
+        for (_, block), kept in zip(blocks, counts, strict=True)]
+    try:
+        with torch.no_grad():
+            for batch in values.split(256):
+                model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [torch.cat(kept) for kept in counts]
+
+
+def class_information(model: torch.nn.Module, train_set: torch.utils.data.Dataset,
+                      test_set: torch.utils.data.Dataset) -> list[float]:
+    """How much of the class each hidden block's spikes still carry: the test accuracy of a
+    ridge readout (penalty :data:`PROBE_RIDGE`, standardized counts) fitted on the counts of
+    the first :data:`PROBE_SAMPLES` training signals, scored on the whole test set."""
+    model.eval()
+    train_values, test_values = first_samples(train_set, PROBE_SAMPLES), first_samples(
+        test_set, len(test_set))
+    labels = [torch.tensor([int(dataset[i][1]) for i in range(len(values))])
+              for dataset, values in ((train_set, train_values), (test_set, test_values))]
+    targets = F.one_hot(labels[0], NUM_CLASSES).float()
+    accuracies = []
+    for fit, score in zip(spike_counts(model, train_values), spike_counts(model, test_values),
+                          strict=True):
+        mean, std = fit.mean(0), fit.std(0) + 1e-6
+        fit, score = (F.pad((x - mean) / std, (0, 1), value=1.0) for x in (fit, score))
+        readout = torch.linalg.solve(fit.T @ fit + PROBE_RIDGE * torch.eye(fit.shape[1]),
+                                     fit.T @ targets)
+        accuracies.append(float(((score @ readout).argmax(1) == labels[1]).float().mean()))
+    return accuracies
+
+
 def init_diagnosis(args: argparse.Namespace, made_by: dict) -> dict:
     """Per init and depth, before training: each layer's rate and silent fraction on the first
-    256 test signals and its weight-gradient norm for a fixed random output gradient
-    (:func:`lava_init.backward.weight_gradient_norms`), the init as each row draws it."""
+    256 test signals, its weight-gradient norm for a fixed random output gradient
+    (:func:`lava_init.backward.weight_gradient_norms`) and the class information its spikes
+    carry (:func:`class_information`), the init as each row draws it."""
     rows = {}
     for init in args.inits.split(","):
         for depth in map(int, args.depths.split(",")):
-            plan = plan_training(dataclasses.replace(row_config(args, init, depth, 0.01, 0),
-                                                     limit=BASE.batch_size))
+            plan = plan_training(row_config(args, init, depth, 0.01, 0))
             train_set, test_set = load_splits(plan)
             values = first_samples(test_set, ACTIVITY_SAMPLES)
             model = build_network(plan, train_set)[0]
@@ -144,6 +188,7 @@ def init_diagnosis(args: argparse.Namespace, made_by: dict) -> dict:
                 "rates": activity.rates,
                 "silent": [layer.silent_fraction for layer in activity.layers],
                 "gradient_norms": weight_gradient_norms(model, values),
+                "class_information": class_information(model, train_set, test_set),
                 "provenance": made_by}
             print(f"{init} d{depth}: silent max {max(rows[f'{init} d{depth}']['silent']):.2f}",
                   flush=True)
