@@ -31,8 +31,8 @@ CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaimi
 #: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`);
 #: ``relay`` lava-init's deep recipe: relay blocks that copy their input at init, trained at
 #: ``lr / relays`` (:func:`lava_init.training.config.relay_lr`), the surrogate set for
-#: backward conservation; ``relay+norm`` the relay recipe with each hidden block's mean current
-#: subtracted; ``lava-init+norm`` (:data:`NORM`: NetX stores the subtracted mean
+#: backward conservation; ``relay+norm`` the relay recipe with each hidden block's mean
+#: current subtracted; ``lava-init+norm`` (:data:`NORM`: NetX stores the subtracted mean
 #: as the neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every block but the
 #: readout (training only); ``+shift`` each training signal moved by up to 2 samples along
 #: the signal, anew each epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel
@@ -42,6 +42,8 @@ RECIPES = {
     "lava-init": LAVA_INIT,
     "relay": {"init": "relay", "conserve_gradient": True},
     "relay+norm": {"init": "relay", "conserve_gradient": True, "mean_norm": True},
+    "relay+norm+c64": {"init": "relay", "conserve_gradient": True, "mean_norm": True,
+                       "channels": 64},
     "lava-init+norm": NORM,
     "lava-init+norm+drop": {**NORM, "dropout": 0.1},
     "lava-init+norm+shift": {**NORM, "shift": 2},
