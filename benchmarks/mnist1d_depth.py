@@ -42,7 +42,7 @@ from lava_init.slayer_blocks import spiking_blocks
 from lava_init.tables import format_table
 from lava_init.training.config import NUM_CLASSES, TrainConfig
 from lava_init.training.data import load_dataset
-from lava_init.training.depth_sweep import ANN_SHAPES, BASE, RECIPES
+from lava_init.training.depth_sweep import ANN_SHAPES, BASE, RECIPES, RELAYS_AT_LR
 from lava_init.training.lava_check import export_and_verify
 from lava_init.training.loop import build_network, load_splits, train
 from lava_init.training.plan import plan_training
@@ -88,6 +88,8 @@ def row_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed:
                ) -> TrainConfig:
     """The :class:`TrainConfig` of one SNN row."""
     recipe = dict(RECIPES[init])
+    if recipe.pop(RELAYS_AT_LR, False):
+        recipe["relay_lr"] = lr
     if args.time_steps is not None:
         recipe["time_steps"] = args.time_steps
     return dataclasses.replace(BASE, **recipe, depth=depth, lr=lr, seed=seed,

@@ -28,22 +28,27 @@ NORM = {**LAVA_INIT, "mean_norm": True}
 #: The controls: the paper's init as it is, Kaiming and SLAYER's default.
 CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaiming"},
             "slayer_default": {"init": "slayer_default"}}
-#: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`);
-#: ``relay`` lava-init's deep recipe: relay blocks that copy their input at init, trained at
-#: ``lr / relays`` (:func:`lava_init.training.config.relay_lr`), the surrogate set for
-#: backward conservation; ``relay+norm`` the relay recipe with each hidden block's mean
-#: current subtracted; ``lava-init+norm`` (:data:`NORM`: NetX stores the subtracted mean
-#: as the neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every block but the
-#: readout (training only); ``+shift`` each training signal moved by up to 2 samples along
-#: the signal, anew each epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel
-#: convolutions or a Dense of 256; the :data:`CONTROLS`, as they are and with 64 channels
-#: (``+c64``: the controls of ``lava-init+norm+c64`` at its shape).
+#: A recipe key, not a :class:`TrainConfig` field: the row's ``relay_lr`` is its ``lr``.
+RELAYS_AT_LR = "relays_at_lr"
+#: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`); ``relay``
+#: lava-init's deep recipe: relay blocks that copy their input at init, trained at ``lr / relays``
+#: (:func:`lava_init.training.config.relay_lr`), the surrogate set for backward conservation;
+#: ``relay+norm`` the relay recipe with each hidden block's mean current subtracted;
+#: ``relay+norm+c64+lr`` that at 64 channels with the relay blocks trained at the full ``lr``
+#: (:data:`RELAYS_AT_LR`); ``lava-init+norm`` (:data:`NORM`: NetX stores the subtracted mean as the
+#: neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every block but the readout (training
+#: only); ``+shift`` each training signal moved by up to 2 samples along the signal, anew each
+#: epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel convolutions or a Dense of 256; the
+#: :data:`CONTROLS`, as they are and with 64 channels (``+c64``: the controls of
+#: ``lava-init+norm+c64`` at its shape).
 RECIPES = {
     "lava-init": LAVA_INIT,
     "relay": {"init": "relay", "conserve_gradient": True},
     "relay+norm": {"init": "relay", "conserve_gradient": True, "mean_norm": True},
     "relay+norm+c64": {"init": "relay", "conserve_gradient": True, "mean_norm": True,
                        "channels": 64},
+    "relay+norm+c64+lr": {"init": "relay", "conserve_gradient": True, "mean_norm": True,
+                          "channels": 64, RELAYS_AT_LR: True},
     "lava-init+norm": NORM,
     "lava-init+norm+drop": {**NORM, "dropout": 0.1},
     "lava-init+norm+shift": {**NORM, "shift": 2},
