@@ -145,6 +145,17 @@ def test_class_information_fades_through_random_blocks_and_passes_relays(mnist1d
     assert min(relays[1:8]) > 0.3, relays
 
 
+def test_relays_train_at_the_full_rate_only_where_the_recipe_says_so():
+    """``relay+norm+c64+lr`` sets the relay blocks' rate to the row's own; ``relay+norm``
+    leaves it to the relay rule (``lr / relays``)."""
+    sweep = import_benchmark("mnist1d_depth")
+    args = sweep.parse_args([])
+    assert sweep.row_config(args, "relay+norm+c64+lr", 16, 0.003, 0).relay_lr == 0.003
+    assert sweep.row_config(args, "relay+norm", 16, 0.003, 0).relay_lr is None
+    plan = plan_training(sweep.row_config(args, "relay+norm+c64+lr", 16, 0.003, 0))
+    assert plan.optimizer.relay_lr == plan.optimizer.lr == 0.003
+
+
 def test_a_shift_moves_a_one_row_signal_along_it_and_never_blanks_it():
     """``shift`` augments a (C, 1, length) signal along its length only: a vertical move of
     its one row would blank it."""
