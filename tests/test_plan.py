@@ -46,10 +46,22 @@ def test_integrating_neurons_get_their_recipe_and_graded_input_its_levels():
     ({"encoding": "graded", "neuron": TUTORIAL_NEURON}, "--encoding graded needs memoryless"),
     ({"hidden_rate": 0.1, "init": "kaiming"}, "hidden-rate is the hidden blocks' calibration"),
     ({"resume": True}, "--resume continues OUT/checkpoint.pt"),
+    ({"relay_noise": 0.5, "init": "kaiming"}, "--relay-noise is the relay blocks' noise"),
+    ({"relay_noise": -1.0}, "relay-noise must be a finite number >= 0"),
 ])
 def test_a_request_that_cannot_train_is_refused_when_planned(change, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         plan_training(dataclasses.replace(TrainConfig(), **change))
+
+
+def test_the_relay_noise_asked_for_is_the_one_the_relay_blocks_get():
+    config = TrainConfig(dataset="digits", depth=3, width=16, limit=8, test_limit=8,
+                         epochs=1, batch_size=8, relay_noise=0.7, progress=False)
+    plan = plan_training(config)
+    train_set, _ = loop.load_splits(plan)
+    init_report = loop.build_network(plan, train_set)[2][0]
+    noises = {row.relay_noise for row in init_report.blocks if row.relay_noise is not None}
+    assert noises == {0.7}
 
 
 @pytest.mark.integration

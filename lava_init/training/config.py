@@ -233,7 +233,9 @@ class TrainConfig:
     :func:`lava_init.calibrate` on the first ``batch_size`` training samples (every block to
     ``hidden_rate``, or when None to their input rate; the output block to ``readout_rate``
     when given); ``relay_lr``: Adam's
-    learning rate of the relay blocks (``init="relay"``), default :func:`relay_lr`; ``loss``:
+    learning rate of the relay blocks (``init="relay"``), default :func:`relay_lr`;
+    ``relay_noise``: the relay blocks' noise in units of the variance-conserving weights
+    (``init="relay"``; None: :func:`lava_init.theory.relay_noise` of their number); ``loss``:
     one of :data:`LOSSES`; ``count_scale``: logits per output spike, for a readout
     population of several neurons over ``sqrt(population)`` (default :func:`count_scale`);
     ``label_smoothing``: the share of each training target spread evenly over the classes
@@ -263,6 +265,7 @@ class TrainConfig:
     batch_size: int = 16
     lr: float | None = None
     relay_lr: float | None = None
+    relay_noise: float | None = None
     loss: str = "count_ce"
     count_scale: float | None = None
     label_smoothing: float = 0.0

@@ -35,12 +35,13 @@ RELAYS_AT_LR = "relays_at_lr"
 #: (:func:`lava_init.training.config.relay_lr`), the surrogate set for backward conservation;
 #: ``relay+norm`` the relay recipe with each hidden block's mean current subtracted;
 #: ``relay+norm+c64+lr`` that at 64 channels with the relay blocks trained at the full ``lr``
-#: (:data:`RELAYS_AT_LR`); ``lava-init+norm`` (:data:`NORM`: NetX stores the subtracted mean as the
-#: neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every block but the readout (training
-#: only); ``+shift`` each training signal moved by up to 2 samples along the signal, anew each
-#: epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel convolutions or a Dense of 256; the
-#: :data:`CONTROLS`, as they are and with 64 channels (``+c64``: the controls of
-#: ``lava-init+norm+c64`` at its shape).
+#: (:data:`RELAYS_AT_LR`), ``+n0.5`` / ``+n1.0`` with relay noise 0.5 / 1.0 (``relay_noise``:
+#: partial relays, between a copy and a random block); ``lava-init+norm`` (:data:`NORM`: NetX stores
+#: the subtracted mean as the neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every
+#: block but the readout (training only); ``+shift`` each training signal moved by up to 2 samples
+#: along the signal, anew each epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel
+#: convolutions or a Dense of 256; the :data:`CONTROLS`, as they are and with 64 channels (``+c64``:
+#: the controls of ``lava-init+norm+c64`` at its shape).
 RECIPES = {
     "lava-init": LAVA_INIT,
     "relay": {"init": "relay", "conserve_gradient": True},
@@ -49,6 +50,9 @@ RECIPES = {
                        "channels": 64},
     "relay+norm+c64+lr": {"init": "relay", "conserve_gradient": True, "mean_norm": True,
                           "channels": 64, RELAYS_AT_LR: True},
+    **{f"relay+norm+c64+lr+n{noise}": {"init": "relay", "conserve_gradient": True,
+                                       "mean_norm": True, "channels": 64, RELAYS_AT_LR: True,
+                                       "relay_noise": noise} for noise in (0.5, 1.0)},
     "lava-init+norm": NORM,
     "lava-init+norm+drop": {**NORM, "dropout": 0.1},
     "lava-init+norm+shift": {**NORM, "shift": 2},

@@ -211,6 +211,8 @@ def initialize_for_training(model: torch.nn.Module, plan: TrainPlan,
     """
     init = plan.init
     options = {} if init.time_steps is None else {"time_steps": init.time_steps}
+    if init.relay_noise is not None:
+        options["noise"] = init.relay_noise
     init_report = initialize(model, init.method, sigma=init.sigma,
                              generator=torch.Generator().manual_seed(plan.seed),
                              surrogate=init.conserve_gradient, **options)

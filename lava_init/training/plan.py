@@ -8,7 +8,8 @@ A None left in a plan is a documented choice, never a recipe field to fill in la
 ``data_dir`` None is the default data folder, ``limit`` None all samples, ``sigma`` None the
 method's own, ``hidden_rate`` None each block's input rate, ``relay_lr`` None the relay rule
 (:func:`~lava_init.training.config.relay_lr`, which needs the number of relay blocks the init
-made), ``out`` None no run folder.
+made), ``relay_noise`` None the relay rule's noise (which needs the same), ``out`` None no run
+folder.
 """
 
 from __future__ import annotations
@@ -76,12 +77,14 @@ class ModelPlan:
 @dataclass(frozen=True)
 class InitPlan:
     """The init: ``method`` (``sigma`` None: its own) with ``time_steps`` when it takes them
-    (None otherwise), then ``calibrate`` to ``hidden_rate`` / ``readout_rate`` (None: each
-    block's input rate / as the hidden blocks) and ``conserve_gradient``."""
+    (None otherwise) and, for ``relay``, ``relay_noise`` (None: the relay rule's), then
+    ``calibrate`` to ``hidden_rate`` / ``readout_rate`` (None: each block's input rate / as
+    the hidden blocks) and ``conserve_gradient``."""
 
     method: str
     sigma: float | None
     time_steps: int | None
+    relay_noise: float | None
     calibrate: bool
     hidden_rate: float | None
     readout_rate: float | None
@@ -231,6 +234,13 @@ def _check_resolved(config: TrainConfig) -> None:
         raise ValueError("--encoding graded needs memoryless neurons (--current-decay 1 "
                          "--voltage-decay 1): only then does Lava run the graded first layer "
                          "exactly as SLAYER; use regular or rate for integrating neurons")
+    if config.relay_noise is not None:
+        if config.init != "relay":
+            raise ValueError(f"--relay-noise is the relay blocks' noise, and --init is "
+                             f"{config.init}; use --init relay or drop --relay-noise")
+        if not (math.isfinite(config.relay_noise) and config.relay_noise >= 0):
+            raise ValueError(f"relay-noise must be a finite number >= 0 (got "
+                             f"{config.relay_noise!r}), e.g. 0.5")
     for name, blocks in (("readout_rate", "the output block's"),
                          ("hidden_rate", "the hidden blocks'")):
         option = name.replace("_", "-")
@@ -271,7 +281,7 @@ def plan_training(config: TrainConfig) -> TrainPlan:
                       config.flip, flatten=config.arch == "mlp"),
         model=ModelPlan(config.arch, config.depth, config.width, config.channels, settings),
         init=InitPlan(config.init, config.sigma, config.time_steps if takes_steps else None,
-                      config.calibrate, config.hidden_rate, config.readout_rate,
+                      config.relay_noise, config.calibrate, config.hidden_rate, config.readout_rate,
                       config.conserve_gradient),
         optimizer=OptimizerPlan(config.epochs, config.batch_size, config.lr, config.relay_lr,
                                 config.loss, count_scale(config.time_steps, config.count_scale),
