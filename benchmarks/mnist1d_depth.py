@@ -74,8 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "fixed_pt on the first N test signals")
     parser.add_argument("--diagnose", action="store_true",
                         help="store each init's rates, silent fractions, gradient norms "
-                        "and class information at init in OUT/init_diagnosis.json, train "
-                        "nothing")
+                        "and class information at init in OUT/init_diagnosis.json (one row "
+                        "per init and depth, the others kept), train nothing")
     parser.add_argument("--quick", action="store_true",
                         help="one tiny row: depth 2, 512 samples, 2 epochs")
     args = parser.parse_args(argv)
@@ -292,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     made_by = current_provenance(__file__, argv)
     if args.diagnose:
         path = args.out / "init_diagnosis.json"
-        atomic_write_text(json.dumps(init_diagnosis(args, made_by), indent=1), path)
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        rows = {**stored, **init_diagnosis(args, made_by)}  # the rows run replace their own
+        atomic_write_text(json.dumps(rows, indent=1), path)
         return 0
     store = args.out / "runs.json"
     runs = json.loads(store.read_text()) if store.exists() else {}

@@ -145,6 +145,16 @@ def test_class_information_fades_through_random_blocks_and_passes_relays(mnist1d
     assert min(relays[1:8]) > 0.3, relays
 
 
+def test_a_diagnosis_adds_its_rows_and_keeps_the_stored_ones(mnist1d_dir, tmp_path):
+    sweep = import_benchmark("mnist1d_depth")
+    common = ["--diagnose", "--depths", "1", "--limit", "64", "--data-dir", str(mnist1d_dir),
+              "--out", str(tmp_path)]
+    assert sweep.main([*common, "--inits", "lava-init+norm"]) == 0
+    assert sweep.main([*common, "--inits", "relay+norm"]) == 0
+    rows = json.loads((tmp_path / "init_diagnosis.json").read_text())
+    assert sorted(rows) == ["lava-init+norm d1", "relay+norm d1"]
+
+
 def test_relays_train_at_the_full_rate_only_where_the_recipe_says_so():
     """``relay+norm+c64+lr`` sets the relay blocks' rate to the row's own; ``relay+norm``
     leaves it to the relay rule (``lr / relays``)."""
