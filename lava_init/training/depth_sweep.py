@@ -28,6 +28,8 @@ NORM = {**LAVA_INIT, "mean_norm": True}
 #: The controls: the paper's init as it is, Kaiming and SLAYER's default.
 CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaiming"},
             "slayer_default": {"init": "slayer_default"}}
+#: lava-init's deep recipe: relay blocks, the surrogate set for backward conservation.
+RELAY = {"init": "relay", "conserve_gradient": True}
 #: A recipe key, not a :class:`TrainConfig` field: the row's ``relay_lr`` is its ``lr``.
 RELAYS_AT_LR = "relays_at_lr"
 #: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`); ``relay``
@@ -44,15 +46,13 @@ RELAYS_AT_LR = "relays_at_lr"
 #: the controls of ``lava-init+norm+c64`` at its shape).
 RECIPES = {
     "lava-init": LAVA_INIT,
-    "relay": {"init": "relay", "conserve_gradient": True},
-    "relay+norm": {"init": "relay", "conserve_gradient": True, "mean_norm": True},
-    "relay+norm+c64": {"init": "relay", "conserve_gradient": True, "mean_norm": True,
-                       "channels": 64},
-    "relay+norm+c64+lr": {"init": "relay", "conserve_gradient": True, "mean_norm": True,
-                          "channels": 64, RELAYS_AT_LR: True},
-    **{f"relay+norm+c64+lr+n{noise}": {"init": "relay", "conserve_gradient": True,
-                                       "mean_norm": True, "channels": 64, RELAYS_AT_LR: True,
-                                       "relay_noise": noise} for noise in (0.5, 1.0)},
+    "relay": RELAY,
+    "relay+norm": {**RELAY, "mean_norm": True},
+    "relay+norm+c64": {**RELAY, "mean_norm": True, "channels": 64},
+    "relay+norm+c64+lr": {**RELAY, "mean_norm": True, "channels": 64, RELAYS_AT_LR: True},
+    **{f"relay+norm+c64+lr+n{noise}": {**RELAY, "mean_norm": True, "channels": 64,
+                                       RELAYS_AT_LR: True, "relay_noise": noise}
+       for noise in (0.5, 1.0)},
     "lava-init+norm": NORM,
     "lava-init+norm+drop": {**NORM, "dropout": 0.1},
     "lava-init+norm+shift": {**NORM, "shift": 2},
