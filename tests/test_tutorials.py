@@ -1,16 +1,22 @@
-"""The tutorial notebooks run top to bottom in a fresh kernel and reach their stored results.
+"""The tutorial notebooks run top to bottom and reach their stored results.
 
 Each notebook is run into memory (the stored file is never touched) by ``tutorials/execute.py``,
 the script that stores their outputs; the ``HEADLINE`` lines it prints are compared with the
-stored ones within the tolerance each line states.
+stored ones within the tolerance each line states. Here they run in a fresh IPython shell inside
+the test process (``execute_here``: no kernel to start, no second import of torch and lava-dl);
+``test_a_kernel_and_this_process_run_a_notebook_alike`` holds that to a kernel's run, and
+``make tutorials`` / ``make tutorials-check`` run every notebook in a fresh kernel.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import warnings
 from pathlib import Path
 
+import matplotlib
 import nbformat
 import pytest
 
@@ -18,6 +24,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
+#: matplotlib's backend in this process before any notebook ran here.
+BACKEND_BEFORE = matplotlib.get_backend()
 _spec = importlib.util.spec_from_file_location("tutorials_execute", ROOT / "tutorials/execute.py")
 execute = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = execute  # dataclasses look their module up there
@@ -70,15 +78,55 @@ def test_stored_notebook_ran_top_to_bottom_with_its_figures(path):
                for output in cell.outputs), f"{path.name} stores no figure"
 
 
-def test_the_kernel_is_this_python(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import os, sys\nprint(f'HEADLINE python = {sys.executable}')\n"
-        "print(f'HEADLINE folder = {os.getcwd()}')")])
+#: A notebook that prints where it runs, changes what a notebook may change (warning filters,
+#: the working folder's meaning, matplotlib), reads the quick mode and draws a figure.
+PROBE = """\
+import os, sys, warnings
+import matplotlib.pyplot as plt
+warnings.filterwarnings("ignore")
+print(f"HEADLINE python = {sys.executable}")
+print(f"HEADLINE folder = {os.getcwd()}")
+print(f"HEADLINE quick = {os.environ.get('LAVA_INIT_TUTORIAL_QUICK')}")
+plt.plot([0, 1])
+plt.show()
+"""
+
+
+def figures(notebook: nbformat.NotebookNode) -> int:
+    return sum("image/png" in output.get("data", {}) for cell in notebook.cells
+               if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_a_kernel_and_this_process_run_a_notebook_alike(tmp_path):
+    """The kernel is this Python in the tutorials folder, and ``execute_here`` (what the tests
+    below use) prints the same lines and draws the same figures, then leaves this process as it
+    found it."""
     path = tmp_path / "probe.ipynb"
-    nbformat.write(notebook, path)
-    fresh = execute.headlines(execute.execute(path)[0])
-    assert fresh["python"].value == sys.executable
-    assert Path(fresh["folder"].value) == execute.TUTORIALS
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)]), path)
+    kernel, _ = execute.execute(path, quick=True)
+    filters, folder = list(warnings.filters), os.getcwd()
+    here, _ = execute.execute_here(path, quick=True)
+
+    assert execute.headlines(kernel)["python"].value == sys.executable
+    assert Path(execute.headlines(kernel)["folder"].value) == execute.TUTORIALS
+    assert execute.headlines(here) == execute.headlines(kernel)
+    assert execute.headlines(here)["quick"].value == "1"
+    assert figures(here) == figures(kernel) == 1
+    assert warnings.filters == filters and os.getcwd() == folder
+    assert matplotlib.get_backend() == BACKEND_BEFORE
+
+
+def test_a_failing_cell_stops_the_run_naming_the_cell(tmp_path):
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("print('first')"),
+        nbformat.v4.new_code_cell("raise ValueError('the second cell fails')"),
+        nbformat.v4.new_code_cell("print('never')")]), path)
+    folder = os.getcwd()
+    with pytest.raises(execute.CellFailed, match="failing.ipynb, cell 2(.|\n)*the second cell "
+                                                 "fails"):
+        execute.execute_here(path)
+    assert os.getcwd() == folder
 
 
 def test_headlines_are_read_and_compared_within_their_tolerance():
@@ -153,7 +201,7 @@ def test_notebook_runs_and_reaches_its_stored_headlines(path, request):
     skip_without_what_it_needs(path, request)
     quick = path.stem in execute.QUICK_NOTEBOOKS
     stored = execute.headlines(nbformat.read(path, as_version=4))
-    notebook, seconds = execute.execute(path, quick=quick)
+    notebook, seconds = execute.execute_here(path, quick=quick)
     problems = execute.compare_headlines(*comparable(path.stem, stored,
                                                      execute.headlines(notebook)), quick=quick)
     assert not problems, f"{path.name}: " + "; ".join(problems)

@@ -21,9 +21,11 @@ import argparse
 import contextlib
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +100,97 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT, quick: bool = False
         finally:  # a kernel manager handed to nbclient is ours to stop
             if manager.has_kernel:
                 manager.shutdown_kernel()
+    return notebook, time.perf_counter() - started
+
+
+class CellFailed(RuntimeError):
+    """A cell of a notebook run by :func:`execute_here` raised; the message holds its source
+    and traceback."""
+
+
+@contextlib.contextmanager
+def _notebook_surroundings():
+    """The tutorials folder as the working folder, and this process's state that a notebook
+    changes (warning filters, matplotlib's backend and settings, signal handlers, torch's
+    threads) restored afterwards."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import torch
+
+    folder, backend, threads = os.getcwd(), matplotlib.get_backend(), torch.get_num_threads()
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    os.chdir(TUTORIALS)
+    try:
+        with warnings.catch_warnings(), matplotlib.rc_context():
+            yield
+    finally:
+        plt.close("all")
+        plt.switch_backend(backend)
+        torch.set_num_threads(threads)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        os.chdir(folder)
+
+
+def _cell_outputs(captured) -> list[nbformat.NotebookNode]:
+    """A captured cell's stdout, stderr and displays (figures) as notebook outputs."""
+    outputs = [nbformat.v4.new_output("stream", name=name, text=text)
+               for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr))
+               if text]
+    return outputs + [nbformat.v4.new_output("display_data", data=output.data,
+                                             metadata=output.metadata)
+                      for output in captured.outputs]
+
+
+def _fresh_shell():
+    """A new IPython shell of this process (the singleton, as a kernel's), with a kernel's
+    defaults: matplotlib's inline backend, figures as PNG, no history file, plain tracebacks."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+    from traitlets.config import Config
+
+    class Shell(InteractiveShell):
+        def enable_gui(self, gui=None):  # `%matplotlib inline` needs no GUI event loop
+            pass
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "NoColor"
+    shell = Shell.instance(config=config)
+    shell.enable_matplotlib("inline")
+    select_figure_formats(shell, {"png"})  # matplotlib-inline sets them for a process's first
+    return shell
+
+
+def execute_here(path: Path, quick: bool = False) -> tuple[nbformat.NotebookNode, float]:
+    """The notebook at ``path`` run top to bottom in a fresh IPython shell inside this process
+    (no kernel to start: the libraries this process imported are reused), and the seconds it
+    took; the file itself is not touched. Same outputs as :func:`execute` for what the tests
+    read (printed text, figures), same folder and ``quick`` mode; the process's warning
+    filters, matplotlib state, signal handlers and torch threads are restored afterwards. A
+    failing cell raises :class:`CellFailed` with its source and traceback.
+
+    Example:
+        >>> notebook, seconds = execute_here(NOTEBOOKS[0], quick=True)  # doctest: +SKIP
+    """
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    with _quick_mode(quick), _notebook_surroundings():  # IPython's import adds warning filters
+        from IPython.utils.capture import capture_output
+
+        shell = _fresh_shell()
+        try:
+            for count, cell in enumerate(
+                    (cell for cell in notebook.cells if cell.cell_type == "code"), start=1):
+                with capture_output() as captured:
+                    result = shell.run_cell(cell.source, store_history=False, silent=False)
+                cell.outputs, cell.execution_count = _cell_outputs(captured), count
+                if not result.success:
+                    raise CellFailed(f"{path.name}, cell {count}:\n{cell.source}\n\n"
+                                     f"{captured.stdout[-4000:]}{captured.stderr[-4000:]}")
+        finally:
+            shell.cleanup()
+            shell.clear_instance()
     return notebook, time.perf_counter() - started
 
 
