@@ -83,6 +83,7 @@ def test_stored_notebook_ran_top_to_bottom_with_its_figures(path):
 PROBE = """\
 import os, sys, warnings
 import matplotlib.pyplot as plt
+warnings.warn("the probe warns")
 warnings.filterwarnings("ignore")
 print(f"HEADLINE python = {sys.executable}")
 print(f"HEADLINE folder = {os.getcwd()}")
@@ -90,6 +91,12 @@ print(f"HEADLINE quick = {os.environ.get('LAVA_INIT_TUTORIAL_QUICK')}")
 plt.plot([0, 1])
 plt.show()
 """
+
+
+def warned(notebook: nbformat.NotebookNode) -> bool:
+    return any("UserWarning: the probe warns" in output.get("text", "") for cell in notebook.cells
+               if cell.cell_type == "code" for output in cell.outputs
+               if output.get("name") == "stderr")
 
 
 def figures(notebook: nbformat.NotebookNode) -> int:
@@ -112,6 +119,7 @@ def test_a_kernel_and_this_process_run_a_notebook_alike(tmp_path):
     assert execute.headlines(here) == execute.headlines(kernel)
     assert execute.headlines(here)["quick"].value == "1"
     assert figures(here) == figures(kernel) == 1
+    assert warned(here) and warned(kernel)  # in the cell's output, not this process's record
     assert warnings.filters == filters and os.getcwd() == folder
     assert matplotlib.get_backend() == BACKEND_BEFORE
 

@@ -108,6 +108,10 @@ class CellFailed(RuntimeError):
     and traceback."""
 
 
+def _show_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 @contextlib.contextmanager
 def _notebook_surroundings():
     """The tutorials folder as the working folder, and this process's state that a notebook
@@ -122,6 +126,9 @@ def _notebook_surroundings():
     os.chdir(TUTORIALS)
     try:
         with warnings.catch_warnings(), matplotlib.rc_context():
+            warnings.resetwarnings()  # a kernel's filters: Python's, each warning once
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_on_stderr  # into the cell's output, as in a kernel
             yield
     finally:
         plt.close("all")
