@@ -7,10 +7,13 @@ Layers: math (numpy/scipy) < SLAYER glue < library (and netx_export) < training 
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import subprocess
 import sys
+import tempfile
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -143,12 +146,31 @@ def test_a_long_function_is_caught_and_its_docstring_is_not_counted():
         f"a.py:1 f ({MAX_FUNCTION_LINES + 1} lines)"]
 
 
-def loaded_after(code: str) -> set[str]:
+@dataclass(frozen=True)
+class FreshRun:
+    """What running some code in a fresh interpreter printed, and the modules it then held."""
+
+    stdout: str
+    stderr: str
+    modules: frozenset[str]
+
+
+@functools.cache
+def fresh_run(code: str) -> FreshRun:
+    """``code`` run once per test process in a fresh interpreter (several tests read one run:
+    each costs seconds of imports); the module names go to a file, so stdout is the code's."""
+    with tempfile.TemporaryDirectory() as folder:
+        listing = Path(folder) / "modules"
+        script = f"import sys\n{code}\nopen({str(listing)!r}, 'w').write(' '.join(sys.modules))"
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                timeout=120, cwd=ROOT)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return FreshRun(result.stdout, result.stderr, frozenset(listing.read_text().split()))
+
+
+def loaded_after(code: str) -> frozenset[str]:
     """Names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    script = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True, cwd=ROOT)
-    return set(result.stdout.split())
+    return fresh_run(code).modules
 
 
 def test_the_math_layer_imports_without_torch():
@@ -164,13 +186,23 @@ def test_the_library_imports_no_app_netx_export_or_sklearn():
     assert not {m for m in modules if m.startswith(("netx_export", "sklearn", *APPS))}
 
 
+#: Importing every name of ``netx_export`` (the package is lazy: ``*`` loads each module).
+NETX_EXPORT_EVERY_NAME = "from netx_export import *"
+
+
 @pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_netx_export_uses_only_the_lower_layers_of_lava_init():
-    modules = loaded_after("from netx_export import *")  # every name: the package is lazy
+    modules = loaded_after(NETX_EXPORT_EVERY_NAME)
     ours = {m for m in modules if m.startswith("lava_init.")}
     assert "lava_init.slayer_blocks" in ours
     assert ours <= MATH | GLUE, ours - MATH - GLUE
     assert not {m for m in modules if m.startswith("sklearn")}
+
+
+@pytest.mark.integration
+def test_importing_netx_export_prints_nothing_on_stdout():
+    """lava-dl prints a warning on import; ``netx_export`` keeps stdout for the output."""
+    assert fresh_run(NETX_EXPORT_EVERY_NAME).stdout == ""
 
 
 @pytest.mark.parametrize("command", ["train", "propagate", "demo", "export", "verify",

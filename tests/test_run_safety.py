@@ -207,12 +207,6 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(small_disk):
 
 
 @pytest.mark.integration  # seconds: the fast tier holds sub-second tests
-def test_importing_netx_export_prints_nothing_on_stdout():
-    done = subprocess.run([sys.executable, "-c", "from netx_export import *"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0 and done.stdout == ""
-
-
 def test_inspect_and_load_refuse_a_file_whose_weights_live_in_another_file(tmp_path,
                                                                             dense_file):
     from netx_export import inspect, load_netx
