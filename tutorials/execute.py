@@ -10,9 +10,11 @@ lava-init is the one imported), in the ``tutorials`` folder, with its figures em
 A notebook prints its key results as lines ``HEADLINE name = value`` or ``HEADLINE name =
 value ± tolerance``; ``--check`` reruns every notebook at its full budget and compares those
 lines with the stored ones (:func:`compare_headlines`), which is how the stored numbers are
-held to a rerun. ``tests/test_tutorials.py`` runs the long notebooks (:data:`QUICK_NOTEBOOKS`)
-in their short mode (:data:`QUICK_VARIABLE` set: a tiny budget), where only the exact lines
-(spike-exactness, equal accuracies) and the names are compared, and the others in full.
+held to a rerun. ``tests/test_tutorials.py`` runs every notebook in a fresh IPython shell
+inside the test process (:func:`execute_here`: no kernel, no second import of torch and
+lava-dl), the long ones (:data:`QUICK_NOTEBOOKS`) in their short mode
+(:data:`QUICK_VARIABLE` set: a tiny budget), where only the exact lines (spike-exactness,
+equal accuracies) and the names are compared, and the others in full.
 """
 
 from __future__ import annotations
