@@ -42,8 +42,8 @@ RELAYS_AT_LR = "relays_at_lr"
 #: the subtracted mean as the neuron bias); ``+drop`` lava-dl's neuron dropout (p 0.1) on every
 #: block but the readout (training only); ``+shift`` each training signal moved by up to 2 samples
 #: along the signal, anew each epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel
-#: convolutions or a Dense of 256; the :data:`CONTROLS`, as they are and with 64 channels (``+c64``:
-#: the controls of ``lava-init+norm+c64`` at its shape).
+#: convolutions or a Dense of 256 (``+c64+T8``: both); the :data:`CONTROLS`, as they are and
+#: with 64 channels (``+c64``: the controls of ``lava-init+norm+c64`` at its shape).
 RECIPES = {
     "lava-init": LAVA_INIT,
     "relay": RELAY,
@@ -58,6 +58,7 @@ RECIPES = {
     "lava-init+norm+shift": {**NORM, "shift": 2},
     "lava-init+norm+T8": {**NORM, "time_steps": 8},
     "lava-init+norm+c64": {**NORM, "channels": 64},
+    "lava-init+norm+c64+T8": {**NORM, "channels": 64, "time_steps": 8},
     "lava-init+norm+w256": {**NORM, "width": 256},
     **CONTROLS,
     **{f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()},
