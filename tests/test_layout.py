@@ -151,7 +151,6 @@ class FreshRun:
     """What running some code in a fresh interpreter printed, and the modules it then held."""
 
     stdout: str
-    stderr: str
     modules: frozenset[str]
 
 
@@ -165,7 +164,7 @@ def fresh_run(code: str) -> FreshRun:
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                 timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr[-2000:]
-        return FreshRun(result.stdout, result.stderr, frozenset(listing.read_text().split()))
+        return FreshRun(result.stdout, frozenset(listing.read_text().split()))
 
 
 def loaded_after(code: str) -> frozenset[str]:

@@ -206,7 +206,6 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(small_disk):
     assert list(small_disk.iterdir()) == []
 
 
-@pytest.mark.integration  # seconds: the fast tier holds sub-second tests
 def test_inspect_and_load_refuse_a_file_whose_weights_live_in_another_file(tmp_path,
                                                                             dense_file):
     from netx_export import inspect, load_netx
