@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 import torch
+from preimported import Command, start_command
 
 from lava_init.training.data import SHARED_DATA
 
@@ -69,7 +70,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for_descendants(process: subprocess.Popen, at_least: int, timeout: float = 120.0
+def wait_for_descendants(process: subprocess.Popen | Command, at_least: int, timeout: float = 120.0
                          ) -> list[int]:
     """``process``'s descendants once at least ``at_least`` exist and their number is steady
     for 2 s (Lava's workers all started)."""
@@ -87,7 +88,7 @@ def wait_for_descendants(process: subprocess.Popen, at_least: int, timeout: floa
     raise AssertionError(f"the workers never all started ({seen})")
 
 
-def finish(process: subprocess.Popen, workers: list[int]) -> tuple[str, str]:
+def finish(process: subprocess.Popen | Command, workers: list[int]) -> tuple[str, str]:
     """``process``'s output once it ended; asserts none of ``workers`` outlived it (10 s)."""
     out, err = process.communicate(timeout=60)
     deadline = time.monotonic() + 10
@@ -97,11 +98,11 @@ def finish(process: subprocess.Popen, workers: list[int]) -> tuple[str, str]:
     return out, err
 
 
-def start_run_lava(path: Path, spikes: str, workers: int | None = None) -> subprocess.Popen:
+def start_run_lava(path: Path, spikes: str, workers: int | None = None) -> Command:
     """A Python process, in a session of its own, that runs ``run_lava(path, <spikes>)``
-    (``spikes``: a numpy expression) with ``workers``; stdout and stderr piped as text."""
+    (``spikes``: a numpy expression) with ``workers``; stdout and stderr piped as text. It is
+    forked from a pre-imported interpreter (tests/preimported.py): what it tests starts after
+    the imports."""
     script = (f"import numpy as np\nfrom netx_export import run_lava\n"
               f"run_lava({str(path)!r}, {spikes}, workers={workers!r})\n")
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=BENCHMARKS.parent,
-                            start_new_session=True)
+    return start_command(["-c", script])

@@ -1,16 +1,18 @@
-"""SIGINT and SIGTERM during real Lava runs: the run stops, every worker ends, one line."""
+"""SIGINT and SIGTERM during real Lava runs: the run stops, every worker ends, one line.
+
+The commands are forked from a pre-imported interpreter (tests/preimported.py): the signals
+land once the command runs; test_run_safety signals a real interpreter during its imports."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import finish, start_run_lava, wait_for_descendants
+from preimported import start_command
 
 from lava_init.network_init import initialize
 from lava_init.training.checkpoints import save_model
@@ -21,7 +23,6 @@ from netx_export import export_netx
 #: The integration tier (Lava runs, training, subprocesses): not in `make test-fast`.
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Lava's runtime for a 2-layer net: a runtime service, one process per layer and I/O process,
 #: a shared-memory manager. Wait for at least this many before sending the signal.
 MIN_WORKERS = 3
@@ -41,11 +42,8 @@ def checkpoint(tmp_path) -> tuple[Path, Path]:
                                            (signal.SIGTERM, False)])
 def test_signal_during_cli_verify_ends_every_worker_with_one_line(checkpoint, signum, group):
     model, net_file = checkpoint
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lava_init.cli", "verify", str(model), str(net_file),
-         "--samples", "100000", "--time-steps", "20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        start_new_session=True)
+    process = start_command(["-m", "lava_init.cli", "verify", str(model), str(net_file),
+                             "--samples", "100000", "--time-steps", "20"])
     workers = wait_for_descendants(process, MIN_WORKERS)
     if group:  # a terminal's Ctrl-C: the whole process group
         os.killpg(process.pid, signum)
@@ -87,11 +85,8 @@ sys.exit(main())
 
 
 def test_ctrl_c_during_the_demos_lava_phase_is_one_line(tmp_path):
-    process = subprocess.Popen(
-        [sys.executable, "-c", SMALL_DEMO, "demo", "--out", str(tmp_path), "--epochs", "1",
-         "--lava-samples", "100000", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        start_new_session=True)
+    process = start_command(["-c", SMALL_DEMO, "demo", "--out", str(tmp_path), "--epochs", "1",
+                             "--lava-samples", "100000", "--no-progress"])
     workers = wait_for_descendants(process, MIN_WORKERS, timeout=300)
     os.killpg(process.pid, signal.SIGINT)
     out, err = finish(process, workers)
