@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import statistics
 import sys
@@ -118,7 +119,7 @@ def case_result(part: str, case: str) -> dict | None:
                 None)
     return {"acc": statistics.mean(r["metrics"][-1]["test_acc"] for r in records),
             "seeds": len(records), "lava": lava, "code": codes, "wrap": wrap,
-            "seconds": statistics.mean(r["seconds"] for r in records)}
+            "seconds": statistics.mean(r.get("seconds", math.nan) for r in records)}
 
 
 def setting(part: str, case: str) -> str:

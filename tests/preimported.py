@@ -96,19 +96,20 @@ def _excepthook_without_the_template(kind, value, trace) -> None:
 
 
 class Template:
-    """The pre-imported interpreter of this test process, started on first use."""
+    """The pre-imported interpreter of this test process, started on first use. It detaches
+    itself (a double fork), so it is no descendant of the test process: the tests that count
+    a test process's descendants (no Lava process left behind) do not see it. It ends when
+    the test process closes its end of the requests socket, at the latest when it exits."""
 
-    _process: subprocess.Popen | None = None
     _requests: socket.socket | None = None
 
     @classmethod
     def requests(cls) -> socket.socket:
-        if cls._process is None or cls._process.poll() is not None:
+        if cls._requests is None:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            cls._process = subprocess.Popen(
-                [sys.executable, __file__, str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], cwd=ROOT, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run([sys.executable, __file__, str(theirs.fileno())], check=True,
+                           pass_fds=[theirs.fileno()], cwd=ROOT, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             theirs.close()
             cls._requests = ours
         return cls._requests
@@ -207,6 +208,9 @@ def start_command(argv: list[str], cwd: Path = ROOT) -> Command:
 
 
 if __name__ == "__main__":  # the template: python tests/preimported.py FD
+    if os.fork():  # detached: the test process waits only for this first process
+        os._exit(0)
+    os.setsid()
     for name in PREIMPORTED:
         importlib.import_module(name)
     serve(socket.socket(fileno=int(sys.argv[1])))
