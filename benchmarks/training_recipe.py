@@ -209,10 +209,7 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
                                                    progress=False), 10))
     elif part == "converged":
         for dataset in ("mnist", "fashion-mnist"):
-            base = TrainConfig(dataset=dataset, depth=10, epochs=args.epochs,
-                               encoding=CONVERGED_ENCODING, relay_lr=BASE_LR,
-                               data_dir=str(args.data_dir / dataset), progress=False,
-                               **CONVERGED_REGULARIZATION[dataset])
+            base = converged_base(dataset, args.epochs, args.data_dir)
             runs += [(f"recipe {dataset} s{seed}", dataclasses.replace(base, seed=seed),
                       args.lava_samples if seed == 0 else 0) for seed in seeds]
             runs += [(f"{init} {dataset} s0", dataclasses.replace(
@@ -234,10 +231,8 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
     elif part == "integrating":
         runs = integrating_runs(args, seeds)
     elif part == "fashion_cnn":
-        mlp = TrainConfig(dataset="fashion-mnist", depth=10, epochs=FASHION_MLP_EPOCHS,
-                          relay_lr=BASE_LR, label_smoothing=FASHION_SMOOTHING,
-                          data_dir=str(args.data_dir / "fashion-mnist"), progress=False,
-                          **FASHION_GRADED)
+        mlp = dataclasses.replace(converged_base("fashion-mnist", FASHION_MLP_EPOCHS,
+                                                 args.data_dir), **FASHION_GRADED)
         runs = [("recipe cnn graded fashion-mnist s0", dataclasses.replace(mlp, **FASHION_CNN),
                  CNN_LAVA_SAMPLES),
                 (f"recipe mlp e{FASHION_MLP_EPOCHS} graded fashion-mnist s0", mlp, 0)]
@@ -254,6 +249,14 @@ def runs_for(part: str, args: argparse.Namespace) -> list[tuple[str, TrainConfig
     else:
         raise ValueError(f"unknown part {part!r}; valid: {', '.join(PARTS)}")
     return runs
+
+
+def converged_base(dataset: str, epochs: int, data_dir: Path) -> TrainConfig:
+    """The converged part's recipe run on ``dataset`` (MLP 10 x 100, regular input, the relay
+    blocks at the full lr, the data set's regularization) for ``epochs`` epochs."""
+    return TrainConfig(dataset=dataset, depth=10, epochs=epochs, encoding=CONVERGED_ENCODING,
+                       relay_lr=BASE_LR, data_dir=str(data_dir / dataset), progress=False,
+                       **CONVERGED_REGULARIZATION[dataset])
 
 
 def first_epoch_runs(mnist: str, seeds: list[int]) -> list[tuple[str, TrainConfig, int]]:

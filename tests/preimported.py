@@ -191,9 +191,6 @@ class Command:
         if self.poll() is None:
             os.kill(self.pid, signum)
 
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
 
 def start_command(argv: list[str], cwd: Path = ROOT) -> Command:
     """``python *argv`` (``["-m", module, ...]`` or ``["-c", code, ...]``) in ``cwd``, forked
