@@ -28,6 +28,7 @@ import fcntl
 import json
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,11 +39,12 @@ from provenance import current_provenance
 from lava_init.activity import measure_activity
 from lava_init.backward import weight_gradient_norms
 from lava_init.files import atomic_write_text
-from lava_init.slayer_blocks import spiking_blocks
+from lava_init.slayer_blocks import eval_mode, spiking_blocks
 from lava_init.tables import format_table
+from lava_init.training.checkpoints import save_model
 from lava_init.training.config import NUM_CLASSES, TrainConfig
 from lava_init.training.data import load_dataset
-from lava_init.training.depth_sweep import ANN_SHAPES, BASE, RECIPES, RELAYS_AT_LR
+from lava_init.training.depth_sweep import ANN_SHAPES, BASE, GROWN_FROM, RECIPES, RELAYS_AT_LR
 from lava_init.training.lava_check import export_and_verify
 from lava_init.training.loop import build_network, load_splits, train
 from lava_init.training.plan import plan_training
@@ -88,6 +90,7 @@ def row_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed:
                ) -> TrainConfig:
     """The :class:`TrainConfig` of one SNN row."""
     recipe = dict(RECIPES[init])
+    recipe.pop(GROWN_FROM, None)  # set by grown_config
     if recipe.pop(RELAYS_AT_LR, False):
         recipe["relay_lr"] = lr
     if args.time_steps is not None:
@@ -96,6 +99,48 @@ def row_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed:
                                epochs=args.epochs, limit=args.limit,
                                test_limit=args.limit and args.limit * 4,
                                data_dir=args.data_dir)
+
+
+def grown_config(args: argparse.Namespace, init: str, depth: int, lr: float, seed: int,
+                 bases: dict[tuple[int, int], dict], folder: Path) -> tuple[TrainConfig, dict]:
+    """The config of a grown row (``init``'s :class:`GrowthBase`) and its base: the base is
+    trained once per depth and seed in this process (kept in ``bases``, its checkpoint in
+    ``folder``) and described by its label, test accuracy and seconds."""
+    base = RECIPES[init][GROWN_FROM]
+    base_depth = base.depth_for(depth)
+    if (base_depth, seed) not in bases:
+        label = label_of(base.recipe, base_depth, base.lr, base.epochs, seed)
+        plan = plan_training(dataclasses.replace(
+            row_config(args, base.recipe, base_depth, base.lr, seed), epochs=base.epochs))
+        started = time.perf_counter()
+        result = train(plan)
+        path = save_model(folder / f"{label.replace(' ', '_')}.pt", result.model,
+                          result.model_config)
+        bases[base_depth, seed] = {"label": label, "depth": base_depth, "path": str(path),
+                                   "test_acc": result.metrics[-1]["test_acc"],
+                                   "seconds": time.perf_counter() - started}
+        print(f"{label} (the base): {result.metrics[-1]['test_acc']:.3f}", flush=True)
+    grown = bases[base_depth, seed]
+    config = dataclasses.replace(row_config(args, init, depth, lr, seed),
+                                 grow_from=grown["path"])
+    return config, {key: value for key, value in grown.items() if key != "path"}
+
+
+def relay_copies(model: torch.nn.Module, values: torch.Tensor, blocks: range) -> list[float]:
+    """For each of ``blocks`` (relays that keep their input's shape), the fraction of its
+    output spikes on ``values`` equal to its input spikes: 1.0 for a relay that still copies."""
+    agreement: dict[int, list[float]] = {index: [] for index in blocks}
+    handles = [model.blocks[index].register_forward_hook(
+        lambda _module, inputs, output, kept=agreement[index]: kept.append(
+            float((inputs[0] == output).float().mean())))
+        for index in blocks]
+    try:
+        with eval_mode(model), torch.no_grad():
+            model(values)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [kept[0] for kept in agreement.values()]
 
 
 def first_samples(dataset: torch.utils.data.Dataset, count: int) -> torch.Tensor:
@@ -108,25 +153,35 @@ def silent_fractions(model: torch.nn.Module, values: torch.Tensor) -> list[float
     return [layer.silent_fraction for layer in measure_activity(model, values).layers]
 
 
-def snn_row(config: TrainConfig, lava_samples: int = 0, netx_path: Path | None = None) -> dict:
+def snn_row(config: TrainConfig, lava_samples: int = 0, netx_path: Path | None = None,
+            grown_from: dict | None = None) -> dict:
     """Train one SNN row; its accuracies, silent fractions at init and after training, and
     with ``lava_samples`` the NetX export at ``netx_path`` run on Lava fixed_pt on that many
-    test signals (SLAYER and Lava accuracy, mismatched spikes)."""
+    test signals (SLAYER and Lava accuracy, mismatched spikes); a grown row
+    (``config.grow_from``) also its base (``grown_from``) and how much each added relay
+    still copies its input after training (:func:`relay_copies`)."""
     plan = plan_training(config)
     train_set, test_set = load_splits(plan)
     values = first_samples(test_set, ACTIVITY_SAMPLES)
     model = build_network(plan, train_set)[0]  # the init train() draws, measured before
     silent_init = silent_fractions(model, values)
+    grown = {}
+    if grown_from is not None:
+        relays = range(grown_from["depth"], plan.model.depth)
+        grown = {"grown_from": grown_from, "relay_copies_init": relay_copies(model, values,
+                                                                             relays)}
     started = time.perf_counter()
     result = train(plan)
     accuracies = [row["test_acc"] for row in result.metrics]
+    if grown_from is not None:
+        grown["relay_copies_trained"] = relay_copies(result.model, values, relays)
     lava = {}
     if lava_samples:
         check = export_and_verify(result.model, result.test_set, netx_path, lava_samples)
         lava = {"lava": {"samples": check.samples, "slayer_acc": check.slayer_acc,
                          "lava_acc": check.lava_acc,
                          "mismatches": check.report.total_mismatches}}
-    return {**lava, "config": plan.config.as_dict(), "epoch1_acc": accuracies[0],
+    return {**lava, **grown, "config": plan.config.as_dict(), "epoch1_acc": accuracies[0],
             "test_acc": accuracies[-1], "test_acc_per_epoch": accuracies,
             "train_acc_per_epoch": [row["train_acc"] for row in result.metrics],
             "rates_trained": [v for k, v in result.metrics[-1].items() if k.startswith("rate_")],
@@ -286,6 +341,27 @@ def store_row(store: Path, label: str, record: dict) -> dict:
     return runs
 
 
+def run_row(args: argparse.Namespace, init: str, depth: int, lr: float, seed: int, label: str,
+            bases: dict[tuple[int, int], dict], folder: Path) -> dict:
+    """Train the row ``label`` (an ANN, an SNN or a grown SNN) and print its accuracies."""
+    grown_from = None
+    if init in ANN_SHAPES:
+        config = dataclasses.replace(row_config(args, "paper", depth, lr, seed),
+                                     **ANN_SHAPES[init])
+    elif GROWN_FROM in RECIPES[init]:
+        config, grown_from = grown_config(args, init, depth, lr, seed, bases, folder)
+    else:
+        config = row_config(args, init, depth, lr, seed)
+    netx_path = args.out / f"{label.replace(' ', '_')}.net"
+    record = ann_row(config) if init in ANN_SHAPES else snn_row(config, args.lava, netx_path,
+                                                                grown_from)
+    if grown_from is not None:  # the base's label, not the temporary checkpoint
+        record["config"]["grow_from"] = grown_from["label"]
+    print(f"{label}: epoch 1 {record['epoch1_acc']:.3f}, final {record['test_acc']:.3f} "
+          f"({record['seconds']:.0f} s)", flush=True)
+    return record
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
@@ -298,26 +374,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     store = args.out / "runs.json"
     runs = json.loads(store.read_text()) if store.exists() else {}
-    for init in args.inits.split(","):
-        if init not in (*RECIPES, *ANN_SHAPES):
-            raise SystemExit(f"unknown init {init!r}; valid: "
-                             f"{', '.join((*RECIPES, *ANN_SHAPES))}")
-        for depth in map(int, args.depths.split(",")):
-            for seed in map(int, args.seeds.split(",")):
-                for lr in map(float, args.lrs.split(",")):
-                    label = label_of(init, depth, lr, args.epochs, seed, args.time_steps)
-                    if label in runs and not args.rerun:
-                        continue
-                    config = (dataclasses.replace(row_config(args, "paper", depth, lr, seed),
-                                                  **ANN_SHAPES[init])
-                              if init in ANN_SHAPES else row_config(args, init, depth, lr, seed))
-                    netx_path = args.out / f"{label.replace(' ', '_')}.net"
-                    record = ann_row(config) if init in ANN_SHAPES else snn_row(
-                        config, args.lava, netx_path)
-                    runs = store_row(store, label, {"init": init, **record,
-                                                    "provenance": made_by})
-                    print(f"{label}: epoch 1 {record['epoch1_acc']:.3f}, final "
-                          f"{record['test_acc']:.3f} ({record['seconds']:.0f} s)", flush=True)
+    bases: dict[tuple[int, int], dict] = {}  # the grown rows' bases, trained once each
+    with tempfile.TemporaryDirectory(prefix="mnist1d-bases-") as folder:
+        for init in args.inits.split(","):
+            if init not in (*RECIPES, *ANN_SHAPES):
+                raise SystemExit(f"unknown init {init!r}; valid: "
+                                 f"{', '.join((*RECIPES, *ANN_SHAPES))}")
+            for depth in map(int, args.depths.split(",")):
+                for seed in map(int, args.seeds.split(",")):
+                    for lr in map(float, args.lrs.split(",")):
+                        label = label_of(init, depth, lr, args.epochs, seed, args.time_steps)
+                        if label not in runs or args.rerun:
+                            record = run_row(args, init, depth, lr, seed, label, bases,
+                                             Path(folder))
+                            runs = store_row(store, label, {"init": init, **record,
+                                                            "provenance": made_by})
     text = table(json.loads(store.read_text()) if store.exists() else {})
     print(text)
     atomic_write_text(f"# MNIST-1D depth sweep\n\n{text}\n", args.out / "mnist1d_depth.md")

@@ -104,6 +104,10 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="noise of the relay blocks (--init relay) in units of the "
                              "variance-conserving weights: 0 copies, larger mixes; default "
                              "set by the number of relay blocks")
+    parser.add_argument("--grow-from", default=None, metavar="CHECKPOINT",
+                        help="start from this trained network of smaller --depth (a train "
+                             "--out folder's checkpoint.pt or a saved model): its layers keep "
+                             "their weights, relays fill the added ones (--init relay)")
     parser.add_argument("--loss", default=defaults.loss,
                         help=f"one of {', '.join(LOSSES)} (default {defaults.loss})")
     parser.add_argument("--count-scale", type=float, default=None,
@@ -153,7 +157,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         readout_rate=args.readout_rate, hidden_rate=args.hidden_rate,
         time_steps=args.time_steps, encoding=args.encoding,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        relay_lr=args.relay_lr, relay_noise=args.relay_noise, loss=args.loss,
+        relay_lr=args.relay_lr, relay_noise=args.relay_noise, grow_from=args.grow_from,
+        loss=args.loss,
         count_scale=args.count_scale,
         readout_population=args.readout_population, dropout=args.dropout,
         mean_norm=args.mean_norm,

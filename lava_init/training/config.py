@@ -239,7 +239,9 @@ class TrainConfig:
     one of :data:`LOSSES`; ``count_scale``: logits per output spike, for a readout
     population of several neurons over ``sqrt(population)`` (default :func:`count_scale`);
     ``label_smoothing``: the share of each training target spread evenly over the classes
-    (0: one-hot targets).
+    (0: one-hot targets); ``grow_from``: a checkpoint of this network trained at a smaller
+    ``depth``, whose blocks the run starts from, relays in the added places
+    (:mod:`lava_init.training.growth`; needs ``init="relay"``, no calibration).
     ``init``, ``calibrate`` and ``lr`` left at None take the project's
     recipe for the neuron (:func:`lava_init.training.plan.plan_training`)."""
 
@@ -269,6 +271,7 @@ class TrainConfig:
     loss: str = "count_ce"
     count_scale: float | None = None
     label_smoothing: float = 0.0
+    grow_from: str | None = None
     seed: int = 0
     limit: int | None = None
     test_limit: int | None = None
@@ -286,4 +289,5 @@ class TrainConfig:
         values = dataclasses.asdict(self)
         values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
         values["out"] = None if self.out is None else str(self.out)
+        values["grow_from"] = None if self.grow_from is None else str(self.grow_from)
         return values

@@ -32,6 +32,38 @@ CONTROLS = {"paper": {"init": "variance_conserving"}, "kaiming": {"init": "kaimi
 RELAY = {"init": "relay", "conserve_gradient": True}
 #: A recipe key, not a :class:`TrainConfig` field: the row's ``relay_lr`` is its ``lr``.
 RELAYS_AT_LR = "relays_at_lr"
+#: A recipe key, not a :class:`TrainConfig` field: the row grows from a :class:`GrowthBase`.
+GROWN_FROM = "grown_from"
+
+
+@dataclass(frozen=True)
+class GrowthBase:
+    """Where a grown row starts: ``recipe`` trained at depth ``min(row's depth, depth)`` at
+    ``lr`` for ``epochs``, with the row's seed; the row then trains the network grown to its
+    own depth (relays in the added places: :mod:`lava_init.training.growth`) for the row's
+    epochs at the row's rate."""
+
+    recipe: str
+    depth: int
+    lr: float
+    epochs: int
+
+    def depth_for(self, depth: int) -> int:
+        """The base's depth for a row of ``depth``: deeper rows grow from :attr:`depth`,
+        the others continue their own depth (the shallow controls at the same budget).
+
+        Args:
+            depth: the grown row's depth.
+
+        Returns:
+            ``min(depth, self.depth)``.
+
+        Example:
+            >>> [GrowthBase("lava-init+norm+c64", 4, 0.03, 30).depth_for(d) for d in (1, 4, 16)]
+            [1, 4, 4]
+        """
+        return min(depth, self.depth)
+
 #: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`); ``relay``
 #: lava-init's deep recipe: relay blocks that copy their input at init, trained at ``lr / relays``
 #: (:func:`lava_init.training.config.relay_lr`), the surrogate set for backward conservation;
@@ -43,7 +75,10 @@ RELAYS_AT_LR = "relays_at_lr"
 #: block but the readout (training only); ``+shift`` each training signal moved by up to 2 samples
 #: along the signal, anew each epoch; ``+T8``, ``+c64``, ``+w256``: T = 8 steps, 64-channel
 #: convolutions or a Dense of 256 (``+c64+T8``: both); the :data:`CONTROLS`, as they are and
-#: with 64 channels (``+c64``: the controls of ``lava-init+norm+c64`` at its shape).
+#: with 64 channels (``+c64``: the controls of ``lava-init+norm+c64`` at its shape);
+#: ``grown+c64``: ``lava-init+norm+c64`` trained 30 epochs at its best rate (3e-2) at depth 4
+#: (or the row's, when smaller), grown to the row's depth with relays, trained on at the
+#: row's rate (:class:`GrowthBase`).
 RECIPES = {
     "lava-init": LAVA_INIT,
     "relay": RELAY,
@@ -62,6 +97,8 @@ RECIPES = {
     "lava-init+norm+w256": {**NORM, "width": 256},
     **CONTROLS,
     **{f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()},
+    "grown+c64": {**RELAY, "mean_norm": True, "channels": 64,
+                  GROWN_FROM: GrowthBase("lava-init+norm+c64", depth=4, lr=0.03, epochs=30)},
 }
 #: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape with torch's default
 #: init, ``ann+c64`` with the 64 channels of ``lava-init+norm+c64``, ``ann+c64+he`` that with

@@ -38,6 +38,7 @@ from lava_init.slayer_blocks import eval_mode
 from lava_init.training.checkpoints import atomic_save, check_model_state, load_checkpoint
 from lava_init.training.config import TrainConfig, relay_lr
 from lava_init.training.data import SpikeDataset, load_dataset
+from lava_init.training.growth import grow_from_checkpoint
 from lava_init.training.models import (
     build_model,
     class_counts,
@@ -185,7 +186,9 @@ def check_run_folder(output: OutputPlan) -> None:
 def initialize_for_training(model: torch.nn.Module, plan: TrainPlan,
                             train_set: SpikeDataset) -> list[object]:
     """``plan.init``: the method (with the run's T where it takes them), then, with
-    ``calibrate``, calibration on the first batch, and with ``conserve_gradient``, where a
+    ``grow_from``, the trained blocks loaded around the relays
+    (:func:`~lava_init.training.growth.grow_from_checkpoint`), with ``calibrate``,
+    calibration on the first batch, and with ``conserve_gradient``, where a
     block has no closed-form surrogate amplitude (integrating neurons),
     :func:`~lava_init.backward.calibrate_surrogate` on that batch; returns the reports to
     print.
@@ -217,6 +220,12 @@ def initialize_for_training(model: torch.nn.Module, plan: TrainPlan,
                              generator=torch.Generator().manual_seed(plan.seed),
                              surrogate=init.conserve_gradient, **options)
     reports: list[object] = [init_report]
+    if init.grow_from is not None:
+        base_depth = grow_from_checkpoint(model, model_config(plan, train_set.input_shape),
+                                          init.grow_from)
+        reports.append(f"grown from {init.grow_from}: its {base_depth} hidden blocks and the "
+                       f"blocks after them trained, the {plan.model.depth - base_depth} between "
+                       "them relays")
     train_set.set_epoch(0)
     batch = torch.stack([train_set[i][0] for i in range(min(plan.optimizer.batch_size,
                                                             len(train_set)))])

@@ -40,13 +40,16 @@ class SpikingNet(torch.nn.Module):
         self.readout_population = settings.readout_population
         self.input_contract = input_contract
 
-    def neuron_params(self, position: str) -> dict:
-        """``neuron_params`` of the ``"first"``, a ``"hidden"`` or the ``"output"`` block. The
+    def neuron_params(self, position: str, features: int) -> dict:
+        """``neuron_params`` of the ``"first"``, a ``"hidden"`` or the ``"output"`` block of
+        ``features`` neurons (Dense) or channels (Conv). The
         output block takes the neuron as it is. The others take lava-dl's neuron dropout with
         ``dropout`` > 0 (``slayer.neuron.Dropout``: a dropped neuron stays silent over all T
         steps of the sample; training only, so NetX export and Lava runs are unchanged). The
         hidden blocks take lava-dl's ``MeanOnlyBatchNorm`` on their current with ``mean_norm``
-        (the running mean subtracted; NetX: the neuron bias); the first block instead takes a
+        (the running mean of each of the ``features`` subtracted, sized from the start so that
+        a checkpoint holds the same shapes before and after training; NetX: the neuron bias);
+        the first block instead takes a
         :class:`LavaCurrentWrap` for graded input on the ``1 / levels`` grid."""
         params = self.settings.neuron.params()
         if position == "output":
@@ -57,7 +60,7 @@ class SpikingNet(torch.nn.Module):
         if position == "first" and levels is not None:
             params["norm"] = functools.partial(LavaCurrentWrap, levels)
         elif position == "hidden" and self.settings.mean_norm:
-            params["norm"] = slayer.neuron.norm.MeanOnlyBatchNorm
+            params["norm"] = functools.partial(slayer.neuron.norm.MeanOnlyBatchNorm, features)
         return params
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
@@ -91,13 +94,14 @@ class SlayerMLP(SpikingNet):
             )
         sizes = [in_features] + [width] * depth
         self.blocks = torch.nn.ModuleList(
-            slayer.block.cuba.Dense(self.neuron_params("first" if index == 0 else "hidden"),
-                                    n_in, n_out, delay_shift=settings.delay_shift)
+            slayer.block.cuba.Dense(
+                self.neuron_params("first" if index == 0 else "hidden", n_out), n_in, n_out,
+                delay_shift=settings.delay_shift)
             for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         )
         self.blocks.append(slayer.block.cuba.Dense(
-            self.neuron_params("output"), width, out_features * settings.readout_population,
-            delay_shift=settings.delay_shift))
+            self.neuron_params("output", out_features * settings.readout_population), width,
+            out_features * settings.readout_population, delay_shift=settings.delay_shift))
 
 
 def conv_output_size(size: int, stride: int) -> int:
@@ -157,18 +161,19 @@ class SlayerCNN(SpikingNet):
         for layer in range(depth):
             stride = (2 if kernel[0] > 1 else 1, 2) if layer in strided else (1, 1)
             blocks.append(slayer.block.cuba.Conv(
-                self.neuron_params("first" if layer == 0 else "hidden"), in_channels,
+                self.neuron_params("first" if layer == 0 else "hidden", channels), in_channels,
                 channels, kernel, stride=stride, padding=(kernel[0] // 2, kernel[1] // 2),
                 delay_shift=settings.delay_shift))
             in_channels = channels
             height = conv_output_size(height, stride[0])
             image_width = conv_output_size(image_width, stride[1])
         blocks.append(slayer.block.cuba.Flatten())
-        blocks.append(slayer.block.cuba.Dense(self.neuron_params("hidden"),
+        blocks.append(slayer.block.cuba.Dense(self.neuron_params("hidden", width),
                                               channels * height * image_width,
                                               width, delay_shift=settings.delay_shift))
-        blocks.append(slayer.block.cuba.Dense(self.neuron_params("output"), width,
-                                              out_features * settings.readout_population,
+        outputs = out_features * settings.readout_population
+        blocks.append(slayer.block.cuba.Dense(self.neuron_params("output", outputs), width,
+                                              outputs,
                                               delay_shift=settings.delay_shift))
         self.blocks = torch.nn.ModuleList(blocks)
 

@@ -78,13 +78,15 @@ class ModelPlan:
 class InitPlan:
     """The init: ``method`` (``sigma`` None: its own) with ``time_steps`` when it takes them
     (None otherwise) and, for ``relay``, ``relay_noise`` (None: the relay rule's), then
-    ``calibrate`` to ``hidden_rate`` / ``readout_rate`` (None: each block's input rate / as
-    the hidden blocks) and ``conserve_gradient``."""
+    ``grow_from`` a trained shallower network's checkpoint (None: none), ``calibrate`` to
+    ``hidden_rate`` / ``readout_rate`` (None: each block's input rate / as the hidden blocks)
+    and ``conserve_gradient``."""
 
     method: str
     sigma: float | None
     time_steps: int | None
     relay_noise: float | None
+    grow_from: str | None
     calibrate: bool
     hidden_rate: float | None
     readout_rate: float | None
@@ -138,21 +140,25 @@ def _resolve(config: TrainConfig) -> TrainConfig:
     of every block to :data:`INTEGRATING_HIDDEN_RATE` and of the output block to
     :data:`INTEGRATING_READOUT_RATE`, after which ``conserve_gradient`` measures the surrogate
     on the first batch, and the relay blocks train at ``lr`` (calibrated, they are no longer
-    copies; measured at depth 20, T = 20: docs/beyond_the_paper.md section 8); ``lr``
+    copies; measured at depth 20, T = 20: docs/beyond_the_paper.md section 8), as they do in
+    a network grown from a trained one (``grow_from``: its trained blocks count as relays in
+    the init's report); ``lr``
     :func:`default_lr`; ``encoding`` :func:`default_encoding`; ``readout_population``
     :func:`default_readout_population`. A named ``init`` gets no calibration unless asked
     for. (``count_scale``: :func:`count_scale`, in the optimizer plan.)"""
     recipe = config.init is None and not config.neuron.memoryless
-    calibrate = recipe if config.calibrate is None else config.calibrate
+    calibrate = (recipe and config.grow_from is None) if config.calibrate is None \
+        else config.calibrate
     readout_rate, hidden_rate = config.readout_rate, config.hidden_rate
     if recipe and calibrate:
         readout_rate = INTEGRATING_READOUT_RATE if readout_rate is None else readout_rate
         hidden_rate = INTEGRATING_HIDDEN_RATE if hidden_rate is None else hidden_rate
     lr = default_lr(config.time_steps) if config.lr is None else config.lr
+    full_rate_relays = recipe or config.grow_from is not None
     return dataclasses.replace(
         config, init=config.init or "relay", calibrate=calibrate, readout_rate=readout_rate,
         hidden_rate=hidden_rate,
-        lr=lr, relay_lr=lr if recipe and config.relay_lr is None else config.relay_lr,
+        lr=lr, relay_lr=lr if full_rate_relays and config.relay_lr is None else config.relay_lr,
         encoding=config.encoding or default_encoding(config.neuron),
         readout_population=(default_readout_population(config.neuron)
                             if config.readout_population is None
@@ -241,6 +247,10 @@ def _check_resolved(config: TrainConfig) -> None:
         if not (math.isfinite(config.relay_noise) and config.relay_noise >= 0):
             raise ValueError(f"relay-noise must be a finite number >= 0 (got "
                              f"{config.relay_noise!r}), e.g. 0.5")
+    if config.grow_from is not None and (config.init != "relay" or config.calibrate):
+        raise ValueError("--grow-from starts from a trained network with relays in the added "
+                         "layers: use --init relay (the default) without --calibrate, which "
+                         "would rescale the trained layers")
     for name, blocks in (("readout_rate", "the output block's"),
                          ("hidden_rate", "the hidden blocks'")):
         option = name.replace("_", "-")
@@ -281,7 +291,9 @@ def plan_training(config: TrainConfig) -> TrainPlan:
                       config.flip, flatten=config.arch == "mlp"),
         model=ModelPlan(config.arch, config.depth, config.width, config.channels, settings),
         init=InitPlan(config.init, config.sigma, config.time_steps if takes_steps else None,
-                      config.relay_noise, config.calibrate, config.hidden_rate, config.readout_rate,
+                      config.relay_noise,
+                      None if config.grow_from is None else str(config.grow_from),
+                      config.calibrate, config.hidden_rate, config.readout_rate,
                       config.conserve_gradient),
         optimizer=OptimizerPlan(config.epochs, config.batch_size, config.lr, config.relay_lr,
                                 config.loss, count_scale(config.time_steps, config.count_scale),
