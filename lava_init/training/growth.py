@@ -61,8 +61,8 @@ def grow_from_checkpoint(model: torch.nn.Module, config: dict, path: str | Path)
         >>> from lava_init import initialize
         >>> from lava_init.training.checkpoints import save_model
         >>> from lava_init.training.models import build_model
-        >>> base_config = {"arch": "mlp", "in_features": 4, "out_features": 2, "depth": 1,
-        ...                "width": 3}
+        >>> base_config = {"arch": "mlp", "in_features": 16, "out_features": 2, "depth": 1,
+        ...                "width": 8}
         >>> path = save_model(tempfile.mkdtemp() + "/base.pt", build_model(base_config),
         ...                   base_config)
         >>> config = {**base_config, "depth": 3}
