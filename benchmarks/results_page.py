@@ -25,7 +25,13 @@ from pathlib import Path
 from provenance import code_identity
 
 from lava_init.files import atomic_write_text
-from lava_init.training.depth_sweep import DepthResult, best_by_depth, recipe_of
+from lava_init.training.depth_sweep import (
+    GROWN_FROM,
+    RECIPES,
+    DepthResult,
+    best_by_depth,
+    recipe_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -228,7 +234,14 @@ def _depth_cell(by_depth: dict[int, DepthResult]) -> str:
 
 #: The MNIST-1D sweep's lava-init recipes (their names start so; the other inits are its
 #: controls), see docs/depth.md.
-MNIST1D_OURS = ("lava-init", "relay")
+MNIST1D_OURS = ("lava-init", "relay", "grown")
+
+
+def _recipe_name(recipe: str) -> str:
+    """A recipe's name in the table; a grown one says where its rows start."""
+    base = RECIPES.get(recipe, {}).get(GROWN_FROM)
+    return recipe if base is None else (f"{recipe} (after {base.epochs} epochs of {base.recipe} "
+                                        f"at depth min(d, {base.depth}))")
 
 
 def _mnist1d_cells() -> tuple[str, str, str, str]:
@@ -237,7 +250,7 @@ def _mnist1d_cells() -> tuple[str, str, str, str]:
         return "not stored", "-", "-", "-"
     rows = json.loads(path.read_text())
     recipes = list(dict.fromkeys(recipe_of(row) for row in rows.values()))
-    ours = "; ".join(f"{recipe}: {_depth_cell(best_by_depth(rows, recipe))}"
+    ours = "; ".join(f"{_recipe_name(recipe)}: {_depth_cell(best_by_depth(rows, recipe))}"
                      for recipe in recipes if recipe.startswith(MNIST1D_OURS))
     controls = "; ".join(f"{recipe}: {_depth_cell(best_by_depth(rows, recipe))}"
                          for recipe in recipes if not recipe.startswith(MNIST1D_OURS))

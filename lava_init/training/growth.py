@@ -5,8 +5,9 @@ deepening, Chen, Goodfellow, Shlens, arXiv 1511.05641, with lava-init's relays a
 blocks): the base's first ``base_depth`` blocks take the first places, its blocks after them
 (Flatten, the Dense hidden layer, the readout) the last ones, and the ``depth - base_depth``
 blocks in between start as relays (``initialize(model, "relay")``), which copy their input
-spike for spike. So the grown network starts where the base ended, computing what it computed,
-and training goes on from there at the full depth.
+(spike for spike with ``relay_noise`` 0, nearly with the relay rule's small noise). So the
+grown network starts where the base ended, computing what it computed, and training goes on
+from there at the full depth.
 """
 
 from __future__ import annotations
