@@ -6,7 +6,10 @@ readout Dense) with memoryless CUBA neurons on the graded ON / OFF signal, Adam 
 schedule, at one fixed budget (``--epochs``, batch 32) for each init of :data:`RECIPES` and
 each learning rate of ``--lrs``. A row stores the test accuracy after epoch 1 and at the end,
 each layer's silent fraction (neurons that never spike on the first 256 test samples) at
-init and after training, and the provenance (command, commit: benchmarks/provenance.py). The
+init and after training, and the provenance (command, commit: benchmarks/provenance.py). A
+grown recipe (``grown+c64``) first trains its base, once per depth and seed, and grows it
+with relays to the row's depth (``--grow-from``); its rows also store the base and how much
+each added relay still copies its input. The
 ``ann`` rows train the same shape as a ReLU CNN (a few lines of torch) on the same signals.
 
 ``--diagnose`` trains nothing: it stores each init's layer rates, silent fractions,

@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=int, default=defaults.channels,
                         help="channels per convolution, cnn and cnn1d only (default 64)")
     add_init_arguments(parser, defaults)
+    add_readout_arguments(parser, defaults)
     parser.add_argument("--time-steps", type=int, default=defaults.time_steps,
                         help="time steps per sample (default 3)")
     parser.add_argument("--encoding", default=None,
@@ -83,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
-    """The init recipe's options: method, operating point, surrogate, relay learning rate."""
+    """The init recipe's options: method, operating point, surrogate, relays, growth."""
     parser.add_argument("--init", default=None,
                         help="a registered init method, e.g. relay, temporal, "
                              "variance_conserving, slayer_default (default: the recipe, relay, "
@@ -108,19 +109,6 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="start from this trained network of smaller --depth (a train "
                              "--out folder's checkpoint.pt or a saved model): its layers keep "
                              "their weights, relays fill the added ones (--init relay)")
-    parser.add_argument("--loss", default=defaults.loss,
-                        help=f"one of {', '.join(LOSSES)} (default {defaults.loss})")
-    parser.add_argument("--count-scale", type=float, default=None,
-                        help="logits = count-scale * output spike counts per class / "
-                             "sqrt(readout-population) (count_ce); default "
-                             f"{READOUT_STEPS} / time-steps")
-    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
-                        help="share of each training target spread evenly over the classes "
-                             f"(default {defaults.label_smoothing}: one-hot targets)")
-    parser.add_argument("--readout-population", type=int, default=None,
-                        help="output neurons per class, their spike counts summed (default "
-                             f"{READOUT_POPULATION} for memoryless neurons, 1 for integrating "
-                             "ones)")
     parser.add_argument("--mean-norm", action="store_true",
                         help="subtract the running mean of each hidden block's current "
                              "(lava-dl's MeanOnlyBatchNorm; on Lava the neuron bias)")
@@ -146,6 +134,23 @@ def add_init_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -
                         help="with --calibrate: the other blocks' target rate (spikes per "
                              "neuron per step; default: the input rate, "
                              f"{INTEGRATING_HIDDEN_RATE} in the integrating recipe)")
+
+
+def add_readout_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """The readout's and the loss's options: loss, count scale, label smoothing, population."""
+    parser.add_argument("--loss", default=defaults.loss,
+                        help=f"one of {', '.join(LOSSES)} (default {defaults.loss})")
+    parser.add_argument("--count-scale", type=float, default=None,
+                        help="logits = count-scale * output spike counts per class / "
+                             "sqrt(readout-population) (count_ce); default "
+                             f"{READOUT_STEPS} / time-steps")
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
+                        help="share of each training target spread evenly over the classes "
+                             f"(default {defaults.label_smoothing}: one-hot targets)")
+    parser.add_argument("--readout-population", type=int, default=None,
+                        help="output neurons per class, their spike counts summed (default "
+                             f"{READOUT_POPULATION} for memoryless neurons, 1 for integrating "
+                             "ones)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
