@@ -84,20 +84,14 @@ def grow_from_checkpoint(model: torch.nn.Module, config: dict, path: str | Path)
     if base_depth > depth:
         raise ValueError(f"{path} holds a network of depth {base_depth}, deeper than the "
                          f"{depth} to grow; give --depth {base_depth} or more")
-    modules = dict(model.named_modules())
     state = model.state_dict()
     for key, tensor in checkpoint["model_state"].items():
         _, index, rest = key.split(".", 2)
         target = f"blocks.{grown_block(int(index), base_depth, depth)}.{rest}"
-        owner, name = target.rsplit(".", 1)
-        lazy = target in state and name in modules[owner]._buffers  # the norm's running mean,
-        if target not in state or not lazy and state[target].shape != tensor.shape:  # sized late
+        if target not in state or state[target].shape != tensor.shape:
             raise ValueError(f"{path}: its {key} does not fit the grown network's {target} "
                              "(a stride or a size depends on the depth); grow a network whose "
                              "added layers keep the shape")
-        if lazy:
-            modules[owner]._buffers[name] = tensor.clone()
-        else:
-            with torch.no_grad():
-                modules[owner]._parameters[name].copy_(tensor)
+        state[target] = tensor
+    model.load_state_dict(state)
     return base_depth
