@@ -64,6 +64,11 @@ class GrowthBase:
         """
         return min(depth, self.depth)
 
+
+#: The grown recipe: lava-init+norm+c64 trained at depth 4, grown with relays (64 channels).
+GROWN = {**RELAY, "mean_norm": True, "channels": 64,
+         GROWN_FROM: GrowthBase("lava-init+norm+c64", depth=4, lr=0.03, epochs=30)}
+
 #: Each recipe's settings on top of :data:`BASE`: ``lava-init`` (:data:`LAVA_INIT`); ``relay``
 #: lava-init's deep recipe: relay blocks that copy their input at init, trained at ``lr / relays``
 #: (:func:`lava_init.training.config.relay_lr`), the surrogate set for backward conservation;
@@ -78,7 +83,8 @@ class GrowthBase:
 #: with 64 channels (``+c64``: the controls of ``lava-init+norm+c64`` at its shape);
 #: ``grown+c64``: ``lava-init+norm+c64`` trained 30 epochs at its best rate (3e-2) at depth 4
 #: (or the row's, when smaller), grown to the row's depth with relays, trained on at the
-#: row's rate (:class:`GrowthBase`).
+#: row's rate (:class:`GrowthBase`); ``grown+c64+n0.5`` / ``+n1.0`` the same with partial
+#: relays (relay noise 0.5 / 1.0) in the added places.
 RECIPES = {
     "lava-init": LAVA_INIT,
     "relay": RELAY,
@@ -97,8 +103,8 @@ RECIPES = {
     "lava-init+norm+w256": {**NORM, "width": 256},
     **CONTROLS,
     **{f"{name}+c64": {**recipe, "channels": 64} for name, recipe in CONTROLS.items()},
-    "grown+c64": {**RELAY, "mean_norm": True, "channels": 64,
-                  GROWN_FROM: GrowthBase("lava-init+norm+c64", depth=4, lr=0.03, epochs=30)},
+    "grown+c64": GROWN,
+    **{f"grown+c64+n{noise}": {**GROWN, "relay_noise": noise} for noise in (0.5, 1.0)},
 }
 #: The ANN reference rows: ``ann`` the ReLU CNN of :data:`BASE`'s shape with torch's default
 #: init, ``ann+c64`` with the 64 channels of ``lava-init+norm+c64``, ``ann+c64+he`` that with
